@@ -1,0 +1,43 @@
+"""Domain errors. The CLI is the one place that turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class BenchError(Exception):
+    """Base of every error bench reports without a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(BenchError):
+    """The user asked for something invalid: exit code 2, one clear line."""
+
+    exit_code = 2
+
+
+class UnknownNameError(UsageError):
+    """A name that no registry entry answers to."""
+
+    def __init__(self, kind: str, name: str, available: Iterable[str]):
+        self.kind = kind
+        self.name = name
+        self.available = sorted(set(available))
+        close = difflib.get_close_matches(name, self.available, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listed = ", ".join(self.available) or "none"
+        super().__init__(f"unknown {kind} {name!r}{hint} (available: {listed})")
+
+
+class DuplicateRegistrationError(BenchError):
+    """Two plugins claimed the same name."""
+
+
+class PluginLoadError(BenchError):
+    """A plugin failed to load while BENCH_STRICT_PLUGINS=1."""
+
+
+class BackendUnavailableError(UsageError):
+    """A backend whose framework is missing or cannot run what was asked."""

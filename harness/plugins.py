@@ -1,0 +1,175 @@
+"""Plugin loading: the ``bench`` entry-point group, isolation of broken plugins, registry.
+
+Rules (DESIGN.md §2): a plugin that fails to import or raises in a hook is recorded with
+its error and everything else keeps working (``BENCH_STRICT_PLUGINS=1`` makes that fatal);
+two plugins claiming one name is an error naming both; ``BENCH_PLUGINS=a,b`` limits which
+entry points load.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+
+import pluggy
+
+from harness import PROJECT_NAME, hookspecs
+from harness.errors import BenchError, PluginLoadError
+from harness.registry import Registry
+
+ENTRY_POINT_GROUP = "bench"
+HOOKS = ("bench_register_backends", "bench_register_cells", "bench_register_tasks")
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str = ""
+    version: str = ""
+    hooks: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
+    load_error: str = ""
+    hook_errors: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return ([self.load_error] if self.load_error else []) + self.hook_errors
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _strict() -> bool:
+    return os.environ.get("BENCH_STRICT_PLUGINS", "") not in ("", "0")
+
+
+def _allowed_names() -> set[str] | None:
+    raw = os.environ.get("BENCH_PLUGINS")
+    if raw is None:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+class PluginHost:
+    """A pluggy manager plus the bookkeeping bench needs about each plugin."""
+
+    def __init__(self, discover: bool = True, entry_points_: Iterable[EntryPoint] | None = None):
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self._registry: Registry | None = None
+        if discover:
+            self.load_entry_points(
+                entry_points(group=ENTRY_POINT_GROUP) if entry_points_ is None else entry_points_
+            )
+
+    def load_entry_points(self, eps: Iterable[EntryPoint]) -> None:
+        allowed = _allowed_names()
+        for ep in eps:
+            if allowed is not None and ep.name not in allowed:
+                continue
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                name=ep.name,
+                distribution=dist.name if dist else "",
+                version=dist.version if dist else "",
+            )
+            try:
+                module = ep.load()
+            except Exception as exc:  # any import-time failure is the plugin's, not ours
+                self._fail(info, f"failed to load {ep.value!r}: {_describe(exc)}", loading=True)
+                self.plugins[ep.name] = info
+                continue
+            self.register(module, ep.name, info)
+
+    def register(self, plugin: object, name: str, info: PluginInfo | None = None) -> None:
+        """Register a plugin object (a module or an instance with hookimpls)."""
+        try:
+            self.pm.register(plugin, name=name)
+        except ValueError as exc:
+            info = info or PluginInfo(name=name)
+            self._fail(info, f"cannot register: {_describe(exc)}", loading=True)
+            self.plugins.setdefault(name, info)
+            return
+        info = info or PluginInfo(name=name)
+        info.hooks = sorted(
+            caller.name for caller in self.pm.get_hookcallers(plugin) or []
+        )
+        self.plugins[name] = info
+        self._registry = None
+
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self.plugins.pop(name, None)
+        self._registry = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = self._build_registry()
+        return self._registry
+
+    def load_errors(self) -> dict[str, list[str]]:
+        return {name: info.errors for name, info in self.plugins.items() if info.errors}
+
+    def _build_registry(self) -> Registry:
+        registry = Registry()
+        for info in self.plugins.values():
+            info.registered.clear()
+            info.hook_errors.clear()
+        adders: dict[str, Callable] = {
+            "bench_register_backends": registry.add_backend,
+            "bench_register_cells": registry.add_cell,
+            "bench_register_tasks": registry.add_task,
+        }
+        for hook_name in HOOKS:
+            add = adders[hook_name]
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                self._call(impl, hook_name, add)
+        return registry
+
+    def _call(self, impl: pluggy.HookImpl, hook_name: str, add: Callable) -> None:
+        """Call one plugin's hook; keep its entries only if the whole call succeeds."""
+        plugin_name = impl.plugin_name
+        info = self.plugins.setdefault(plugin_name, PluginInfo(name=plugin_name))
+        staged: list = []
+        try:
+            impl.function(**{"register": staged.append} if "register" in impl.argnames else {})
+        except Exception as exc:
+            self._fail(info, f"{hook_name} raised {_describe(exc)}")
+            return
+        for entry in staged:
+            try:
+                add(entry, plugin_name)
+            except (BenchError, TypeError) as exc:
+                self._fail(info, str(exc))
+                continue
+            info.registered.append(_entry_label(entry))
+
+    def _fail(self, info: PluginInfo, message: str, loading: bool = False) -> None:
+        if _strict():
+            raise PluginLoadError(f"plugin {info.name!r}: {message}")
+        if loading:
+            info.load_error = message
+        else:
+            info.hook_errors.append(message)
+
+
+def _entry_label(entry: object) -> str:
+    qualified = getattr(entry, "qualified_name", None)
+    kind = type(entry).__name__.lower().replace("definition", "")
+    return f"{kind} {qualified or entry.name}"
+
+
+_default_host: PluginHost | None = None
+
+
+def default_host() -> PluginHost:
+    """The process-wide host, loading the ``bench`` entry points on first use."""
+    global _default_host
+    if _default_host is None:
+        _default_host = PluginHost()
+    return _default_host

@@ -1,0 +1,160 @@
+"""What plugins register, validated, attributed to their plugin and looked up by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from harness.canonical import Initializer
+from harness.errors import DuplicateRegistrationError, UnknownNameError, UsageError
+from harness.tasks import TaskDefinition
+from harness.trainer import Trainer, TrainerConfig
+
+STANDARD_OPTIONS = ("dropout", "recurrent_dropout")
+
+
+@dataclass
+class Backend:
+    """A framework backend. Registering one must not import its framework."""
+
+    name: str
+    framework: str
+    version: str | None
+    available: bool
+    build_trainer: Callable[[TrainerConfig], Trainer]
+    list_devices: Callable[[], list[str]]
+    """Devices it can run on, best first; called lazily (it may import the framework)."""
+    reason: str = ""
+    """Why it is unavailable, with the command that would fix it."""
+    plugin: str = field(default="", compare=False)
+
+
+@dataclass
+class Cell:
+    """A recurrent cell of one backend."""
+
+    name: str
+    backend: str
+    factory: Callable
+    """Backend-specific constructor; the backend's trainer documents its signature."""
+    initializer: Initializer
+    """Canonical weights from (input_size, hidden, rng): see :mod:`harness.canonical`."""
+    options: tuple[str, ...] = STANDARD_OPTIONS
+    fused: bool = False
+    """Whether a fused framework kernel exists for it (used when the options allow)."""
+    description: str = ""
+    plugin: str = field(default="", compare=False)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.backend}:{self.name}"
+
+
+class Registry:
+    """Backends, cells and tasks registered by plugins."""
+
+    def __init__(self) -> None:
+        self.backends: dict[str, Backend] = {}
+        self.cells: dict[tuple[str, str], Cell] = {}
+        self.tasks: dict[str, TaskDefinition] = {}
+
+    def add_backend(self, backend: Backend, plugin: str) -> None:
+        _require(isinstance(backend, Backend), plugin, "register a harness.registry.Backend")
+        backend.plugin = plugin
+        _claim(self.backends, backend.name, backend, f"backend {backend.name!r}")
+
+    def add_cell(self, cell: Cell, plugin: str) -> None:
+        _require(isinstance(cell, Cell), plugin, "register a harness.registry.Cell")
+        _require(":" not in cell.name, plugin, f"cell name {cell.name!r} must not contain ':'")
+        cell.plugin = plugin
+        _claim(self.cells, (cell.backend, cell.name), cell, f"cell {cell.qualified_name!r}")
+
+    def add_task(self, task: TaskDefinition, plugin: str) -> None:
+        _require(isinstance(task, TaskDefinition), plugin, "register a TaskDefinition")
+        task.plugin = plugin
+        _claim(self.tasks, task.name, task, f"task {task.name!r}")
+
+    def task(self, name: str) -> TaskDefinition:
+        if name not in self.tasks:
+            raise UnknownNameError("task", name, self.tasks)
+        return self.tasks[name]
+
+    def backend(self, name: str) -> Backend:
+        if name not in self.backends:
+            raise UnknownNameError("backend", name, self.backends)
+        return self.backends[name]
+
+    def available_backends(self) -> list[Backend]:
+        return [b for b in self.backends.values() if b.available]
+
+    def resolve_cells(self, names: Iterable[str], backend: str | None = None) -> list[Cell]:
+        """Cells for names such as ``lstm`` or ``torch:lstm``.
+
+        An unqualified name means that cell in every available backend that has it, or
+        only in ``backend`` when given.
+        """
+        if backend is not None:
+            self.backend(backend)
+        resolved: list[Cell] = []
+        for raw in names:
+            name = raw.strip()
+            if not name:
+                raise UsageError("empty cell name in --cells")
+            if ":" in name:
+                backend_name, cell_name = name.split(":", 1)
+                if backend is not None and backend_name != backend:
+                    raise UsageError(f"cell {name!r} is not in --backend {backend!r}")
+                self.backend(backend_name)
+                cell = self.cells.get((backend_name, cell_name))
+                if cell is None:
+                    names_there = [c for (b, c) in self.cells if b == backend_name]
+                    raise UnknownNameError(f"cell of backend {backend_name!r}", cell_name,
+                                           names_there)
+                self._require_available(cell)
+                resolved.append(cell)
+                continue
+            matches = [
+                cell for (b, c), cell in self.cells.items()
+                if c == name and (backend is None or b == backend)
+            ]
+            if not matches:
+                pool = {c for (b, c) in self.cells if backend is None or b == backend}
+                raise UnknownNameError("cell", name, pool)
+            usable = [c for c in matches if self.backends[c.backend].available]
+            if not usable:
+                self._require_available(matches[0])
+            resolved.extend(usable)
+        return _unique(resolved)
+
+    def _require_available(self, cell: Cell) -> None:
+        backend = self.backends.get(cell.backend)
+        if backend is None:
+            raise UsageError(
+                f"cell {cell.qualified_name!r} (plugin {cell.plugin}) names backend "
+                f"{cell.backend!r}, which no plugin provides"
+            )
+        if not backend.available:
+            raise UsageError(f"backend {backend.name!r} is unavailable: {backend.reason}")
+
+
+def _unique(cells: list[Cell]) -> list[Cell]:
+    seen: set[str] = set()
+    out = []
+    for cell in cells:
+        if cell.qualified_name not in seen:
+            seen.add(cell.qualified_name)
+            out.append(cell)
+    return out
+
+
+def _require(condition: bool, plugin: str, message: str) -> None:
+    if not condition:
+        raise TypeError(f"plugin {plugin!r} must {message}")
+
+
+def _claim(table: dict, key, entry, what: str) -> None:
+    if key in table:
+        raise DuplicateRegistrationError(
+            f"{what} registered by both plugin {table[key].plugin!r} and plugin {entry.plugin!r}"
+        )
+    table[key] = entry

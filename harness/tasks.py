@@ -1,0 +1,125 @@
+"""The task contract: what a task plugin registers and what the runner asks of it.
+
+Tasks are framework-neutral: they generate numpy batches from an explicit
+``numpy.random.Generator`` and score numpy predictions.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from harness.errors import UnknownNameError, UsageError
+
+Readout = Literal["every_step", "last_step"]
+LossKind = Literal["xent", "mse"]
+
+IGNORE_TARGET = -1
+"""Class target meaning "no loss at this step" (for ``xent`` tasks read at every step)."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One task parameter: its type, default, bounds and help text."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def coerce(self, raw: Any) -> Any:
+        """Convert a (possibly string) value and check its bounds, or raise UsageError."""
+        try:
+            if self.type is bool and isinstance(raw, str):
+                if raw.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                    raise ValueError(raw)
+                value = raw.lower() in {"true", "1", "yes"}
+            else:
+                value = self.type(raw)
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"invalid value {raw!r} for task parameter {self.name!r}: "
+                f"expected {self.type.__name__}"
+            ) from None
+        if self.minimum is not None and value < self.minimum:
+            raise UsageError(f"{self.name} must be >= {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise UsageError(f"{self.name} must be <= {self.maximum:g}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Inputs ``[batch, time, features]`` float32 and targets.
+
+    Targets are int64 class indices ``[batch, time]`` (every-step readout) or
+    ``[batch]`` (last-step readout) for ``xent`` tasks, float32 ``[batch, outputs]``
+    for ``mse`` tasks.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+
+
+class Task(abc.ABC):
+    """A task with its parameters fixed: generator, loss kind, baseline and metrics."""
+
+    input_size: int
+    output_size: int
+    length: int  # number of input steps
+    readout: Readout
+    loss: LossKind
+    baseline_loss: float
+    """Loss of the best memoryless predictor."""
+    headline: str
+    """Name of the headline metric (higher is better, in [0, 1])."""
+    chance: float
+    """Headline metric of a memoryless predictor."""
+    solved_criterion: str
+    """Human-readable statement of :meth:`is_solved`."""
+
+    @abc.abstractmethod
+    def sample(self, rng: np.random.Generator, batch_size: int) -> Batch:
+        """A fresh batch drawn from ``rng`` only."""
+
+    @abc.abstractmethod
+    def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        """Headline metric of model outputs (logits or values) against targets."""
+
+    @abc.abstractmethod
+    def is_solved(self, loss: float, headline: float) -> bool:
+        """Whether an evaluation with this loss and headline metric counts as solved."""
+
+
+@dataclass
+class TaskDefinition:
+    """What a plugin registers: a named task family and how to build one instance."""
+
+    name: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    factory: Callable[..., Task]
+    plugin: str = field(default="", compare=False)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.parameters}
+
+    def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``given``, every value coerced and checked."""
+        by_name = {p.name: p for p in self.parameters}
+        for name in given:
+            if name not in by_name:
+                raise UnknownNameError(f"parameter of task {self.name!r}", name, by_name)
+        return {
+            p.name: p.coerce(given[p.name]) if p.name in given else p.default
+            for p in self.parameters
+        }
+
+    def build(self, params: Mapping[str, Any]) -> Task:
+        return self.factory(**self.resolve_params(params))

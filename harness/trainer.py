@@ -1,0 +1,70 @@
+"""The contract between the framework-neutral runner and a backend.
+
+A backend turns a :class:`TrainerConfig` into a :class:`Trainer`: the cell plus a linear
+read-out, an optimiser, the task's loss and global-norm clipping, on one device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from harness.canonical import Weights
+from harness.tasks import LossKind, Readout
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    cell_name: str
+    cell_factory: Any
+    """The registered cell's backend-specific factory."""
+    input_size: int
+    output_size: int
+    hidden: int
+    readout: Readout
+    loss: LossKind
+    options: dict[str, Any]
+    optimizer: str
+    lr: float
+    clip_norm: float
+    device: str
+    precision: str
+    seed: int
+    cell_weights: Weights
+    readout_weights: Weights = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    loss: float
+    grad_norm: float
+    """Global gradient norm before clipping."""
+    applied: bool
+    """False when the update was skipped because loss or gradient was not finite."""
+
+
+class Trainer(Protocol):
+    kernel_path: str
+    """Which execution path ran, e.g. ``fused:nn.LSTM`` or ``loop``."""
+    parameter_count: int
+
+    def train_step(self, inputs: np.ndarray, targets: np.ndarray) -> StepResult:
+        """One optimiser step; returns only after the device has finished it."""
+        ...
+
+    def evaluate(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        """Loss and model outputs (logits or values) in inference mode."""
+        ...
+
+    def peak_device_memory(self) -> int | None:
+        """Peak bytes held by the device allocator, or None on the CPU."""
+        ...
+
+    def export_weights(self) -> Weights:
+        """The cell's current weights in the canonical layout."""
+        ...
+
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
