@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from harness.canonical import Initializer
 from harness.errors import DuplicateRegistrationError, UnknownNameError, UsageError
 from harness.tasks import TaskDefinition
-from harness.trainer import Trainer, TrainerConfig
+from harness.trainer import CellProbe, Trainer, TrainerConfig
 
 STANDARD_OPTIONS = ("dropout", "recurrent_dropout")
 
@@ -26,6 +26,12 @@ class Backend:
     """Devices it can run on, best first; called lazily (it may import the framework)."""
     reason: str = ""
     """Why it is unavailable, with the command that would fix it."""
+    describe_device: Callable[[str], str] | None = None
+    """Human-readable name of a device (e.g. the GPU model), for result records."""
+    probe_cell: Callable[..., CellProbe] | None = None
+    """``probe_cell(cell, weights, inputs, cotangent, options) -> CellProbe`` on the CPU in
+    float32, in training mode with any fused kernel the options allow (dropout must be 0):
+    the cross-backend parity check and the conformance kit use it."""
     plugin: str = field(default="", compare=False)
 
 

@@ -68,3 +68,21 @@ class Trainer(Protocol):
 
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+@dataclass(frozen=True)
+class CellProbe:
+    """One forward and backward pass of a bare cell, for cross-backend parity checks.
+
+    The loss is ``sum(outputs * cotangent)``; every array is float64-comparable numpy and
+    weight gradients are in the canonical layout.
+    """
+
+    outputs: np.ndarray
+    """[batch, time, H]"""
+    final_state: tuple[np.ndarray, ...]
+    """(h,) or (h, c) for LSTM."""
+    input_grad: np.ndarray
+    """d loss / d inputs, [batch, time, input]"""
+    weight_grads: Weights
+    """d loss / d weight, keyed like the canonical weights."""

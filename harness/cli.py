@@ -1,0 +1,61 @@
+"""The ``bench`` command: argument parsing and the single error boundary."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from harness import __version__
+from harness.errors import BenchError, UsageError
+
+COMMANDS = ("run", "list", "plugins")
+"""Modules of :mod:`harness.commands`, one per subcommand, each with
+``add_parser(subparsers)`` and ``execute(args) -> int``."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a mistake as a UsageError (one line, exit 2), not SystemExit."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="bench",
+        description="How long can a recurrent cell remember, how stably does it train, "
+        "and how fast is it? Trains cells from backend plugins on synthetic long-range "
+        "tasks and reports accuracy, stability and speed.",
+        epilog="Exit codes: 0 success, 1 a run failed or a check found a problem, "
+        "2 usage error. BENCH_DEBUG=1 shows tracebacks.",
+    )
+    parser.add_argument("--version", action="version", version=f"bench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"harness.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 2
+        return args.execute(args)
+    except BenchError as exc:
+        if os.environ.get("BENCH_DEBUG"):
+            traceback.print_exc()
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bench: interrupted; finished records are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""``bench run``: train cells on a task and record accuracy, stability and speed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from harness.display import stderr, stdout, warn_plugin_errors
+from harness.errors import UsageError
+from harness.plugins import default_host
+from harness.records import RunRecord, ensure_writable, existing_record, write_record
+from harness.runner import execute, plan
+from harness.spec import DEVICES, RunSpec
+from harness.tables import summary_table
+from harness.trainer import OPTIMIZERS
+
+DEFAULT_OUT = "bench-results"
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="train cells on a task and record accuracy, stability and speed",
+        description="Train each cell (× seed) on a task with fresh data every step, evaluate "
+        "on a fixed held-out set, and write one JSON record per run. Runs whose record "
+        "is already in --out are skipped (use --force to rerun).",
+    )
+    p.add_argument("--task", required=True, help="task name, e.g. copy or adding (bench list)")
+    p.add_argument("--cells", required=True, type=_comma_list,
+                   help="comma-separated cells, e.g. lstm,lnrnn or torch:lstm; an unqualified "
+                   "name runs in every available backend that has it")
+    p.add_argument("--backend", help="only use cells of this backend")
+    p.add_argument("--length", type=int, help="task length T, the memory delay "
+                   "(default: the task's own, see bench list)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="other task parameter (repeatable)")
+    p.add_argument("--seeds", type=_seed_list, default=[0], help="comma-separated seeds "
+                   "(default: 0)")
+    d = RunSpec
+    p.add_argument("--steps", type=int, default=d.steps,
+                   help=f"training steps per run (default: {d.steps})")
+    p.add_argument("--hidden", type=int, default=d.hidden,
+                   help=f"hidden size (default: {d.hidden})")
+    p.add_argument("--batch", type=int, default=d.batch, help=f"batch size (default: {d.batch})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default: {d.lr:g})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer,
+                   help=f"(default: {d.optimizer})")
+    p.add_argument("--clip", type=float, default=d.clip_norm,
+                   help=f"global gradient-norm clip (default: {d.clip_norm:g})")
+    p.add_argument("--dropout", type=float, default=0.0, help="input dropout (default: 0)")
+    p.add_argument("--recurrent-dropout", type=float, default=0.0,
+                   help="recurrent-state dropout; forces the step-loop path (default: 0)")
+    p.add_argument("--eval-every", type=int, default=d.eval_every,
+                   help=f"evaluate every N steps (default: {d.eval_every})")
+    p.add_argument("--eval-size", type=int, default=d.eval_size,
+                   help=f"held-out evaluation samples (default: {d.eval_size})")
+    p.add_argument("--no-early-stop", action="store_true",
+                   help="keep training after the task is solved")
+    p.add_argument("--device", choices=DEVICES, default=d.device,
+                   help="auto picks the backend's best device (default: auto)")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default: {DEFAULT_OUT})")
+    p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
+    p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
+    p.set_defaults(execute=execute_command)
+
+
+def _comma_list(raw: str) -> list[str]:
+    items = [item.strip() for item in raw.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"empty name in {raw!r}")
+    return items
+
+
+def _seed_list(raw: str) -> list[int]:
+    try:
+        seeds = [int(item) for item in raw.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid seeds {raw!r}: expected comma-separated integers, e.g. 0,1,2"
+        ) from None
+    if any(seed < 0 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {raw!r}")
+    return list(dict.fromkeys(seeds))
+
+
+def _task_params(args) -> dict:
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param expects KEY=VALUE, got {item!r}")
+        params[key] = value
+    if args.length is not None:
+        params["length"] = args.length
+    return params
+
+
+def build_specs(args, registry) -> list[RunSpec]:
+    task = registry.task(args.task)
+    params = task.resolve_params(_task_params(args))
+    options = {name: value for name, value in
+               (("dropout", args.dropout), ("recurrent_dropout", args.recurrent_dropout)) if value}
+    cells = registry.resolve_cells(args.cells, backend=args.backend)
+    specs = [
+        RunSpec(task=task.name, cell=cell.qualified_name, task_params=params, options=options,
+                hidden=args.hidden, batch=args.batch, optimizer=args.optimizer, lr=args.lr,
+                clip_norm=args.clip, steps=args.steps, eval_every=args.eval_every,
+                eval_size=args.eval_size, seed=seed, device=args.device,
+                stop_when_solved=not args.no_early_stop)
+        for cell in cells for seed in args.seeds
+    ]
+    for spec in specs:
+        plan(spec, registry)
+    return specs
+
+
+def execute_command(args) -> int:
+    host = default_host()
+    warn_plugin_errors(host)
+    specs = build_specs(args, host.registry)
+    out_dir = Path(args.out)
+    ensure_writable(out_dir)
+    records = run_all(specs, out_dir, force=args.force, registry=host.registry)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=1))
+    else:
+        title = f"{specs[0].task} " + " ".join(f"{k}={v}" for k, v in specs[0].task_params.items())
+        stdout.print(summary_table(records, title=title))
+    stderr.print(f"records in {out_dir}/ ({len(records)} runs)")
+    return 1 if any(r.status == "failed" for r in records) else 0
+
+
+def run_all(specs: list[RunSpec], out_dir: Path, force: bool, registry) -> list[RunRecord]:
+    """Run every spec serially, writing each record as soon as it exists."""
+    records = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=False) as progress:
+        for spec in specs:
+            done = None if force else existing_record(out_dir, spec)
+            if done is not None:
+                stderr.print(f"{spec.cell} seed {spec.seed}: already recorded, skipped")
+                records.append(done)
+                continue
+            bar = progress.add_task(f"{spec.cell} seed {spec.seed}", total=spec.steps, loss="-")
+
+            def on_step(step: int, loss: float, bar=bar) -> None:
+                progress.update(bar, completed=step, loss=f"{loss:.4g}")
+
+            record = execute(spec, registry, progress=on_step)
+            progress.update(bar, completed=record.steps_done, total=record.steps_done or 1)
+            write_record(out_dir, record)
+            records.append(record)
+    return records

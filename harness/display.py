@@ -1,0 +1,26 @@
+"""Terminal output shared by commands: consoles, number formatting, plugin warnings."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from harness.plugins import PluginHost
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def warn_plugin_errors(host: PluginHost) -> None:
+    """One line per broken plugin on stderr, so a failure is never silent."""
+    for name, errors in host.load_errors().items():
+        stderr.print(f"[yellow]warning:[/] plugin {name!r} is broken and was skipped: "
+                     f"{escape(errors[0])} (see `bench plugins`)", markup=True)

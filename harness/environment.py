@@ -1,0 +1,55 @@
+"""The environment a record was measured in: versions, hardware, git commit, date."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from harness import __version__
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=1)
+def host_environment() -> dict[str, Any]:
+    """What does not change within one process."""
+    commit = _git("rev-parse", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None
+    return {
+        "harness_version": __version__,
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "os": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "hostname": platform.node(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }

@@ -1,0 +1,254 @@
+"""Run one spec: build the model through its backend, train, evaluate, measure.
+
+``execute(spec)`` is a pure function of the spec (the data, the initial weights and the
+dropout masks all come from its seed), so any executor can ship it to another process.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.canonical import init_readout
+from harness.environment import host_environment, now_iso
+from harness.errors import BackendUnavailableError, UsageError
+from harness.plugins import default_host
+from harness.records import Accuracy, EvalPoint, RunRecord, Speed, Stability
+from harness.registry import Backend, Cell, Registry
+from harness.spec import RunSpec
+from harness.stats import count_spikes, percentile
+from harness.tasks import Batch, Task
+from harness.trainer import Trainer, TrainerConfig
+
+EVAL_STREAM_ENTROPY = 20_160_217
+"""Fixed seed of the held-out evaluation set, shared by every run of a task."""
+MAX_NONFINITE_EVENTS = 10
+"""Steps with a non-finite loss or gradient (update skipped) before a run is diverged."""
+
+ProgressCallback = Callable[[int, float], None]
+"""Called after each training step with (step, training loss)."""
+
+
+def _stream(entropy: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(purpose,)))
+
+
+def init_stream(seed: int) -> np.random.Generator:
+    return _stream(seed, 1)
+
+
+def train_stream(seed: int) -> np.random.Generator:
+    return _stream(seed, 2)
+
+
+def eval_stream() -> np.random.Generator:
+    return _stream(EVAL_STREAM_ENTROPY, 3)
+
+
+@dataclass
+class Plan:
+    """A validated spec with its registry entries resolved."""
+
+    spec: RunSpec
+    task: Task
+    cell: Cell
+    backend: Backend
+    device: str
+
+
+def plan(spec: RunSpec, registry: Registry) -> Plan:
+    """Resolve and check everything a run needs, raising UsageError before any work."""
+    spec.validate()
+    task = registry.task(spec.task).build(spec.task_params)
+    (cell,) = registry.resolve_cells([spec.cell])
+    unknown = sorted(set(spec.options) - set(cell.options))
+    if unknown:
+        raise UsageError(
+            f"cell {cell.qualified_name!r} does not accept option {unknown[0]!r} "
+            f"(accepted: {', '.join(cell.options) or 'none'})"
+        )
+    backend = registry.backend(cell.backend)
+    return Plan(spec, task, cell, backend, resolve_device(backend, spec.device))
+
+
+def resolve_device(backend: Backend, requested: str) -> str:
+    devices = backend.list_devices()
+    if requested == "auto":
+        return devices[0]
+    if requested not in devices:
+        raise BackendUnavailableError(
+            f"device {requested!r} is not available to backend {backend.name!r} "
+            f"(available: {', '.join(devices)})"
+        )
+    return requested
+
+
+def execute(spec: RunSpec, registry: Registry | None = None,
+            progress: ProgressCallback | None = None) -> RunRecord:
+    """Run ``spec`` to a record. Usage errors raise; anything else becomes status ``failed``."""
+    run = plan(spec, registry or default_host().registry)
+    started = now_iso()
+    environment = _environment(run)
+    try:
+        record = _train(run, progress)
+    except Exception as exc:  # a broken run is recorded, never allowed to stop a suite
+        record = RunRecord(spec=spec, status="failed", run_id=spec.run_id,
+                           error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
+    record.environment = environment
+    record.started_at, record.finished_at = started, now_iso()
+    return record
+
+
+def _environment(run: Plan) -> dict:
+    backend = run.backend
+    device_name = backend.describe_device(run.device) if backend.describe_device else run.device
+    return {
+        **host_environment(),
+        "backend": backend.name,
+        "framework": backend.framework,
+        "framework_version": backend.version,
+        "plugin": run.cell.plugin,
+        "device": run.device,
+        "device_name": device_name,
+    }
+
+
+def _build_trainer(run: Plan) -> Trainer:
+    spec, task = run.spec, run.task
+    rng = init_stream(spec.seed)
+    cell_weights = run.cell.initializer(task.input_size, spec.hidden, rng)
+    readout_weights = init_readout(spec.hidden, task.output_size, rng)
+    config = TrainerConfig(
+        cell_name=run.cell.name, cell_factory=run.cell.factory,
+        input_size=task.input_size, output_size=task.output_size, hidden=spec.hidden,
+        readout=task.readout, loss=task.loss, options=dict(spec.options),
+        optimizer=spec.optimizer, lr=spec.lr, clip_norm=spec.clip_norm, device=run.device,
+        precision=spec.precision, seed=spec.seed,
+        cell_weights=cell_weights, readout_weights=readout_weights,
+    )
+    return run.backend.build_trainer(config)
+
+
+class _Evaluator:
+    """The fixed held-out set, evaluated in chunks; tracks evaluation throughput."""
+
+    def __init__(self, task: Task, size: int, chunk: int):
+        self.task = task
+        rng = eval_stream()
+        self.chunks: list[Batch] = []
+        remaining = size
+        while remaining > 0:
+            self.chunks.append(task.sample(rng, min(chunk, remaining)))
+            remaining -= chunk
+        self.size = size
+        self.seconds: list[float] = []
+
+    def __call__(self, trainer: Trainer) -> tuple[float, float]:
+        start = time.perf_counter()
+        losses, outputs = [], []
+        for batch in self.chunks:
+            loss, out = trainer.evaluate(batch.inputs, batch.targets)
+            losses.append(loss * len(batch.inputs))
+            outputs.append(out)
+        self.seconds.append(time.perf_counter() - start)
+        targets = np.concatenate([b.targets for b in self.chunks])
+        loss = float(sum(losses) / self.size)
+        return loss, self.task.headline_metric(np.concatenate(outputs), targets)
+
+    def samples_per_second(self) -> float | None:
+        timed = self.seconds[1:] or self.seconds  # the first includes warm-up
+        return self.size / float(np.median(timed)) if timed else None
+
+
+def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
+    spec, task = run.spec, run.task
+    trainer = _build_trainer(run)
+    evaluate = _Evaluator(task, spec.eval_size, chunk=max(spec.batch, 256))
+    rng = train_stream(spec.seed)
+    accuracy = Accuracy(baseline_loss=task.baseline_loss, headline_name=task.headline,
+                        chance=task.chance, solved_criterion=task.solved_criterion)
+    status = "ok"
+    step_seconds: list[float] = []
+    losses: list[float] = []
+    grad_norms: list[float] = []
+    nonfinite = 0
+    train_seconds = 0.0
+
+    def record_eval(step: int) -> bool:
+        loss, headline = evaluate(trainer)
+        ratio = loss / task.baseline_loss
+        accuracy.curve.append(EvalPoint(step, round(train_seconds, 4), loss, ratio, headline))
+        accuracy.final_loss, accuracy.loss_ratio, accuracy.headline = loss, ratio, headline
+        if math.isfinite(loss) and task.is_solved(loss, headline) and not accuracy.solved:
+            accuracy.solved, accuracy.steps_to_solve = True, step
+            accuracy.seconds_to_solve = round(train_seconds, 4)
+        return math.isfinite(loss)
+
+    step = 0
+    record_eval(0)
+    for step in range(1, spec.steps + 1):
+        batch = task.sample(rng, spec.batch)
+        start = time.perf_counter()
+        result = trainer.train_step(batch.inputs, batch.targets)
+        elapsed = time.perf_counter() - start
+        train_seconds += elapsed
+        step_seconds.append(elapsed)
+        losses.append(result.loss)
+        grad_norms.append(result.grad_norm)
+        if progress is not None:
+            progress(step, result.loss)
+        if not result.applied:
+            nonfinite += 1
+            if nonfinite > MAX_NONFINITE_EVENTS:
+                status = "diverged"
+                break
+        if step % spec.eval_every == 0 or step == spec.steps:
+            if not record_eval(step):
+                status = "diverged"
+                break
+            if accuracy.solved and spec.stop_when_solved:
+                break
+
+    speed = _speed(run, trainer, step_seconds, evaluate)
+    stability = Stability(
+        grad_norm_median=percentile(grad_norms, 50),
+        grad_norm_p99=percentile(grad_norms, 99),
+        grad_norm_max=percentile(grad_norms, 100),
+        clipped_fraction=float(np.mean(np.asarray(grad_norms) > spec.clip_norm))
+        if grad_norms else None,
+        nonfinite_events=nonfinite,
+        loss_spikes=count_spikes(losses),
+    )
+    return RunRecord(spec=spec, status=status, run_id=spec.run_id, steps_done=step,
+                     accuracy=accuracy, speed=speed, stability=stability)
+
+
+def _speed(run: Plan, trainer: Trainer, step_seconds: list[float],
+           evaluate: _Evaluator) -> Speed:
+    spec = run.spec
+    warmup = min(spec.warmup_steps, max(len(step_seconds) - 1, 0))
+    timed_ms = [s * 1000.0 for s in step_seconds[warmup:]]
+    median_ms = percentile(timed_ms, 50)
+    peak = trainer.peak_device_memory()
+    return Speed(
+        device=run.device,
+        kernel_path=trainer.kernel_path,
+        parameter_count=trainer.parameter_count,
+        timed_steps=len(timed_ms),
+        step_ms_median=median_ms,
+        step_ms_p10=percentile(timed_ms, 10),
+        step_ms_p90=percentile(timed_ms, 90),
+        warmup_seconds=round(sum(step_seconds[:warmup]), 4),
+        tokens_per_second=spec.batch * run.task.length / (median_ms / 1000.0)
+        if median_ms else None,
+        eval_samples_per_second=evaluate.samples_per_second(),
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        device_peak_mb=peak / 2**20 if peak is not None else None,
+        step_ms=[round(ms, 3) for ms in timed_ms],
+    )

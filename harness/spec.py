@@ -1,0 +1,87 @@
+"""RunSpec: everything that determines a run. A run is a pure function of its spec."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from harness.errors import UsageError
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("float32",)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: str
+    cell: str
+    """Qualified ``backend:cell`` name."""
+    task_params: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    """Cell options such as dropout and recurrent_dropout."""
+    hidden: int = 128
+    batch: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    clip_norm: float = 1.0
+    steps: int = 300
+    eval_every: int = 50
+    eval_size: int = 512
+    warmup_steps: int = 5
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "float32"
+    stop_when_solved: bool = True
+
+    @property
+    def backend(self) -> str:
+        return self.cell.split(":", 1)[0]
+
+    @property
+    def cell_name(self) -> str:
+        return self.cell.split(":", 1)[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def run_id(self) -> str:
+        """A stable digest of the spec: equal specs are the same run."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    @property
+    def label(self) -> str:
+        params = "".join(f"-{k}{v}" for k, v in sorted(self.task_params.items()))
+        return f"{self.task}{params}-{self.backend}-{self.cell_name}-seed{self.seed}"
+
+    def validate(self) -> None:
+        """Checks that need no registry; raise UsageError naming the bad value."""
+        positive = {"hidden": self.hidden, "batch": self.batch, "steps": self.steps,
+                    "eval_every": self.eval_every, "eval_size": self.eval_size}
+        for name, value in positive.items():
+            if value < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, "
+                                 f"got {value}")
+        if not self.lr > 0:
+            raise UsageError(f"--lr must be positive, got {self.lr}")
+        if not self.clip_norm > 0:
+            raise UsageError(f"--clip must be positive, got {self.clip_norm}")
+        if self.warmup_steps < 0:
+            raise UsageError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.device not in DEVICES:
+            raise UsageError(f"unknown device {self.device!r} (valid: {', '.join(DEVICES)})")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"unknown precision {self.precision!r} "
+                             f"(valid: {', '.join(PRECISIONS)})")
+        for name in ("dropout", "recurrent_dropout"):
+            value = self.options.get(name, 0.0)
+            if not 0.0 <= value < 1.0:
+                raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")
