@@ -1,0 +1,27 @@
+"""Fixtures shared by the whole suite.
+
+Tests never rely on entry-point discovery: the ``host`` fixture builds a plugin host with
+discovery off, registers the built-in plugins explicitly and installs it as the process's
+default host, so in-process CLI calls see exactly these plugins.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import harness.plugins
+from harness.plugins import PluginHost
+from tests.helpers import make_host
+
+
+@pytest.fixture
+def host(monkeypatch) -> PluginHost:
+    """Tasks and the PyTorch backend, installed as the default host."""
+    plugin_host = make_host("tasks", "torch")
+    monkeypatch.setattr(harness.plugins, "_default_host", plugin_host)
+    return plugin_host
+
+
+@pytest.fixture
+def registry(host):
+    return host.registry

@@ -1,0 +1,146 @@
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from harness import hookimpl
+from harness.errors import PluginLoadError, UnknownNameError
+from harness.plugins import PluginHost
+from harness.registry import Backend, Cell
+from harness.tasks import TaskDefinition
+
+from tests.helpers import make_host
+
+
+class DuplicateCopyTask:
+    """A test plugin that claims a task name the built-in suite already has."""
+
+    @hookimpl
+    def bench_register_tasks(self, register):
+        from bench_tasks import copy
+
+        register(TaskDefinition("copy", "an impostor", (copy.LENGTH,), copy.CopyTask))
+
+
+class RaisingCells:
+    @hookimpl
+    def bench_register_cells(self, register):
+        raise RuntimeError("cells exploded")
+
+
+class ExtraTask:
+    @hookimpl
+    def bench_register_tasks(self, register):
+        from bench_tasks import adding
+
+        register(TaskDefinition("adding2", "adding again", (adding.LENGTH,), adding.AddingTask))
+
+
+@pytest.fixture
+def extra_plugin(host):
+    host.register(ExtraTask(), "extra")
+    yield host
+    host.unregister("extra")
+
+
+def test_builtins_register_tasks_backend_and_cells(host):
+    registry = host.registry
+    assert {"copy", "adding"} <= set(registry.tasks)
+    assert registry.backends["torch"].plugin == "torch"
+    assert {("torch", n) for n in ("rnn", "lnrnn", "lstm", "gru")} <= set(registry.cells)
+    assert "task copy" in host.plugins["tasks"].registered
+    assert host.plugins["torch"].hooks == ["bench_register_backends", "bench_register_cells"]
+
+
+def test_registered_test_plugin_is_visible_then_gone(extra_plugin):
+    assert extra_plugin.registry.tasks["adding2"].plugin == "extra"
+    extra_plugin.unregister("extra")
+    assert "adding2" not in extra_plugin.registry.tasks
+    extra_plugin.register(ExtraTask(), "extra")  # so the fixture can unregister
+
+
+def test_duplicate_name_is_an_error_naming_both_plugins(host):
+    host.register(DuplicateCopyTask(), "impostor")
+    registry = host.registry
+    assert registry.tasks["copy"].plugin == "tasks"  # the first claim is kept, not overwritten
+    (error,) = host.plugins["impostor"].errors
+    assert "'tasks'" in error and "'impostor'" in error and "copy" in error
+
+
+def test_hook_that_raises_is_isolated(host):
+    host.register(RaisingCells(), "raiser")
+    registry = host.registry
+    assert host.plugins["raiser"].errors == ["bench_register_cells raised RuntimeError: cells "
+                                             "exploded"]
+    assert ("torch", "lstm") in registry.cells
+
+
+def test_strict_mode_turns_plugin_errors_into_failures(host, monkeypatch):
+    monkeypatch.setenv("BENCH_STRICT_PLUGINS", "1")
+    host.register(RaisingCells(), "raiser")
+    with pytest.raises(PluginLoadError, match="raiser.*cells exploded"):
+        host.registry  # noqa: B018
+
+
+def _entry_points(*pairs):
+    return [EntryPoint(name, value, "bench") for name, value in pairs]
+
+
+def test_entry_point_that_fails_to_import_is_reported_and_isolated():
+    host = PluginHost(entry_points_=_entry_points(
+        ("tasks", "bench_tasks.plugin"), ("broken", "bench_no_such_module_xyz.plugin")))
+    assert "ModuleNotFoundError" in host.plugins["broken"].errors[0]
+    assert "bench_no_such_module_xyz" in host.plugins["broken"].errors[0]
+    assert "copy" in host.registry.tasks
+
+
+def test_bench_plugins_limits_what_loads(monkeypatch):
+    monkeypatch.setenv("BENCH_PLUGINS", "tasks")
+    host = PluginHost(entry_points_=_entry_points(
+        ("tasks", "bench_tasks.plugin"), ("torch", "bench_torch.plugin")))
+    assert list(host.plugins) == ["tasks"]
+    assert host.registry.backends == {}
+
+
+def test_registering_a_wrong_type_is_reported():
+    class WrongType:
+        @hookimpl
+        def bench_register_backends(self, register):
+            register({"name": "dict-backend"})
+
+    host = make_host("tasks")
+    host.register(WrongType(), "wrong")
+    assert host.registry.backends == {}
+    assert "must register a harness.registry.Backend" in host.plugins["wrong"].errors[0]
+
+
+def test_cell_of_a_backend_nobody_provides_gives_a_clear_error():
+    class Orphan:
+        @hookimpl
+        def bench_register_cells(self, register):
+            register(Cell("lstm", "jaxx", factory=object, initializer=lambda *a: {}))
+
+    host = make_host("tasks", "torch")
+    host.register(Orphan(), "orphan")
+    with pytest.raises(Exception, match="backend 'jaxx', which no plugin provides"):
+        host.registry.resolve_cells(["jaxx:lstm"])  # backend lookup first
+    with pytest.raises(UnknownNameError):
+        host.registry.backend("jaxx")
+
+
+def test_unavailable_backend_is_listed_with_reason():
+    class Missing:
+        @hookimpl
+        def bench_register_backends(self, register):
+            register(Backend("ghost", "Ghost", None, False, build_trainer=None,
+                             list_devices=list, reason="Ghost is not installed: pip install x"))
+
+        @hookimpl
+        def bench_register_cells(self, register):
+            register(Cell("lstm", "ghost", factory=object, initializer=lambda *a: {}))
+
+    host = make_host("tasks", "torch")
+    host.register(Missing(), "ghost")
+    registry = host.registry
+    assert [c.qualified_name for c in registry.resolve_cells(["lstm"])] == ["torch:lstm"]
+    with pytest.raises(Exception, match="backend 'ghost' is unavailable: Ghost is not installed"):
+        registry.resolve_cells(["ghost:lstm"])
