@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.markup import escape
 
 from harness.plugins import PluginHost
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+PIPE_WIDTH = 160
+"""Width of tables written to a file or pipe, where there is no terminal to measure."""
+
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else PIPE_WIDTH)
 
 
 def fmt(value: float | None, digits: int = 3) -> str:

@@ -129,6 +129,12 @@ class PluginHost:
             add = adders[hook_name]
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 self._call(impl, hook_name, add)
+        for cell in registry.orphan_cells():
+            registry.remove_cell(cell)
+            info = self.plugins[cell.plugin]
+            info.registered.remove(_entry_label(cell))
+            self._fail(info, f"cell {cell.qualified_name!r} names backend {cell.backend!r}, "
+                       "which no plugin provides")
         return registry
 
     def _call(self, impl: pluggy.HookImpl, hook_name: str, add: Callable) -> None:

@@ -132,13 +132,15 @@ class Registry:
             resolved.extend(usable)
         return _unique(resolved)
 
+    def orphan_cells(self) -> list[Cell]:
+        """Cells whose backend no plugin registered."""
+        return [c for c in self.cells.values() if c.backend not in self.backends]
+
+    def remove_cell(self, cell: Cell) -> None:
+        del self.cells[(cell.backend, cell.name)]
+
     def _require_available(self, cell: Cell) -> None:
-        backend = self.backends.get(cell.backend)
-        if backend is None:
-            raise UsageError(
-                f"cell {cell.qualified_name!r} (plugin {cell.plugin}) names backend "
-                f"{cell.backend!r}, which no plugin provides"
-            )
+        backend = self.backends[cell.backend]
         if not backend.available:
             raise UsageError(f"backend {backend.name!r} is unavailable: {backend.reason}")
 

@@ -16,15 +16,15 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
     first = next((r.accuracy for r in records if r.accuracy), None)
     headline = first.headline_name if first else "headline"
     caption = (
-        f"{headline}: chance {first.chance:.3g}; loss ÷ baseline below 1 means the cell "
+        f"{headline}: chance {first.chance:.3g}; loss/baseline below 1 means the cell "
         f"remembers more than the best memoryless predictor; solved: {first.solved_criterion}"
         if first else None
     )
     table = Table(title=title or None, caption=caption, caption_justify="left")
     for column, justify in [
-        ("cell", "left"), ("seed", "right"), (headline, "right"), ("loss ÷ baseline", "right"),
+        ("cell", "left"), ("seed", "right"), (headline, "right"), ("loss/baseline", "right"),
         ("solved", "center"), ("steps to solve", "right"), ("ms/step", "right"),
-        ("tokens/s", "right"), ("grad-norm p99", "right"), ("path", "left"),
+        ("tokens/s", "right"), ("grad-norm p99", "right"), ("kernel path", "left"),
         ("status", "left"),
     ]:
         table.add_column(column, justify=justify)

@@ -25,3 +25,15 @@ def host(monkeypatch) -> PluginHost:
 @pytest.fixture
 def registry(host):
     return host.registry
+
+
+@pytest.fixture
+def toy_host(host):
+    """The default host plus toy tasks (echo, exploding) and a cell that cannot be built."""
+    from tests.toyplugins import BrokenCell, ToyTasks
+
+    host.register(ToyTasks(), "toy-tasks")
+    host.register(BrokenCell(), "broken-cell")
+    yield host
+    host.unregister("toy-tasks")
+    host.unregister("broken-cell")

@@ -1,0 +1,155 @@
+"""The standard cells as Keras layers, with the equations of DESIGN.md §4.
+
+Every cell here (and any Keras cell a third-party plugin registers for this backend)
+follows one small protocol, which :mod:`bench_keras.trainer` and :mod:`bench_keras.probe`
+rely on:
+
+* ``factory(input_size: int, hidden: int, options: dict) -> layer``, built (its variables
+  exist); ``options`` may hold ``dropout`` and ``recurrent_dropout``
+  (:class:`bench_keras.options.CellOptions`), passed to Keras's arguments of those names.
+* ``layer(x, training=...)``, ``x`` [batch, time, input] -> ``(outputs [batch, time,
+  hidden], final_state)``, the final state a tuple: ``(h, c)`` for ``lstm``, ``(h,)``
+  otherwise.
+* ``load_canonical(weights)`` / ``export_canonical() -> weights`` in the canonical layout
+  of :mod:`harness.canonical`, and ``cell_name``, the canonical name that fixes the layout.
+* ``select_kernel(device) -> kernel_path``, called once before the first forward pass.
+
+Kernel paths (which code computes the recurrence):
+
+* ``fused:cudnn`` — ``lstm`` and ``gru`` with ``recurrent_dropout`` 0 on a ``cuda`` device
+  whose cuDNN the Keras backend sees. The layer is then built with ``use_cudnn=True``, so
+  on TensorFlow Keras raises rather than quietly running anything else.
+* ``keras:LSTM`` / ``keras:GRU`` — the same layers anywhere else (``use_cudnn=False``):
+  Keras's own step loop over its cell (a ``tf.while_loop`` inside the compiled step on
+  TensorFlow, Keras's PyTorch loop on the torch backend).
+* ``keras:SimpleRNN`` — ``rnn``: Keras has no fused kernel for it.
+* ``loop`` — ``lnrnn``: ``keras.layers.RNN`` stepping the custom cell below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import numpy as np
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from bench_keras import convert
+from bench_keras.framework import cudnn_available
+from bench_keras.options import CellOptions
+from harness.canonical import Weights
+from harness.errors import UnknownNameError
+from harness.reference import LAYER_NORM_EPSILON
+
+LOOP = "loop"
+FUSED = "fused:cudnn"
+
+
+class LNSimpleRNNCell(keras.layers.Layer, DropoutRNNCell):
+    """The seed text's cell (Géron, *Hands-On ML*, ch. 15): a SimpleRNNCell without
+    activation, then LayerNormalization (epsilon 1e-3), then tanh.
+
+    The dropout masks are this cell's, applied before the inner SimpleRNNCell exactly where
+    that cell would apply its own: ``keras.layers.RNN`` prepares (outside the step loop) and
+    resets the masks of the cell it runs only, so the inner cell's would be drawn inside
+    the loop. Mixing in Keras's ``DropoutRNNCell`` is what its built-in cells do.
+    """
+
+    def __init__(self, units: int, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 **kwargs: Any):
+        super().__init__(**kwargs)
+        self.units = self.state_size = self.output_size = units
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.seed_generator = keras.random.SeedGenerator()
+        self.simple_rnn_cell = keras.layers.SimpleRNNCell(units, activation=None)
+        self.layer_norm = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON)
+        self.activation = keras.activations.tanh
+
+    def build(self, input_shape: tuple) -> None:
+        self.simple_rnn_cell.build(input_shape)
+        self.layer_norm.build((input_shape[0], self.units))
+
+    def call(self, inputs, states, training: bool = False):
+        h = states[0]
+        if training:
+            input_mask = self.get_dropout_mask(inputs)
+            state_mask = self.get_recurrent_dropout_mask(h)
+            inputs = inputs if input_mask is None else inputs * input_mask
+            h = h if state_mask is None else h * state_mask
+        z, _ = self.simple_rnn_cell(inputs, [h])
+        output = self.activation(self.layer_norm(z))
+        return output, [output]
+
+
+class CellLayer(keras.layers.Layer):
+    """One standard cell: a Keras recurrent layer plus canonical weights and kernel choice."""
+
+    def __init__(self, cell_name: str, rnn: keras.layers.RNN, input_size: int,
+                 options: CellOptions, path: str):
+        super().__init__(name=cell_name)
+        self.cell_name = cell_name
+        self.rnn = rnn
+        self.options = options
+        self.kernel_path = path
+        self._unfused_path = path
+        self.rnn.build((None, None, input_size))
+        self.built = True
+
+    def call(self, inputs, training: bool = False):
+        outputs, *state = self.rnn(inputs, training=training)
+        return outputs, tuple(state)
+
+    def select_kernel(self, device: str) -> str:
+        """Use cuDNN where Keras can for these options on ``device``, else Keras's loop."""
+        fusable = isinstance(self.rnn, keras.layers.LSTM | keras.layers.GRU)
+        if fusable and not self.options.recurrent_dropout and cudnn_available(device):
+            self.rnn.use_cudnn, self.kernel_path = True, FUSED
+        else:
+            if fusable:
+                self.rnn.use_cudnn = False
+            self.kernel_path = self._unfused_path
+        return self.kernel_path
+
+    def keras_variables(self) -> dict[str, keras.Variable]:
+        """The cell's trainable variables by Keras name (``kernel``, ``bias``, ...)."""
+        return {v.name: v for v in self.rnn.trainable_weights}
+
+    def load_canonical(self, weights: Weights) -> None:
+        expected = sorted(self.export_canonical())
+        if sorted(weights) != expected:
+            raise ValueError(f"cell {self.cell_name!r} takes canonical weights {expected}, "
+                             f"got {sorted(weights)}")
+        arrays = convert.to_keras(self.cell_name, weights)
+        for name, variable in self.keras_variables().items():
+            value = np.asarray(arrays[name], dtype=np.float32)
+            if value.shape != tuple(variable.shape):
+                raise ValueError(f"cell {self.cell_name!r}: canonical weights give Keras "
+                                 f"{name!r} shape {value.shape}, expected {variable.shape}")
+            variable.assign(value)
+
+    def export_canonical(self) -> Weights:
+        arrays = {name: keras.ops.convert_to_numpy(v) for name, v in self.keras_variables().items()}
+        return convert.to_canonical(self.cell_name, arrays)
+
+
+def build_cell(cell_name: str, input_size: int, hidden: int,
+               options: Mapping[str, Any]) -> CellLayer:
+    """The factory of every cell this plugin registers (bound to its name)."""
+    parsed = CellOptions.parse(options)
+    rates = {"dropout": parsed.dropout, "recurrent_dropout": parsed.recurrent_dropout}
+    outputs = {"return_sequences": True, "return_state": True}
+    if cell_name == "lnrnn":
+        rnn = keras.layers.RNN(LNSimpleRNNCell(hidden, **rates), **outputs)
+        return CellLayer(cell_name, rnn, input_size, parsed, LOOP)
+    layers = {
+        "rnn": keras.layers.SimpleRNN,
+        "lstm": keras.layers.LSTM,
+        "gru": keras.layers.GRU,
+    }
+    if cell_name not in layers:
+        raise UnknownNameError("Keras cell", cell_name, [*layers, "lnrnn"])
+    extra = {"reset_after": True} if cell_name == "gru" else {}
+    rnn = layers[cell_name](hidden, **rates, **outputs, **extra)
+    return CellLayer(cell_name, rnn, input_size, parsed, f"keras:{type(rnn).__name__}")

@@ -1,0 +1,108 @@
+"""The Keras trainer: a cell plus a Dense read-out, the task's loss, an optimiser and
+global-norm clipping, behind :class:`harness.trainer.Trainer`.
+
+The optimisers are Keras's with Keras's defaults, which differ from torch's: Adam adds its
+epsilon 1e-7 to sqrt(v) before the bias correction (torch: 1e-8, after), RMSprop decays
+with rho 0.9 and puts epsilon 1e-7 inside the square root (torch: alpha 0.99, 1e-8
+outside); SGD has no momentum in either. Clipping scales by ``clip / max(norm, clip)``
+(torch: ``clip / (norm + 1e-6)`` capped at 1).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from bench_keras.framework import (
+    compile_step,
+    keras_device,
+    peak_device_memory,
+    value_and_grad,
+)
+from bench_keras.losses import LOSSES
+from harness.canonical import Weights
+from harness.errors import UnknownNameError, UsageError
+from harness.trainer import StepResult, TrainerConfig
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+class KerasTrainer:
+    """Trains one cell; each step is one compiled call (``tf.function`` on TensorFlow)."""
+
+    def __init__(self, config: TrainerConfig):
+        if config.optimizer not in OPTIMIZERS:
+            raise UnknownNameError("optimizer", config.optimizer, OPTIMIZERS)
+        if config.precision != "float32":
+            raise UsageError(f"the Keras backend runs float32 only, not {config.precision!r}")
+        self.device = config.device
+        self._keras_device = keras_device(config.device)
+        self.loss = LOSSES[config.loss]
+        self.last_step = config.readout == "last_step"
+        self.clip_norm = float(config.clip_norm)
+        keras.utils.set_random_seed(config.seed)  # the dropout masks' seed
+        with keras.device(self._keras_device):
+            self.cell = config.cell_factory(config.input_size, config.hidden, config.options)
+            self.cell.load_canonical(config.cell_weights)
+            self.kernel_path: str = self.cell.select_kernel(config.device)
+            self.readout = keras.layers.Dense(config.output_size)
+            self.readout.build((None, config.hidden))
+            if config.readout_weights:
+                self.readout.kernel.assign(config.readout_weights["kernel"])
+                self.readout.bias.assign(config.readout_weights["bias"])
+            self.variables = [*self.cell.trainable_weights, *self.readout.trainable_weights]
+            self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
+            self.optimizer.build(self.variables)
+        self.parameter_count = sum(int(np.prod(v.shape)) for v in self.variables)
+        self._train_step = compile_step(self._step)
+        self._evaluate = compile_step(self._inference)
+
+    def forward(self, inputs, training: bool):
+        outputs, _ = self.cell(inputs, training=training)
+        return self.readout(outputs[:, -1] if self.last_step else outputs)
+
+    def _step(self, inputs, targets):
+        """Loss, gradient norm before clipping and whether the update was applied, stacked
+        so that the host reads them in one transfer."""
+        with keras.device(self._keras_device):
+            loss, _, grads, _ = value_and_grad(
+                lambda: (self.loss(targets, self.forward(inputs, training=True)), None),
+                self.variables,
+            )
+            norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in grads))
+            finite = ops.logical_and(ops.isfinite(loss), ops.isfinite(norm))
+            scale = self.clip_norm / ops.maximum(norm, self.clip_norm)
+
+            def update() -> None:
+                self.optimizer.apply([g * scale for g in grads], self.variables)
+
+            ops.cond(finite, update, lambda: None)
+            return ops.stack([loss, norm, ops.cast(finite, loss.dtype)])
+
+    def _inference(self, inputs, targets):
+        with keras.device(self._keras_device):
+            outputs = self.forward(inputs, training=False)
+            return self.loss(targets, outputs), outputs
+
+    def train_step(self, inputs: np.ndarray, targets: np.ndarray) -> StepResult:
+        loss, norm, applied = ops.convert_to_numpy(self._train_step(inputs, targets))
+        return StepResult(loss=float(loss), grad_norm=float(norm), applied=bool(applied))
+
+    def evaluate(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, outputs = self._evaluate(inputs, targets)
+        return float(ops.convert_to_numpy(loss)), ops.convert_to_numpy(outputs)
+
+    def peak_device_memory(self) -> int | None:
+        return peak_device_memory(self.device)
+
+    def export_weights(self) -> Weights:
+        return self.cell.export_canonical()
+
+
+def build_trainer(config: TrainerConfig) -> KerasTrainer:
+    return KerasTrainer(config)

@@ -1,0 +1,230 @@
+"""The standard cells in PyTorch, with the equations of DESIGN.md §4.
+
+Every cell module here (and any torch cell a third-party plugin registers for this backend)
+follows one small protocol, which :mod:`bench_torch.trainer` relies on:
+
+* ``factory(input_size: int, hidden: int, options: dict) -> module``; ``options`` may hold
+  ``dropout`` and ``recurrent_dropout`` (:class:`bench_torch.options.CellOptions`).
+* ``forward(x)``, ``x`` [batch, time, input] -> ``(outputs [batch, time, hidden],
+  final_state)``; the final state is ``(h, c)`` for ``lstm`` and ``h`` otherwise.
+* ``load_canonical(weights)`` / ``export_canonical() -> weights``: numpy float32 arrays in
+  the canonical layout of :mod:`harness.canonical`.
+* ``canonical_parameters() -> ParameterTable``: which torch parameter holds each canonical
+  weight (:mod:`bench_torch.weights`); the cell probe reads gradients through it, and
+  :class:`RecurrentCell` derives the two methods above from it.
+* ``kernel_path``: ``"fused:nn.LSTM"`` (``nn.GRU``, ``nn.RNN``) when torch's fused kernel
+  runs, ``"loop"`` when a Python step loop does. The options fix it at construction: the
+  fused kernel whenever ``recurrent_dropout`` is 0, the loop otherwise; ``lnrnn`` always
+  loops. The loop reads the same parameters, so both paths compute the same function.
+
+Dropout follows Keras: in training mode only, one input mask per sequence, applied to the
+whole input sequence (so it also precedes the fused kernel), and one mask per sequence on
+the previous state where it enters the recurrent kernel (the state itself is carried on
+undropped, as in Keras's LSTM and GRU cells).
+
+torch keeps two biases where the canonical layout has one. The recurrent one
+(``bias_hh``) holds zero and is frozen, so the trainable parameters, their gradients and
+their count are exactly the canonical ones; GRU is the exception, whose canonical
+recurrent bias ``b_rec`` is torch's ``bias_hh``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from bench_torch.options import CellOptions
+from bench_torch.weights import ParameterTable, export_weights, load_weights
+from harness.canonical import Weights
+from harness.reference import LAYER_NORM_EPSILON
+
+LOOP = "loop"
+
+State = Tensor | tuple[Tensor, Tensor]
+
+
+class RecurrentCell(nn.Module):
+    """Options, dropout masks and canonical weights; subclasses bring the recurrence."""
+
+    kernel_path: str = LOOP
+
+    def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden = hidden
+        self.options = CellOptions.parse(options)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, State]:
+        rate = self.options.dropout
+        if self.training and rate:
+            x = x * _keep_mask(x, (x.shape[0], 1, x.shape[2]), rate)
+        return self._run(x)
+
+    def _run(self, x: Tensor) -> tuple[Tensor, State]:
+        rate = self.options.recurrent_dropout
+        state_mask = None
+        if self.training and rate:
+            state_mask = _keep_mask(x, (x.shape[0], self.hidden), rate)
+        return self._loop(x, state_mask)
+
+    def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
+        raise NotImplementedError
+
+    def canonical_parameters(self) -> ParameterTable:
+        raise NotImplementedError
+
+    def load_canonical(self, weights: Weights) -> None:
+        load_weights(self.canonical_parameters(), weights, f"cell {type(self).__name__}")
+
+    def export_canonical(self) -> Weights:
+        return export_weights(self.canonical_parameters())
+
+
+class FusedCell(RecurrentCell):
+    """A cell whose parameters live in torch's fused module, used by both paths."""
+
+    fused_class: type[nn.RNNBase]
+    has_recurrent_bias = False
+    """Whether the canonical layout keeps a recurrent bias (``b_rec``) apart from ``b``."""
+
+    def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
+        super().__init__(input_size, hidden, options)
+        self.rnn = self.fused_class(input_size, hidden, batch_first=True)
+        if not self.has_recurrent_bias:
+            nn.init.zeros_(self.rnn.bias_hh_l0).requires_grad_(False)
+        if not self.options.recurrent_dropout:
+            self.kernel_path = f"fused:nn.{self.fused_class.__name__}"
+
+    def _run(self, x: Tensor) -> tuple[Tensor, State]:
+        if self.kernel_path == LOOP:
+            return super()._run(x)
+        outputs, state = self.rnn(x)
+        if isinstance(state, tuple):
+            return outputs, (state[0][0], state[1][0])
+        return outputs, state[0]
+
+    def canonical_parameters(self) -> ParameterTable:
+        rnn = self.rnn
+        table = {
+            "W": (rnn.weight_ih_l0, True),
+            "U": (rnn.weight_hh_l0, True),
+            "b": (rnn.bias_ih_l0, False),
+        }
+        if self.has_recurrent_bias:
+            table["b_rec"] = (rnn.bias_hh_l0, False)
+        return table
+
+    def _steps(self, x: Tensor) -> tuple[Tensor, ...]:
+        """``x_t W + b`` for every step at once, as a list of [batch, gates*H] tensors."""
+        return _project(x, self.rnn.weight_ih_l0, self.rnn.bias_ih_l0)
+
+
+class RNN(FusedCell):
+    """h_t = tanh(x_t W + h_{t-1} U + b)."""
+
+    fused_class = nn.RNN
+
+    def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        recurrent = self.rnn.weight_hh_l0.t()
+        h = x.new_zeros(x.shape[0], self.hidden)
+        outputs = []
+        for xw in self._steps(x):
+            h = torch.tanh(torch.addmm(xw, _masked(h, state_mask), recurrent))
+            outputs.append(h)
+        return torch.stack(outputs, 1), h
+
+
+class LSTM(FusedCell):
+    """Gates i, f, g, o; c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t)."""
+
+    fused_class = nn.LSTM
+
+    def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
+        recurrent = self.rnn.weight_hh_l0.t()
+        hidden = self.hidden
+        h = x.new_zeros(x.shape[0], hidden)
+        c = torch.zeros_like(h)
+        outputs = []
+        for xw in self._steps(x):
+            z = torch.addmm(xw, _masked(h, state_mask), recurrent)
+            i, f, _, o = torch.sigmoid(z).chunk(4, 1)
+            g = torch.tanh(z[:, 2 * hidden : 3 * hidden])
+            c = torch.addcmul(f * c, i, g)
+            h = o * torch.tanh(c)
+            outputs.append(h)
+        return torch.stack(outputs, 1), (h, c)
+
+
+class GRU(FusedCell):
+    """Reset-after GRU, gates r, z, n (torch's own order and form)."""
+
+    fused_class = nn.GRU
+    has_recurrent_bias = True
+
+    def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        recurrent = self.rnn.weight_hh_l0.t()
+        recurrent_bias = self.rnn.bias_hh_l0
+        split = (2 * self.hidden, self.hidden)
+        h = x.new_zeros(x.shape[0], self.hidden)
+        outputs = []
+        for xw in self._steps(x):
+            x_rz, x_n = xw.split(split, 1)
+            h_rz, h_n = torch.addmm(recurrent_bias, _masked(h, state_mask), recurrent).split(
+                split, 1
+            )
+            r, z = torch.sigmoid(x_rz + h_rz).chunk(2, 1)
+            n = torch.tanh(torch.addcmul(x_n, r, h_n))
+            h = torch.lerp(n, h, z)  # (1 - z) * n + z * h
+            outputs.append(h)
+        return torch.stack(outputs, 1), h
+
+
+class LNRNN(RecurrentCell):
+    """h_t = tanh(LayerNorm(x_t W + h_{t-1} U + b)), learnable scale and offset, eps 1e-3.
+
+    No fused kernel exists, so it always runs the step loop. Its parameters are kept in the
+    canonical orientation; they are zero (scale one) until :meth:`load_canonical`.
+    """
+
+    def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
+        super().__init__(input_size, hidden, options)
+        self.W = nn.Parameter(torch.zeros(input_size, hidden))
+        self.U = nn.Parameter(torch.zeros(hidden, hidden))
+        self.b = nn.Parameter(torch.zeros(hidden))
+        self.gamma = nn.Parameter(torch.ones(hidden))
+        self.beta = nn.Parameter(torch.zeros(hidden))
+
+    def canonical_parameters(self) -> ParameterTable:
+        return {name: (getattr(self, name), False) for name in ("W", "U", "b", "gamma", "beta")}
+
+    def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        shape = (self.hidden,)
+        h = x.new_zeros(x.shape[0], self.hidden)
+        outputs = []
+        for xw in _project(x, self.W.t(), self.b):
+            z = torch.addmm(xw, _masked(h, state_mask), self.U)
+            h = torch.tanh(F.layer_norm(z, shape, self.gamma, self.beta, LAYER_NORM_EPSILON))
+            outputs.append(h)
+        return torch.stack(outputs, 1), h
+
+
+CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNN, "lnrnn": LNRNN, "lstm": LSTM, "gru": GRU}
+
+
+def _project(x: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, ...]:
+    """The input projection of all steps in one matmul, split into contiguous steps."""
+    return F.linear(x.transpose(0, 1), weight, bias).unbind(0)
+
+
+def _masked(h: Tensor, mask: Tensor | None) -> Tensor:
+    return h if mask is None else h * mask
+
+
+def _keep_mask(like: Tensor, shape: tuple[int, ...], rate: float) -> Tensor:
+    """Inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)``."""
+    keep = 1.0 - rate
+    return like.new_empty(shape).bernoulli_(keep).div_(keep)

@@ -1,0 +1,137 @@
+"""The torch :class:`harness.trainer.Trainer`: cell and linear read-out, the task's loss, an
+optimiser and global-norm clipping, on one device.
+
+A training step does only what a hand-written loop must do, plus one host sync that reads
+the loss and the gradient norm together (needed to skip a non-finite update).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import get_args
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils import clip_grad_norm_
+
+from bench_torch.devices import resolve_device
+from bench_torch.weights import load_weights
+from harness.canonical import Weights
+from harness.errors import UnknownNameError, UsageError
+from harness.tasks import IGNORE_TARGET, LossKind, Readout
+from harness.trainer import StepResult, TrainerConfig
+
+_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+
+
+def _xent(logits: Tensor, targets: Tensor) -> Tensor:
+    """Mean cross-entropy over the steps whose target is not ``IGNORE_TARGET``."""
+    return F.cross_entropy(logits.flatten(0, -2), targets.flatten(), ignore_index=IGNORE_TARGET)
+
+
+LOSSES = {"xent": (_xent, torch.int64), "mse": (F.mse_loss, torch.float32)}
+"""Loss kind -> (loss function, dtype of its targets)."""
+
+
+class ReadoutModel(nn.Module):
+    """A cell followed by a linear read-out of every step or of the last step only."""
+
+    def __init__(self, cell: nn.Module, readout: nn.Linear, last_step: bool):
+        super().__init__()
+        self.cell = cell
+        self.readout = readout
+        self.last_step = last_step
+
+    def forward(self, x: Tensor) -> Tensor:
+        outputs, _ = self.cell(x)
+        return self.readout(outputs[:, -1] if self.last_step else outputs)
+
+
+def build_trainer(config: TrainerConfig) -> TorchTrainer:
+    if config.precision != "float32":
+        raise UsageError(
+            f"backend 'torch' supports precision 'float32' only, got {config.precision!r}"
+        )
+    _require(config.optimizer, _OPTIMIZERS, "optimizer")
+    _require(config.loss, LOSSES, "loss kind")
+    _require(config.readout, get_args(Readout), "read-out")
+    device = resolve_device(config.device)
+    cell = config.cell_factory(config.input_size, config.hidden, config.options)
+    cell.load_canonical(config.cell_weights)
+    readout = nn.Linear(config.hidden, config.output_size)
+    load_weights(
+        {"kernel": (readout.weight, True), "bias": (readout.bias, False)},
+        config.readout_weights,
+        "read-out",
+    )
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    model = ReadoutModel(cell, readout, last_step=config.readout == "last_step").to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = _OPTIMIZERS[config.optimizer](trainable, lr=config.lr)
+    # The dropout masks come from torch's global generator: trainers built in one process
+    # share it, so each run's masks are reproducible when runs go one after another.
+    torch.manual_seed(config.seed)
+    return TorchTrainer(model, optimizer, config.loss, config.clip_norm, device)
+
+
+class TorchTrainer:
+    """One model, its optimiser and loss on one device (:class:`harness.trainer.Trainer`)."""
+
+    def __init__(self, model: ReadoutModel, optimizer: torch.optim.Optimizer, loss: LossKind,
+                 clip_norm: float, device: torch.device):
+        self.model = model.train()
+        self.optimizer = optimizer
+        self.parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        self.clip_norm = clip_norm
+        self.device = str(device)
+        self.kernel_path: str = model.cell.kernel_path
+        self.parameter_count = sum(p.numel() for p in self.parameters)
+        self._loss, self._target_dtype = LOSSES[loss]
+        self._device = device
+        self._cuda = device.type == "cuda"
+
+    def train_step(self, inputs: np.ndarray, targets: np.ndarray) -> StepResult:
+        self.optimizer.zero_grad()
+        outputs = self.model(self._tensor(inputs, torch.float32))
+        loss = self._loss(outputs, self._tensor(targets, self._target_dtype))
+        loss.backward()
+        norm = clip_grad_norm_(self.parameters, self.clip_norm)
+        loss_value, norm_value = torch.stack((loss.detach(), norm)).tolist()
+        applied = math.isfinite(loss_value) and math.isfinite(norm_value)
+        if applied:
+            self.optimizer.step()
+            if self._cuda:  # the protocol: return only once the device has finished
+                torch.cuda.synchronize(self._device)
+        return StepResult(loss_value, norm_value, applied)
+
+    def evaluate(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                outputs = self.model(self._tensor(inputs, torch.float32))
+                loss = self._loss(outputs, self._tensor(targets, self._target_dtype))
+                return loss.item(), outputs.cpu().numpy()
+        finally:
+            self.model.train()
+
+    def peak_device_memory(self) -> int | None:
+        return torch.cuda.max_memory_allocated(self._device) if self._cuda else None
+
+    def export_weights(self) -> Weights:
+        return self.model.cell.export_canonical()
+
+    def _tensor(self, array: np.ndarray, dtype: torch.dtype) -> Tensor:
+        return torch.as_tensor(array, dtype=dtype, device=self._device)
+
+
+def _require(value: str, valid: Iterable[str], what: str) -> None:
+    if value not in valid:
+        raise UnknownNameError(what, value, valid)

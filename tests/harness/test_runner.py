@@ -1,0 +1,85 @@
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from harness.errors import UnknownNameError, UsageError
+from harness.runner import eval_stream, execute, plan, train_stream
+from harness.spec import RunSpec
+
+TINY = dict(hidden=16, batch=16, eval_size=64, eval_every=10, steps=20, warmup_steps=2)
+
+
+def test_a_run_measures_accuracy_speed_and_stability(registry):
+    spec = RunSpec(task="adding", cell="torch:lstm", task_params={"length": 10}, **TINY)
+    record = execute(spec, registry)
+    assert record.status == "ok" and record.error is None
+    acc, speed, stab = record.accuracy, record.speed, record.stability
+    assert [p.step for p in acc.curve] == [0, 10, 20]
+    assert acc.baseline_loss == pytest.approx(1 / 6)
+    assert acc.curve[0].loss > 2 * acc.baseline_loss  # untrained: worse than memoryless
+    assert acc.curve[-1].loss < acc.curve[0].loss
+    assert acc.loss_ratio == pytest.approx(acc.final_loss / acc.baseline_loss)
+    assert speed.kernel_path == "fused:nn.LSTM" and speed.device == "cpu"
+    assert speed.timed_steps == 18 and len(speed.step_ms) == 18
+    assert speed.step_ms_p10 <= speed.step_ms_median <= speed.step_ms_p90
+    assert speed.tokens_per_second == pytest.approx(16 * 10 / (speed.step_ms_median / 1000))
+    assert speed.parameter_count == 4 * (2 * 16 + 16 * 16 + 16) + 16 + 1 + 16 * 0
+    assert stab.grad_norm_median <= stab.grad_norm_p99 <= stab.grad_norm_max
+    assert 0.0 <= stab.clipped_fraction <= 1.0 and stab.nonfinite_events == 0
+    env = record.environment
+    assert env["framework_version"].startswith("2.") and env["device"] == "cpu"
+    assert env["cpu_count"] >= 1 and "python" in env and "git_commit" in env
+
+
+def test_a_run_is_a_pure_function_of_its_spec(registry):
+    spec = RunSpec(task="copy", cell="torch:gru", task_params={"length": 5},
+                   options={"dropout": 0.1}, **TINY)
+    first, again = execute(spec, registry), execute(pickle.loads(pickle.dumps(spec)), registry)
+    assert [p.loss for p in first.accuracy.curve] == [p.loss for p in again.accuracy.curve]
+    other = execute(RunSpec(**{**spec.to_dict(), "seed": 1}), registry)
+    assert other.accuracy.curve[-1].loss != first.accuracy.curve[-1].loss
+    assert pickle.loads(pickle.dumps(first)) == first
+
+
+def test_train_and_evaluation_streams_differ():
+    assert not np.array_equal(train_stream(0).random(8), eval_stream().random(8))
+    assert np.array_equal(eval_stream().random(8), eval_stream().random(8))
+
+
+def test_solved_run_stops_early(toy_host):
+    spec = RunSpec(task="echo", cell="torch:rnn", lr=0.05, **{**TINY, "steps": 400})
+    record = execute(spec, toy_host.registry)
+    assert record.accuracy.solved and record.accuracy.headline >= 0.99
+    assert record.steps_done == record.accuracy.steps_to_solve < 400
+    assert record.accuracy.seconds_to_solve > 0
+
+
+def test_non_finite_run_ends_as_diverged(toy_host):
+    spec = RunSpec(task="exploding", cell="torch:lstm", **{**TINY, "steps": 50, "eval_every": 40})
+    record = execute(spec, toy_host.registry)
+    assert record.status == "diverged"
+    # updates are skipped, not applied, until more than MAX_NONFINITE_EVENTS
+    assert record.stability.nonfinite_events == 11 and record.steps_done == 11
+    assert math.isnan(record.accuracy.curve[0].loss)
+
+
+def test_an_exception_inside_a_run_is_recorded_as_failed(toy_host):
+    record = execute(RunSpec(task="echo", cell="torch:broken", **TINY), toy_host.registry)
+    assert record.status == "failed"
+    assert record.error.startswith("RuntimeError: this cell cannot be built")
+
+
+@pytest.mark.parametrize("changes, error, message", [
+    ({"task": "cpy"}, UnknownNameError, "unknown task 'cpy'; did you mean 'copy'?"),
+    ({"cell": "torch:lstn"}, UnknownNameError, "did you mean 'lstm'?"),
+    ({"cell": "tf:lstm"}, UnknownNameError, "unknown backend 'tf'"),
+    ({"task_params": {"length": 0}}, UsageError, "length must be >= 1, got 0"),
+    ({"task_params": {"delay": 3}}, UnknownNameError, "unknown parameter of task 'copy'"),
+    ({"options": {"zoneout": 0.1}}, UsageError, "does not accept option 'zoneout'"),
+])
+def test_bad_specs_fail_before_any_work(registry, changes, error, message):
+    spec = RunSpec(**{**RunSpec(task="copy", cell="torch:lstm").to_dict(), **changes})
+    with pytest.raises(error, match=message.replace("?", r"\?").replace("(", r"\(")):
+        plan(spec, registry)

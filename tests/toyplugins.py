@@ -1,0 +1,63 @@
+"""Small real plugins used by tests: registered and unregistered in fixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness import hookimpl
+from harness.registry import Cell
+from harness.tasks import Batch, Parameter, Task, TaskDefinition
+
+
+class EchoTask(Task):
+    """Output the symbol seen at this very step: no memory needed, so a cell solves it fast."""
+
+    input_size = output_size = 4
+    readout = "every_step"
+    loss = "xent"
+    headline = "accuracy"
+    chance = 0.25
+    solved_criterion = "accuracy >= 0.99"
+
+    def __init__(self, length: int):
+        self.length = length
+        self.baseline_loss = float(np.log(4))
+
+    def sample(self, rng, batch_size):
+        symbols = rng.integers(0, 4, size=(batch_size, self.length))
+        return Batch(np.eye(4, dtype=np.float32)[symbols], symbols.astype(np.int64))
+
+    def headline_metric(self, outputs, targets):
+        return float((outputs.argmax(-1) == targets).mean())
+
+    def is_solved(self, loss, headline):
+        return headline >= 0.99
+
+
+class ExplodingTask(EchoTask):
+    """Inputs that are infinite: every loss is non-finite, so a run must end as diverged."""
+
+    def sample(self, rng, batch_size):
+        batch = super().sample(rng, batch_size)
+        return Batch(np.full_like(batch.inputs, np.inf), batch.targets)
+
+
+LENGTH = Parameter("length", int, default=5, help="sequence length", minimum=1)
+
+
+class ToyTasks:
+    @hookimpl
+    def bench_register_tasks(self, register):
+        register(TaskDefinition("echo", "repeat the current symbol", (LENGTH,), EchoTask))
+        register(TaskDefinition("exploding", "infinite inputs", (LENGTH,), ExplodingTask))
+
+
+def _broken_factory(input_size, hidden, options):
+    raise RuntimeError("this cell cannot be built")
+
+
+class BrokenCell:
+    @hookimpl
+    def bench_register_cells(self, register):
+        register(Cell("broken", "torch", factory=_broken_factory,
+                      initializer=lambda i, h, rng: {}, description="always fails"))
