@@ -15,8 +15,9 @@ import keras
 from harness.errors import BackendUnavailableError
 
 BACKEND = keras.backend.backend()
-KERAS_DEVICE = {"cpu": "cpu:0", "cuda": "gpu:0"}
-"""bench's device names -> Keras's (``keras.device`` maps them to each framework's)."""
+KERAS_DEVICE = {"cpu": "cpu", "cuda": "gpu"}
+"""bench's device names -> Keras's. Unnumbered on purpose: Keras's torch backend moves a
+variable created under ``cpu:0`` off its default ``cpu`` and then fails to track it."""
 
 
 def value_and_grad(

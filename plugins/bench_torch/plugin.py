@@ -11,30 +11,36 @@ import importlib.util
 from collections.abc import Callable, Mapping
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from harness import hookimpl
-from harness.canonical import STANDARD_INITIALIZERS
+from harness.canonical import STANDARD_INITIALIZERS, Weights
 from harness.registry import STANDARD_OPTIONS, Backend, Cell
+from harness.trainer import CellProbe, Trainer, TrainerConfig
+
+if TYPE_CHECKING:
+    from torch import nn
 
 INSTALL_HINT = "PyTorch is not installed: pip install 'bench-harness[torch]'"
 
 CELL_DESCRIPTIONS = {
-    "rnn": "tanh RNN; fused nn.RNN",
-    "lnrnn": "layer-normalised tanh RNN (Géron ch. 15); Python step loop",
-    "lstm": "LSTM, gates i,f,g,o; fused nn.LSTM",
-    "gru": "GRU, reset-after, gates r,z,n; fused nn.GRU",
+    "rnn": "tanh RNN",
+    "lnrnn": "layer-normalised tanh RNN (Géron, ch. 15)",
+    "lstm": "LSTM, gates i, f, g, o",
+    "gru": "GRU, reset-after, gates r, z, n",
 }
 FUSED_CELLS = frozenset({"rnn", "lstm", "gru"})
 
 
-def build_cell(name: str, input_size: int, hidden: int, options: Mapping[str, Any]):
+def build_cell(name: str, input_size: int, hidden: int, options: Mapping[str, Any]) -> nn.Module:
     from bench_torch.cells import CELLS
 
     return CELLS[name](input_size, hidden, options)
 
 
-def build_trainer(config):
+def build_trainer(config: TrainerConfig) -> Trainer:
     from bench_torch import trainer
 
     return trainer.build_trainer(config)
@@ -52,7 +58,8 @@ def describe_device(device: str) -> str:
     return devices.describe_device(device)
 
 
-def probe_cell(cell, weights, inputs, cotangent, options):
+def probe_cell(cell: Cell, weights: Weights, inputs: np.ndarray, cotangent: np.ndarray,
+               options: Mapping[str, Any]) -> CellProbe:
     from bench_torch import probe
 
     return probe.probe_cell(cell, weights, inputs, cotangent, options)

@@ -1,0 +1,58 @@
+import json
+import os
+import subprocess
+import sys
+
+from harness.cli import main
+
+
+def test_list_shows_tasks_with_defaults_backends_and_plugins(capsys, host):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "length=100" in out and "copy" in out and "adding" in out
+    assert "rnn, lnrnn, lstm, gru" in out and "available" in out
+
+
+def test_list_json(capsys, host):
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    copy = next(t for t in data["tasks"] if t["name"] == "copy")
+    assert copy["parameters"] == [{"name": "length", "type": "int", "default": 100,
+                                   "help": copy["parameters"][0]["help"]}]
+    (torch_backend,) = data["backends"]
+    assert torch_backend["devices"][-1] == "cpu" and torch_backend["available"]
+
+
+def test_no_arguments_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "bench" in capsys.readouterr().out
+
+
+def test_without_tensorflow_keras_is_unavailable_and_torch_still_works(tmp_path):
+    """Equivalent of an environment without TensorFlow: the import system cannot find it."""
+    script = (
+        "import sys; sys.modules['tensorflow'] = None\n"
+        "from harness.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+
+    def bench(*args):
+        return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                              text=True, timeout=300, env=environment)
+
+    environment = {k: v for k, v in os.environ.items() if k != "BENCH_PLUGINS"}
+
+    listing = bench("list", "--json")
+    assert listing.returncode == 0, listing.stderr
+    keras = next(b for b in json.loads(listing.stdout)["backends"] if b["name"] == "keras")
+    assert not keras["available"]
+    assert "TensorFlow" in keras["reason"] and "pip install" in keras["reason"]
+
+    refused = bench("run", "--task", "copy", "--cells", "keras:lstm", "--out", str(tmp_path))
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("bench: error: backend 'keras' is unavailable: ")
+
+    ran = bench("run", "--task", "adding", "--cells", "lstm", "--length", "4", "--steps", "3",
+                "--hidden", "4", "--batch", "4", "--eval-size", "8", "--out", str(tmp_path))
+    assert ran.returncode == 0, ran.stderr
+    assert "torch:lstm" in ran.stdout and "keras:lstm" not in ran.stdout

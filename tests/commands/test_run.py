@@ -1,0 +1,103 @@
+import json
+
+import pytest
+import torch
+
+from harness.cli import main
+
+from .conftest import TINY_RUN
+
+
+def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
+    out = tmp_path / "results"
+    result = bench("run", "--task", "adding", "--cells", "lstm,rnn", "--length", "6",
+                   "--steps", "12", "--seeds", "0,1", "--out", str(out), *TINY_RUN)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    for column in ("accuracy", "loss/baseline", "ms/step", "tokens/s", "grad-norm p99"):
+        assert column in result.stdout
+    assert result.stdout.count("torch:lstm") == 2 and result.stdout.count("torch:rnn") == 2
+    assert "chance 0.0784" in result.stdout
+    assert f"records in {out}/ (4 runs)" in result.stderr
+    records = sorted(out.glob("*.json"))
+    assert len(records) == 4
+    data = json.loads(records[0].read_text())
+    assert data["schema"] == "bench.run" and data["status"] == "ok"
+    assert data["spec"]["task_params"] == {"length": 6} and data["steps_done"] == 12
+
+    again = bench("run", "--task", "adding", "--cells", "lstm", "--length", "6", "--steps", "12",
+                  "--out", str(out), *TINY_RUN)
+    assert again.returncode == 0 and "already recorded, skipped" in again.stderr
+    assert len(list(out.glob("*.json"))) == 4
+
+
+def test_run_json_output_is_the_records(tmp_path, capsys, host):
+    code = main(["run", "--task", "copy", "--cells", "torch:lnrnn", "--length", "3",
+                 "--steps", "6", "--out", str(tmp_path), "--json", "--recurrent-dropout", "0.2",
+                 *TINY_RUN])
+    assert code == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["spec"]["cell"] == "torch:lnrnn"
+    assert record["spec"]["options"] == {"recurrent_dropout": 0.2}
+    assert record["speed"]["kernel_path"] == "loop"
+    assert record["accuracy"]["headline_name"] == "recall_accuracy"
+
+
+def test_failed_run_does_not_stop_the_others_and_exits_1(tmp_path, capsys, toy_host):
+    code = main(["run", "--task", "echo", "--cells", "broken,rnn", "--steps", "5",
+                 "--out", str(tmp_path), *TINY_RUN])
+    assert code == 1
+    statuses = sorted(json.loads(p.read_text())["status"] for p in tmp_path.glob("*.json"))
+    assert statuses == ["failed", "ok"]
+
+
+BAD_INPUTS = [
+    (["--task", "cpy", "--cells", "lstm"], "unknown task 'cpy'; did you mean 'copy'? "
+     "(available: adding, copy)"),
+    (["--task", "copy", "--cells", "lstn"], "unknown cell 'lstn'; did you mean 'lstm'?"),
+    (["--task", "copy", "--cells", "lstm", "--backend", "tf"], "unknown backend 'tf'"),
+    (["--task", "copy", "--cells", "lstm", "--length", "0"], "length must be >= 1, got 0"),
+    (["--task", "copy", "--cells", "lstm", "--batch", "0"], "--batch must be a positive integer"),
+    (["--task", "copy", "--cells", "lstm", "--lr", "-0.1"], "--lr must be positive, got -0.1"),
+    (["--task", "copy", "--cells", "lstm", "--dropout", "1"], "--dropout must be in [0, 1)"),
+    (["--task", "copy", "--cells", "lstm", "--param", "delay=3"],
+     "unknown parameter of task 'copy' 'delay'"),
+    (["--task", "copy", "--cells", "lstm", "--seeds", "a,b"], "invalid seeds 'a,b'"),
+    (["--task", "copy", "--cells", "lstm", "--optimizer", "adamw"],
+     "argument --optimizer: invalid choice: 'adamw'"),
+    (["--task", "copy"], "the following arguments are required: --cells"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUTS)
+def test_bad_input_is_one_clear_line_and_exit_2(args, message, tmp_path, capsys, host):
+    out = tmp_path / "out"
+    assert main(["run", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("bench: error: ")
+    assert message in err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_where_there_is_none_through_the_console_script(bench, tmp_path):
+    result = bench("run", "--task", "copy", "--cells", "lstm", "--device", "cuda",
+                   "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "bench: error: device 'cuda' is not available to backend 'torch' (available: cpu)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_directory(bench, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = bench("run", "--task", "copy", "--cells", "lstm", "--out", str(blocker / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"cannot write results to '{blocker}/out'" in result.stderr
+    assert blocker.read_text() == ""
+
+
+def test_debug_variable_shows_the_traceback(bench, tmp_path):
+    result = bench("run", "--task", "nope", "--cells", "lstm", env={"BENCH_DEBUG": "1"})
+    assert result.returncode == 2 and "Traceback" in result.stderr
