@@ -119,7 +119,7 @@ def _environment(run: Plan) -> dict:
     }
 
 
-def _build_trainer(run: Plan) -> Trainer:
+def build_trainer(run: Plan) -> Trainer:
     spec, task = run.spec, run.task
     rng = init_stream(spec.seed)
     cell_weights = run.cell.initializer(task.input_size, spec.hidden, rng)
@@ -168,7 +168,7 @@ class _Evaluator:
 
 def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
     spec, task = run.spec, run.task
-    trainer = _build_trainer(run)
+    trainer = build_trainer(run)
     evaluate = _Evaluator(task, spec.eval_size, chunk=max(spec.batch, 256))
     rng = train_stream(spec.seed)
     accuracy = Accuracy(baseline_loss=task.baseline_loss, headline_name=task.headline,

@@ -7,7 +7,6 @@ from harness.errors import PluginLoadError, UnknownNameError
 from harness.plugins import PluginHost
 from harness.registry import Backend, Cell
 from harness.tasks import TaskDefinition
-
 from tests.helpers import make_host
 
 

@@ -1,0 +1,55 @@
+"""The harness adds nothing measurable to a training step (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .conftest import harness_trainer, interleaved_medians
+
+TOLERANCE = 1.05
+
+
+def hand_written_torch_step(batches):
+    """The same model as torch:lstm + read-out, written the way a user would."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(10, 128, batch_first=True)
+    head = nn.Linear(128, 10)
+    params = [*lstm.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(params, lr=1e-3)
+    cycle = itertools.cycle(batches)
+
+    def step():
+        batch = next(cycle)
+        x, y = torch.as_tensor(batch.inputs), torch.as_tensor(batch.targets)
+        optimizer.zero_grad()
+        outputs, _ = lstm(x)
+        loss = F.cross_entropy(head(outputs).flatten(0, 1), y.flatten())
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def test_torch_lstm_harness_step_vs_hand_written_loop(benchmark, full_registry):
+    _, trainer, batches = harness_trainer(full_registry, "torch:lstm")
+    cycle = itertools.cycle(batches)
+
+    def harness_step():
+        batch = next(cycle)
+        return trainer.train_step(batch.inputs, batch.targets)
+
+    medians = interleaved_medians(
+        {"harness": harness_step, "hand": hand_written_torch_step(batches)}, rounds=40)
+    ratio = medians["harness"] / medians["hand"]
+    benchmark.extra_info.update(harness_ms=medians["harness"] * 1e3,
+                                hand_ms=medians["hand"] * 1e3, ratio=ratio)
+    benchmark.pedantic(harness_step, rounds=20, iterations=1, warmup_rounds=3)
+    print(f"\ntorch:lstm copy T=100 b128 h128: harness {medians['harness'] * 1e3:.2f} ms, "
+          f"hand-written {medians['hand'] * 1e3:.2f} ms, ratio {ratio:.3f}")
+    assert ratio < TOLERANCE
