@@ -140,13 +140,12 @@ class _Evaluator:
 
     def __init__(self, task: Task, size: int, chunk: int):
         self.task = task
-        rng = eval_stream()
-        self.chunks: list[Batch] = []
-        remaining = size
-        while remaining > 0:
-            self.chunks.append(task.sample(rng, min(chunk, remaining)))
-            remaining -= chunk
-        self.size = size
+        held_out = task.held_out(eval_stream(), size)
+        self.size = len(held_out.inputs)
+        self.chunks = [
+            Batch(held_out.inputs[i:i + chunk], held_out.targets[i:i + chunk])
+            for i in range(0, self.size, chunk)
+        ]
         self.seconds: list[float] = []
 
     def __call__(self, trainer: Trainer) -> tuple[float, float]:

@@ -16,6 +16,7 @@ import numpy as np
 from harness.errors import UnknownNameError, UsageError
 
 Readout = Literal["every_step", "last_step"]
+Split = Literal["train", "eval"]
 LossKind = Literal["xent", "mse"]
 
 IGNORE_TARGET = -1
@@ -85,8 +86,16 @@ class Task(abc.ABC):
     """Human-readable statement of :meth:`is_solved`."""
 
     @abc.abstractmethod
-    def sample(self, rng: np.random.Generator, batch_size: int) -> Batch:
-        """A fresh batch drawn from ``rng`` only."""
+    def sample(self, rng: np.random.Generator, batch_size: int, split: Split = "train") -> Batch:
+        """A fresh batch drawn from ``rng`` only.
+
+        Synthetic tasks ignore ``split`` (train and evaluation differ by their seed
+        streams); a task built on a fixed data set draws from its training or test part.
+        """
+
+    def held_out(self, rng: np.random.Generator, size: int) -> Batch:
+        """The fixed evaluation set. A data-set task may return its whole test split."""
+        return self.sample(rng, size, split="eval")
 
     @abc.abstractmethod
     def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:

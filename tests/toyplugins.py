@@ -23,7 +23,7 @@ class EchoTask(Task):
         self.length = length
         self.baseline_loss = float(np.log(4))
 
-    def sample(self, rng, batch_size):
+    def sample(self, rng, batch_size, split="train"):
         symbols = rng.integers(0, 4, size=(batch_size, self.length))
         return Batch(np.eye(4, dtype=np.float32)[symbols], symbols.astype(np.int64))
 
@@ -37,7 +37,7 @@ class EchoTask(Task):
 class ExplodingTask(EchoTask):
     """Inputs that are infinite: every loss is non-finite, so a run must end as diverged."""
 
-    def sample(self, rng, batch_size):
+    def sample(self, rng, batch_size, split="train"):
         batch = super().sample(rng, batch_size)
         return Batch(np.full_like(batch.inputs, np.inf), batch.targets)
 

@@ -176,7 +176,8 @@ def probe_weights(cell: Cell, input_size: int, hidden: int, rng: np.random.Gener
 def compare(reference: CellProbe, other: CellProbe) -> list[Difference]:
     """Every quantity of ``other`` against ``reference``; a missing one never agrees."""
     states = range(max(len(reference.final_state), len(other.final_state)))
-    names = sorted(set(reference.weight_grads) | set(other.weight_grads))
+    names = [*reference.weight_grads,
+             *(name for name in other.weight_grads if name not in reference.weight_grads)]
     return [
         _difference("outputs", reference.outputs, other.outputs),
         *(_difference(f"final {STATE_NAMES[i] if i < len(STATE_NAMES) else i}",

@@ -117,20 +117,17 @@ class CellLayer(keras.layers.Layer):
         return {v.name: v for v in self.rnn.trainable_weights}
 
     def load_canonical(self, weights: Weights) -> None:
-        expected = sorted(self.export_canonical())
-        if sorted(weights) != expected:
+        expected = {name: value.shape for name, value in self.export_canonical().items()}
+        given = {name: np.shape(value) for name, value in weights.items()}
+        if given != expected:
             raise ValueError(f"cell {self.cell_name!r} takes canonical weights {expected}, "
-                             f"got {sorted(weights)}")
+                             f"got {given}")
         arrays = convert.to_keras(self.cell_name, weights)
         for name, variable in self.keras_variables().items():
-            value = np.asarray(arrays[name], dtype=np.float32)
-            if value.shape != tuple(variable.shape):
-                raise ValueError(f"cell {self.cell_name!r}: canonical weights give Keras "
-                                 f"{name!r} shape {value.shape}, expected {variable.shape}")
-            variable.assign(value)
+            variable.assign(np.asarray(arrays[name], dtype=np.float32))
 
     def export_canonical(self) -> Weights:
-        arrays = {name: keras.ops.convert_to_numpy(v) for name, v in self.keras_variables().items()}
+        arrays = {name: v.numpy() for name, v in self.keras_variables().items()}
         return convert.to_canonical(self.cell_name, arrays)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.tasks import Batch, Parameter, Task
+from harness.tasks import Batch, Parameter, Split, Task
 
 TOLERANCE = 0.04  # Hochreiter & Schmidhuber's accuracy criterion
 SOLVED_MSE = 0.01  # about 6% of the baseline
@@ -31,7 +31,9 @@ class AddingTask(Task):
     def __init__(self, length: int = LENGTH.default) -> None:
         self.length = LENGTH.coerce(length)
 
-    def sample(self, rng: np.random.Generator, batch_size: int) -> Batch:
+    def sample(
+        self, rng: np.random.Generator, batch_size: int, split: Split = "train"
+    ) -> Batch:
         half = self.length // 2
         values = rng.random((batch_size, self.length), dtype=np.float32)
         rows = np.arange(batch_size)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from harness.tasks import Batch, Parameter, Task
+from harness.tasks import Batch, Parameter, Split, Task
 
 BLANK = 0
 DELIMITER = 9
@@ -43,7 +43,9 @@ class CopyTask(Task):
         self.length = self.delay + 2 * RECALL
         self.baseline_loss = RECALL * math.log(N_SYMBOLS) / self.length
 
-    def sample(self, rng: np.random.Generator, batch_size: int) -> Batch:
+    def sample(
+        self, rng: np.random.Generator, batch_size: int, split: Split = "train"
+    ) -> Batch:
         symbols = rng.integers(1, N_SYMBOLS + 1, size=(batch_size, RECALL))
         one_hot = np.eye(ALPHABET, dtype=np.float32)
         # Written by layout rather than as one_hot[tokens]: ten times faster at T=1000.

@@ -34,13 +34,13 @@ def test_registering_does_not_import_torch():
 
 
 def test_registers_backend_and_cells():
+    torch = pytest.importorskip("torch")
     host = make_host("torch")
     registry = host.registry
 
     assert host.load_errors() == {}
     backend = registry.backends["torch"]
     assert (backend.framework, backend.available, backend.reason) == ("PyTorch", True, "")
-    torch = pytest.importorskip("torch")
     assert backend.version == torch.__version__
     assert backend.list_devices() == (["cuda", "cpu"] if torch.cuda.is_available() else ["cpu"])
     assert backend.describe_device("cpu") == "cpu"
