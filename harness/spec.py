@@ -62,6 +62,12 @@ class RunSpec:
         params = "".join(f"-{k}{v}" for k, v in sorted(self.task_params.items()))
         return f"{self.task}{params}-{self.backend}-{self.cell_name}-seed{self.seed}"
 
+    @property
+    def title(self) -> str:
+        """Short human label: cell, task parameters and seed."""
+        params = " ".join(f"{k}={v}" for k, v in sorted(self.task_params.items()))
+        return " ".join(filter(None, [self.cell, params, f"seed {self.seed}"]))
+
     def validate(self) -> None:
         """Checks that need no registry; raise UsageError naming the bad value."""
         positive = {"hidden": self.hidden, "batch": self.batch, "steps": self.steps,

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from harness.display import fmt
 from harness.records import RunRecord
+from harness.sweep import SOLVED_SHARE, CellSummary, MemoryLength
 
 STATUS_STYLE = {"ok": "green", "diverged": "yellow", "failed": "red"}
 
@@ -21,8 +22,10 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
         if first else None
     )
     table = Table(title=title or None, caption=caption, caption_justify="left")
+    varying = len({tuple(sorted(r.spec.task_params.items())) for r in records}) > 1
     for column, justify in [
-        ("cell", "left"), ("seed", "right"), (headline, "right"), ("loss/baseline", "right"),
+        ("cell", "left"), *([("params", "left")] if varying else []), ("seed", "right"),
+        (headline, "right"), ("loss/baseline", "right"),
         ("solved", "center"), ("steps to solve", "right"), ("ms/step", "right"),
         ("tokens/s", "right"), ("grad-norm p99", "right"), ("kernel path", "left"),
         ("status", "left"),
@@ -31,8 +34,10 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
     for record in records:
         acc, speed, stab = record.accuracy, record.speed, record.stability
         status = record.status
+        params = [" ".join(f"{k}={v}" for k, v in record.spec.task_params.items())]
         table.add_row(
             record.spec.cell,
+            *(params if varying else []),
             str(record.spec.seed),
             fmt(acc.headline if acc else None),
             fmt(acc.loss_ratio if acc else None),
@@ -43,5 +48,40 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
             fmt(stab.grad_norm_p99 if stab else None),
             speed.kernel_path if speed else "-",
             f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
+        )
+    return table
+
+
+def memory_table(memories: Sequence[MemoryLength], seeds: int) -> Table:
+    lengths = sorted({length for m in memories for length in m.success_rate})
+    table = Table(
+        title="memory length", title_justify="left", caption_justify="left",
+        caption=f"share of {seeds} seed(s) that solved each length; memory length = the "
+        f"longest length solved by at least {SOLVED_SHARE:.0%} of the seeds within the budget",
+    )
+    table.add_column("cell")
+    for length in lengths:
+        table.add_column(f"T={length}", justify="right")
+    table.add_column("memory length", justify="right")
+    for memory in memories:
+        rates = [memory.success_rate.get(length) for length in lengths]
+        table.add_row(memory.cell, *("-" if r is None else f"{r:.0%}" for r in rates),
+                      str(memory.memory_length) if memory.memory_length else "none")
+    return table
+
+
+def seeds_table(summaries: Sequence[CellSummary]) -> Table:
+    table = Table(title="across seeds", title_justify="left")
+    for column in ("cell", "params", "seeds", "solved", "headline median [min, max]",
+                   "headline std", "loss/baseline median", "grad-norm p99 median",
+                   "non-finite", "loss spikes", "diverged"):
+        table.add_column(column)
+    for s in summaries:
+        params = " ".join(f"{k}={v}" for k, v in s.task_params.items())
+        table.add_row(
+            s.cell, params, str(s.seeds), f"{s.success_rate:.0%}",
+            f"{fmt(s.headline_median)} [{fmt(s.headline_min)}, {fmt(s.headline_max)}]",
+            fmt(s.headline_std), fmt(s.loss_ratio_median), fmt(s.grad_norm_p99_median),
+            str(s.nonfinite_events), str(s.loss_spikes), str(s.diverged),
         )
     return table

@@ -14,7 +14,8 @@ from harness.plugins import default_host
 from harness.records import RunRecord, ensure_writable, existing_record, write_record
 from harness.runner import execute, plan
 from harness.spec import DEVICES, RunSpec
-from harness.tables import summary_table
+from harness.sweep import memory_lengths, summarise_cells
+from harness.tables import memory_table, seeds_table, summary_table
 from harness.trainer import OPTIMIZERS
 
 DEFAULT_OUT = "bench-results"
@@ -33,8 +34,11 @@ def add_parser(subparsers) -> None:
                    help="comma-separated cells, e.g. lstm,lnrnn or torch:lstm; an unqualified "
                    "name runs in every available backend that has it")
     p.add_argument("--backend", help="only use cells of this backend")
-    p.add_argument("--length", type=int, help="task length T, the memory delay "
-                   "(default: the task's own, see bench list)")
+    lengths = p.add_mutually_exclusive_group()
+    lengths.add_argument("--length", type=int, help="task length T, the memory delay "
+                         "(default: the task's own, see bench list)")
+    lengths.add_argument("--lengths", type=_int_list, help="sweep these lengths, e.g. "
+                         "25,50,100,200, and report each cell's memory length")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="other task parameter (repeatable)")
     p.add_argument("--seeds", type=_seed_list, default=[0], help="comma-separated seeds "
@@ -74,19 +78,25 @@ def _comma_list(raw: str) -> list[str]:
     return items
 
 
-def _seed_list(raw: str) -> list[int]:
+def _int_list(raw: str) -> list[int]:
     try:
-        seeds = [int(item) for item in raw.split(",")]
+        values = [int(item) for item in raw.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"invalid seeds {raw!r}: expected comma-separated integers, e.g. 0,1,2"
+            f"invalid list {raw!r}: expected comma-separated integers, e.g. 0,1,2"
         ) from None
+    return list(dict.fromkeys(values))
+
+
+def _seed_list(raw: str) -> list[int]:
+    seeds = _int_list(raw)
     if any(seed < 0 for seed in seeds):
         raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {raw!r}")
-    return list(dict.fromkeys(seeds))
+    return seeds
 
 
-def _task_params(args) -> dict:
+def _task_param_grid(args) -> list[dict]:
+    """One dict of raw task parameters per swept length (a single one without a sweep)."""
     params = {}
     for item in args.param:
         key, sep, value = item.partition("=")
@@ -95,12 +105,13 @@ def _task_params(args) -> dict:
         params[key] = value
     if args.length is not None:
         params["length"] = args.length
-    return params
+    return [{**params, "length": length} for length in args.lengths or []] or [params]
 
 
 def build_specs(args, registry) -> list[RunSpec]:
+    """Every run asked for (cells × lengths × seeds), each validated before any starts."""
     task = registry.task(args.task)
-    params = task.resolve_params(_task_params(args))
+    grid = [task.resolve_params(raw) for raw in _task_param_grid(args)]
     options = {name: value for name, value in
                (("dropout", args.dropout), ("recurrent_dropout", args.recurrent_dropout)) if value}
     cells = registry.resolve_cells(args.cells, backend=args.backend)
@@ -110,7 +121,7 @@ def build_specs(args, registry) -> list[RunSpec]:
                 clip_norm=args.clip, steps=args.steps, eval_every=args.eval_every,
                 eval_size=args.eval_size, seed=seed, device=args.device,
                 stop_when_solved=not args.no_early_stop)
-        for cell in cells for seed in args.seeds
+        for cell in cells for params in grid for seed in args.seeds
     ]
     for spec in specs:
         plan(spec, registry)
@@ -127,10 +138,20 @@ def execute_command(args) -> int:
     if args.json:
         print(json.dumps([r.to_dict() for r in records], indent=1))
     else:
-        title = f"{specs[0].task} " + " ".join(f"{k}={v}" for k, v in specs[0].task_params.items())
-        stdout.print(summary_table(records, title=title))
+        print_summary(records, swept=bool(args.lengths), seeds=len(args.seeds))
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)")
     return 1 if any(r.status == "failed" for r in records) else 0
+
+
+def print_summary(records: list[RunRecord], swept: bool, seeds: int) -> None:
+    spec = records[0].spec
+    fixed = {k: v for k, v in spec.task_params.items() if not (swept and k == "length")}
+    stdout.print(summary_table(records, title=" ".join(
+        [spec.task, *(f"{k}={v}" for k, v in fixed.items())])))
+    if seeds > 1:
+        stdout.print(seeds_table(summarise_cells(records)))
+    if swept:
+        stdout.print(memory_table(memory_lengths(records), seeds))
 
 
 def run_all(specs: list[RunSpec], out_dir: Path, force: bool, registry) -> list[RunRecord]:
@@ -142,10 +163,10 @@ def run_all(specs: list[RunSpec], out_dir: Path, force: bool, registry) -> list[
         for spec in specs:
             done = None if force else existing_record(out_dir, spec)
             if done is not None:
-                stderr.print(f"{spec.cell} seed {spec.seed}: already recorded, skipped")
+                stderr.print(f"{spec.title}: already recorded, skipped")
                 records.append(done)
                 continue
-            bar = progress.add_task(f"{spec.cell} seed {spec.seed}", total=spec.steps, loss="-")
+            bar = progress.add_task(spec.title, total=spec.steps, loss="-")
 
             def on_step(step: int, loss: float, bar=bar) -> None:
                 progress.update(bar, completed=step, loss=f"{loss:.4g}")
