@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import UsageError
+from harness.gradients import GradientProfile
 from harness.spec import RunSpec
 
 SCHEMA = "bench.run"
@@ -71,6 +72,8 @@ class Stability:
     clipped_fraction: float | None = None
     nonfinite_events: int = 0
     loss_spikes: int = 0
+    """Steps whose loss jumped above 3x the median of the 50 before."""
+    gradient_profile: GradientProfile | None = None
 
 
 @dataclass
@@ -103,6 +106,8 @@ class RunRecord:
             accuracy = Accuracy(**accuracy, curve=curve)
         speed = data.pop("speed", None)
         stability = data.pop("stability", None)
+        if stability is not None and stability.get("gradient_profile") is not None:
+            stability["gradient_profile"] = GradientProfile(**stability["gradient_profile"])
         return cls(
             spec=RunSpec.from_dict(data.pop("spec")),
             accuracy=accuracy,
@@ -169,3 +174,33 @@ def ensure_writable(out_dir: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(f"cannot write results to {str(out_dir)!r}: {reason}") from None
+
+
+@dataclass
+class ResultSet:
+    """The records found under a path, and the files that could not be read (with why)."""
+
+    records: list[RunRecord]
+    skipped: list[tuple[Path, str]]
+
+
+def load_results(path: Path) -> ResultSet:
+    """Every record in a results directory (recursively) or a single record file.
+
+    An unreadable file is named in ``skipped`` and the rest are still returned; a path with
+    no readable record at all is a UsageError.
+    """
+    if not path.exists():
+        raise UsageError(f"no such results directory or file: {str(path)!r}")
+    files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+    files = [f for f in files if not f.name.startswith(".tmp-")]
+    records, skipped = [], []
+    for file in files:
+        try:
+            records.append(read_record(file))
+        except UsageError as exc:
+            skipped.append((file, str(exc)))
+    if not records:
+        why = f"; unreadable: {skipped[0][1]}" if skipped else ""
+        raise UsageError(f"no run records in {str(path)!r}{why}")
+    return ResultSet(records, skipped)

@@ -18,6 +18,7 @@ import numpy as np
 from harness.canonical import init_readout
 from harness.environment import host_environment, now_iso
 from harness.errors import BackendUnavailableError, UsageError
+from harness.gradients import GradientProfile, compact, lag_profile, reach
 from harness.plugins import default_host
 from harness.records import Accuracy, EvalPoint, RunRecord, Speed, Stability
 from harness.registry import Backend, Cell, Registry
@@ -189,6 +190,8 @@ def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
             accuracy.seconds_to_solve = round(train_seconds, 4)
         return math.isfinite(loss)
 
+    probe_batch = evaluate.chunks[0]
+    initial_profile = _lag_profile(trainer, probe_batch)
     step = 0
     record_eval(0)
     for step in range(1, spec.steps + 1):
@@ -223,9 +226,23 @@ def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
         if grad_norms else None,
         nonfinite_events=nonfinite,
         loss_spikes=count_spikes(losses),
+        gradient_profile=_profile_record(initial_profile, _lag_profile(trainer, probe_batch)),
     )
     return RunRecord(spec=spec, status=status, run_id=spec.run_id, steps_done=step,
                      accuracy=accuracy, speed=speed, stability=stability)
+
+
+def _lag_profile(trainer: Trainer, batch: Batch) -> np.ndarray | None:
+    if not hasattr(trainer, "input_gradient"):
+        return None
+    return lag_profile(trainer.input_gradient(batch.inputs, batch.targets))
+
+
+def _profile_record(initial: np.ndarray | None, final: np.ndarray | None) -> GradientProfile | None:
+    if initial is None or final is None:
+        return None
+    return GradientProfile(initial=compact(initial), final=compact(final),
+                           reach_initial=reach(initial), reach_final=reach(final))
 
 
 def _speed(run: Plan, trainer: Trainer, step_seconds: list[float],

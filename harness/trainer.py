@@ -66,6 +66,13 @@ class Trainer(Protocol):
         """The cell's current weights in the canonical layout."""
         ...
 
+    def input_gradient(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """d loss / d inputs, [batch, time, features], in inference mode (dropout off).
+
+        Optional: a trainer without it gets no gradient-vs-lag profile.
+        """
+        ...
+
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 

@@ -122,6 +122,17 @@ class TorchTrainer:
         finally:
             self.model.train()
 
+    def input_gradient(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """d loss / d inputs in eval mode; the parameters' gradients are left untouched."""
+        self.model.eval()
+        try:
+            x = self._tensor(inputs, torch.float32).requires_grad_(True)
+            loss = self._loss(self.model(x), self._tensor(targets, self._target_dtype))
+            (grad,) = torch.autograd.grad(loss, x)
+            return grad.cpu().numpy()
+        finally:
+            self.model.train()
+
     def peak_device_memory(self) -> int | None:
         return torch.cuda.max_memory_allocated(self._device) if self._cuda else None
 

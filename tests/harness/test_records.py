@@ -76,3 +76,23 @@ def test_directory_under_a_file_is_a_usage_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(UsageError, match="cannot write results to .*file/out"):
         ensure_writable(blocker / "out")
+
+
+def test_load_results_skips_and_names_unreadable_files(tmp_path):
+    from harness.records import load_results
+
+    write_record(tmp_path, make_record())
+    (tmp_path / "truncated.json").write_text('{"schema": "bench.run", "sch')
+    loaded = load_results(tmp_path)
+    assert [r.spec for r in loaded.records] == [SPEC]
+    ((path, reason),) = loaded.skipped
+    assert path.name == "truncated.json" and "not a readable JSON record" in reason
+
+
+def test_load_results_of_nothing_is_a_usage_error(tmp_path):
+    from harness.records import load_results
+
+    with pytest.raises(UsageError, match="no run records in"):
+        load_results(tmp_path)
+    with pytest.raises(UsageError, match="no such results directory"):
+        load_results(tmp_path / "missing")

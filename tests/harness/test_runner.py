@@ -83,3 +83,14 @@ def test_bad_specs_fail_before_any_work(registry, changes, error, message):
     spec = RunSpec(**{**RunSpec(task="copy", cell="torch:lstm").to_dict(), **changes})
     with pytest.raises(error, match=message.replace("?", r"\?").replace("(", r"\(")):
         plan(spec, registry)
+
+
+def test_gradient_profile_shows_how_far_back_the_gradient_reaches(registry):
+    spec = RunSpec(task="adding", cell="torch:rnn", task_params={"length": 30}, **TINY)
+    profile = execute(spec, registry).stability.gradient_profile
+    assert len(profile.initial) == len(profile.final) == 30
+    # adding reads out at the last step, so the gradient is largest at lag 0, and a tanh
+    # RNN's gradient decays with lag
+    initial = np.array(profile.initial)
+    assert initial.argmax() < 3 and initial[-1] < initial.max()
+    assert profile.reach_initial == max(np.flatnonzero(initial >= 0.01 * initial.max()))
