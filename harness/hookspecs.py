@@ -42,3 +42,12 @@ def bench_register_tasks(register: Callable) -> None:
     :param register: call ``register(TaskDefinition(...))`` once per task; see
         :class:`harness.tasks.TaskDefinition`.
     """
+
+
+@hookspec
+def bench_register_executors(register: Callable) -> None:
+    """Register executors: where and how runs execute (in-process, a pool, a cluster).
+
+    :param register: call ``register(ExecutorDefinition(...))`` once per executor; see
+        :mod:`harness.executors`.
+    """

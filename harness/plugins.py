@@ -17,10 +17,12 @@ import pluggy
 
 from harness import PROJECT_NAME, hookspecs
 from harness.errors import BenchError, PluginLoadError
+from harness.executors import builtin as builtin_executors
 from harness.registry import Registry
 
 ENTRY_POINT_GROUP = "bench"
-HOOKS = ("bench_register_backends", "bench_register_cells", "bench_register_tasks")
+HOOKS = ("bench_register_backends", "bench_register_cells", "bench_register_tasks",
+         "bench_register_executors")
 
 
 @dataclass
@@ -61,6 +63,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
         self._registry: Registry | None = None
+        self.register(builtin_executors, "bench-executors")
         if discover:
             self.load_entry_points(
                 entry_points(group=ENTRY_POINT_GROUP) if entry_points_ is None else entry_points_
@@ -124,6 +127,7 @@ class PluginHost:
             "bench_register_backends": registry.add_backend,
             "bench_register_cells": registry.add_cell,
             "bench_register_tasks": registry.add_task,
+            "bench_register_executors": registry.add_executor,
         }
         for hook_name in HOOKS:
             add = adders[hook_name]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from harness.canonical import Initializer
 from harness.errors import DuplicateRegistrationError, UnknownNameError, UsageError
+from harness.executors import ExecutorDefinition
 from harness.tasks import TaskDefinition
 from harness.trainer import CellProbe, Trainer, TrainerConfig
 
@@ -63,6 +64,7 @@ class Registry:
         self.backends: dict[str, Backend] = {}
         self.cells: dict[tuple[str, str], Cell] = {}
         self.tasks: dict[str, TaskDefinition] = {}
+        self.executors: dict[str, ExecutorDefinition] = {}
 
     def add_backend(self, backend: Backend, plugin: str) -> None:
         _require(isinstance(backend, Backend), plugin, "register a harness.registry.Backend")
@@ -79,6 +81,17 @@ class Registry:
         _require(isinstance(task, TaskDefinition), plugin, "register a TaskDefinition")
         task.plugin = plugin
         _claim(self.tasks, task.name, task, f"task {task.name!r}")
+
+    def add_executor(self, executor: ExecutorDefinition, plugin: str) -> None:
+        _require(isinstance(executor, ExecutorDefinition), plugin,
+                 "register a harness.executors.ExecutorDefinition")
+        executor.plugin = plugin
+        _claim(self.executors, executor.name, executor, f"executor {executor.name!r}")
+
+    def executor(self, name: str) -> ExecutorDefinition:
+        if name not in self.executors:
+            raise UnknownNameError("executor", name, self.executors)
+        return self.executors[name]
 
     def task(self, name: str) -> TaskDefinition:
         if name not in self.tasks:

@@ -7,6 +7,11 @@ default host, so in-process CLI calls see exactly these plugins.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import harness.plugins
@@ -37,3 +42,18 @@ def toy_host(host):
     yield host
     host.unregister("toy-tasks")
     host.unregister("broken-cell")
+
+
+BENCH = str(Path(sys.executable).with_name("bench"))
+
+
+@pytest.fixture
+def bench():
+    """Run the installed ``bench`` console script; returns the CompletedProcess."""
+
+    def run(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+        return subprocess.run([BENCH, *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "BENCH_PLUGINS": "tasks,torch", **(env or {})},
+                              cwd=cwd)
+
+    return run

@@ -19,3 +19,6 @@ def make_host(*names: str) -> PluginHost:
     for name in names or BUILTIN_PLUGINS:
         host.register(importlib.import_module(BUILTIN_PLUGINS[name]), name)
     return host
+
+TINY_RUN = ["--hidden", "8", "--batch", "8", "--eval-size", "32", "--eval-every", "5"]
+"""``bench run`` options that make a run take a fraction of a second."""

@@ -6,13 +6,21 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import UsageError
+from harness.executors import Executor, ExecutorOptions
 from harness.plugins import default_host
 from harness.records import RunRecord, ensure_writable, existing_record, write_record
-from harness.runner import execute, plan
+from harness.runner import plan
 from harness.spec import DEVICES, RunSpec
 from harness.sweep import memory_lengths, summarise_cells
 from harness.tables import memory_table, seeds_table, summary_table
@@ -65,6 +73,13 @@ def add_parser(subparsers) -> None:
                    help="keep training after the task is solved")
     p.add_argument("--device", choices=DEVICES, default=d.device,
                    help="auto picks the backend's best device (default: auto)")
+    p.add_argument("--executor", default="local",
+                   help="where runs execute: local (default), process, or one a plugin adds "
+                   "(bench list)")
+    p.add_argument("--workers", type=int, help="worker processes for --executor process "
+                   "(default: one per CPU core)")
+    p.add_argument("--scheduler", help="address of an existing cluster scheduler, e.g. "
+                   "tcp://host:8786 (--executor dask)")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default: {DEFAULT_OUT})")
     p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
     p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
@@ -132,9 +147,12 @@ def execute_command(args) -> int:
     host = default_host()
     warn_plugin_errors(host)
     specs = build_specs(args, host.registry)
+    executor = host.registry.executor(args.executor)
     out_dir = Path(args.out)
     ensure_writable(out_dir)
-    records = run_all(specs, out_dir, force=args.force, registry=host.registry)
+    records = run_all(specs, out_dir, executor.factory(ExecutorOptions(args.workers,
+                                                                       args.scheduler)),
+                      force=args.force)
     if args.json:
         print(json.dumps([r.to_dict() for r in records], indent=1))
     else:
@@ -154,25 +172,39 @@ def print_summary(records: list[RunRecord], swept: bool, seeds: int) -> None:
         stdout.print(memory_table(memory_lengths(records), seeds))
 
 
-def run_all(specs: list[RunSpec], out_dir: Path, force: bool, registry) -> list[RunRecord]:
-    """Run every spec serially, writing each record as soon as it exists."""
-    records = []
+def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
+            force: bool) -> list[RunRecord]:
+    """Run what is not yet recorded, writing each record as soon as it arrives."""
+    done: dict[str, RunRecord] = {}
+    todo = []
+    for spec in specs:
+        existing = None if force else existing_record(out_dir, spec)
+        if existing is not None:
+            stderr.print(f"{spec.title}: already recorded, skipped")
+            done[spec.run_id] = existing
+        else:
+            todo.append(spec)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=False) as progress:
-        for spec in specs:
-            done = None if force else existing_record(out_dir, spec)
-            if done is not None:
-                stderr.print(f"{spec.title}: already recorded, skipped")
-                records.append(done)
-                continue
-            bar = progress.add_task(spec.title, total=spec.steps, loss="-")
+               TextColumn("{task.fields[note]}"), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=stderr) as progress:
+            overall = progress.add_task("runs", total=len(todo), note="")
+            bars: dict[str, TaskID] = {}
 
-            def on_step(step: int, loss: float, bar=bar) -> None:
-                progress.update(bar, completed=step, loss=f"{loss:.4g}")
+            def on_step(spec: RunSpec, step: int, loss: float) -> None:
+                if spec.run_id not in bars:
+                    bars[spec.run_id] = progress.add_task(spec.title, total=spec.steps, note="")
+                progress.update(bars[spec.run_id], completed=step, note=f"loss {loss:.4g}")
 
-            record = execute(spec, registry, progress=on_step)
-            progress.update(bar, completed=record.steps_done, total=record.steps_done or 1)
-            write_record(out_dir, record)
-            records.append(record)
-    return records
+            for record in executor.run(todo, on_step=on_step):
+                write_record(out_dir, record)
+                done[record.run_id] = record
+                bar = bars.get(record.run_id)
+                if bar is not None:
+                    progress.update(bar, total=record.steps_done or 1,
+                                    completed=record.steps_done or 1, note=record.status)
+                progress.update(overall, advance=1, note=f"last: {record.spec.title} "
+                                f"{record.status}")
+    finally:
+        executor.close()
+    return [done[spec.run_id] for spec in specs]

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from harness.cli import main
-
-from .conftest import TINY_RUN
+from tests.helpers import TINY_RUN
 
 
 def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):

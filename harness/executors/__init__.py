@@ -1,0 +1,46 @@
+"""Executors: where runs execute. A plugin adds one through ``bench_register_executors``.
+
+An executor takes validated specs and yields records as runs finish, in any order; the
+client writes each record as it arrives, so an interrupted sweep keeps what finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from harness.records import RunRecord
+from harness.spec import RunSpec
+
+StepProgress = Callable[[RunSpec, int, float], None]
+"""Per-step progress (spec, step, loss): only in-process executors can report it."""
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    workers: int | None = None
+    """Worker processes (process executor) or local-cluster workers (dask)."""
+    scheduler: str | None = None
+    """Address of an existing cluster's scheduler, e.g. tcp://host:8786."""
+
+
+class Executor(Protocol):
+    def run(self, specs: Sequence[RunSpec], on_step: StepProgress | None = None
+            ) -> Iterator[RunRecord]:
+        """Yield one record per spec as each run finishes."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@dataclass
+class ExecutorDefinition:
+    """What a plugin registers: a named executor and how to start one."""
+
+    name: str
+    description: str
+    factory: Callable[[ExecutorOptions], Executor]
+    """Start the executor; raise UsageError for bad options or a missing dependency."""
+    plugin: str = field(default="", compare=False)

@@ -1,0 +1,120 @@
+"""A pool of worker processes on this machine, each run isolated from the others.
+
+Workers are long-lived (the framework import is paid once per worker), but a worker that
+dies mid-run (a segfault, an abort, os._exit) only costs that run: it is recorded as
+``failed`` with the reason and a fresh worker takes its place.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import traceback
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection, wait
+
+from harness.environment import now_iso
+from harness.errors import UsageError
+from harness.executors import ExecutorOptions, StepProgress
+from harness.records import RunRecord
+from harness.spec import RunSpec
+
+_CONTEXT = multiprocessing.get_context("spawn")  # fork is unsafe once a framework has threads
+
+
+def _worker(conn: Connection, threads: int) -> None:
+    # Set before any framework is imported, so that N workers do not oversubscribe the cores.
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, str(threads))
+    from harness.runner import execute
+
+    while (spec := conn.recv()) is not None:
+        try:
+            record = execute(spec)
+        except Exception as exc:  # even a usage error must come back as a record
+            record = RunRecord(spec=spec, status="failed", run_id=spec.run_id,
+                               error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        conn.send(record)
+
+
+class _Worker:
+    def __init__(self, threads: int):
+        self.threads = threads
+        self.spec: RunSpec | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.conn, child = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(target=_worker, args=(child, self.threads), daemon=True)
+        self.process.start()
+        child.close()
+
+    def give(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.conn.send(spec)
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"killed by signal {signal.Signals(-exitcode).name}"
+    return f"exited with code {exitcode}"
+
+
+class ProcessExecutor:
+    def __init__(self, options: ExecutorOptions):
+        workers = options.workers if options.workers is not None else os.cpu_count() or 1
+        if workers < 1:
+            raise UsageError(f"--workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.threads = max(1, (os.cpu_count() or 1) // workers)
+        self.pool: list[_Worker] = []
+
+    def run(self, specs: Sequence[RunSpec], on_step: StepProgress | None = None
+            ) -> Iterator[RunRecord]:
+        pending = list(reversed(specs))
+        while len(self.pool) < min(self.workers, len(specs)):
+            self.pool.append(_Worker(self.threads))
+        for worker in self.pool:
+            if pending:
+                worker.give(pending.pop())
+        busy = [w for w in self.pool if w.spec is not None]
+        while busy:
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for worker in list(busy):
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    record = self._collect(worker)
+                    yield record
+                    if pending:
+                        worker.give(pending.pop())
+                    else:
+                        worker.spec = None
+            busy = [w for w in self.pool if w.spec is not None]
+
+    def _collect(self, worker: _Worker) -> RunRecord:
+        """The record of the worker's run, or a failed one if the worker died; respawns."""
+        spec = worker.spec
+        try:
+            if worker.conn.poll():
+                return worker.conn.recv()
+        except (EOFError, OSError):
+            pass
+        worker.process.join()
+        reason = _death(worker.process.exitcode)
+        worker.start()
+        now = now_iso()
+        return RunRecord(spec=spec, status="failed", run_id=spec.run_id,
+                         error=f"worker process {reason} during the run",
+                         started_at=now, finished_at=now)
+
+    def close(self) -> None:
+        for worker in self.pool:
+            try:
+                worker.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for worker in self.pool:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+        self.pool.clear()

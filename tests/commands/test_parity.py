@@ -1,0 +1,137 @@
+"""``bench parity``: every standard cell agrees across backends; a planted mismatch fails."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import numpy as np
+import pytest
+
+import harness.cli
+import harness.plugins
+from bench_keras import plugin as keras_plugin
+from harness import hookimpl
+from harness.canonical import STANDARD_INITIALIZERS, init_lstm
+from harness.cli import main
+from harness.commands.parity import check_parity, compare
+from harness.errors import UnknownNameError, UsageError
+from harness.plugins import PluginHost
+from harness.registry import Backend, Cell
+from harness.trainer import CellProbe
+from tests.helpers import make_host
+
+
+class SkewedKeras:
+    """A test backend that probes ``lstm`` with Keras on a slightly wrong recurrent kernel."""
+
+    @hookimpl
+    def bench_register_backends(self, register):
+        def probe(cell, weights, inputs, cotangent, options):
+            skewed = {**weights, "U": weights["U"] + np.float32(1e-3)}
+            return keras_plugin.probe_cell(cell, skewed, inputs, cotangent, options)
+
+        register(Backend(name="skewed", framework="Keras", version=None, available=True,
+                         build_trainer=keras_plugin.build_trainer,
+                         list_devices=lambda: ["cpu"], probe_cell=probe))
+
+    @hookimpl
+    def bench_register_cells(self, register):
+        register(Cell("lstm", "skewed", factory=partial(keras_plugin.build_cell, "lstm"),
+                      initializer=init_lstm))
+
+
+@pytest.fixture(scope="module")
+def both():
+    pytest.importorskip("torch")
+    pytest.importorskip("keras")
+    return make_host("torch", "keras")
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    pytest.importorskip("keras")
+    host = PluginHost(discover=False)
+    host.register(keras_plugin, "keras")
+    host.register(SkewedKeras(), "skewed")
+    return host
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """``main`` with ``parity`` among the commands (until harness.cli lists it) and
+    ``install(host)`` to make a host the default one."""
+    if "parity" not in harness.cli.COMMANDS:
+        monkeypatch.setattr(harness.cli, "COMMANDS", (*harness.cli.COMMANDS, "parity"))
+
+    def install(host: PluginHost) -> None:
+        monkeypatch.setattr(harness.plugins, "_default_host", host)
+
+    return install
+
+
+def test_every_standard_cell_agrees_across_backends_with_fused_paths(both):
+    results = check_parity(both.registry, None)
+
+    assert {r.cell for r in results} == set(STANDARD_INITIALIZERS)
+    assert all(r.ok for r in results), [r.to_dict() for r in results if not r.ok]
+    quantities = {r.cell: [d.quantity for d in r.differences] for r in results}
+    assert quantities["lstm"] == ["outputs", "final h", "final c", "d inputs", "d W", "d U",
+                                  "d b"]
+    assert "d b_rec" in quantities["gru"] and "d gamma" in quantities["lnrnn"]
+
+
+def test_cli_table_and_json(capsys, cli, both):
+    cli(both)
+    assert main(["parity", "--cells", "lstm,gru", "--length", "5", "--hidden", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "lstm" in out and "gru" in out and "all 2 comparisons agree" in out
+
+    assert main(["parity", "--cells", "rnn", "--json", "--batch", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and data["tolerance"] == {"atol": 1e-5, "rtol": 1e-4}
+    (result,) = data["results"]
+    assert {result["reference"], result["backend"]} == {"torch", "keras"}
+    assert all(d["ok"] and d["max_abs_diff"] < d["tolerance"] for d in result["differences"])
+
+
+def test_a_planted_mismatch_is_caught(capsys, cli, skewed):
+    (result,) = check_parity(skewed.registry, ["lstm"], length=5, hidden=4)
+    assert (result.reference, result.backend, result.ok) == ("keras", "skewed", False)
+    failed = {d.quantity for d in result.differences if not d.ok}
+    assert {"outputs", "final h", "d U"} <= failed
+
+    cli(skewed)
+    assert main(["parity", "--length", "5", "--hidden", "4"]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_missing_or_misshapen_quantities_never_agree():
+    ones = np.ones
+    reference = CellProbe(outputs=ones((1, 2, 3)), final_state=(ones((1, 3)),),
+                          input_grad=ones((1, 2, 1)), weight_grads={"W": ones((1, 3)),
+                                                                     "b": ones(3)})
+    other = CellProbe(outputs=ones((1, 2, 3)) + 1e-6, final_state=(ones((1, 3)), ones((1, 3))),
+                      input_grad=ones((1, 3, 1)), weight_grads={"W": ones((1, 3)) * np.nan})
+    verdict = {d.quantity: d.ok for d in compare(reference, other)}
+    assert verdict == {"outputs": True, "final h": True, "final c": False, "d inputs": False,
+                       "d W": False, "d b": False}
+
+
+@pytest.mark.parametrize(("cells", "error", "message"), [
+    (["gru"], UsageError, "cell 'gru' is only in backend 'keras' here"),
+    (["lstn"], UnknownNameError, "unknown cell 'lstn'; did you mean 'lstm'?"),
+    (["keras:lstm"], UsageError, "unqualified cell names"),
+])
+def test_cells_that_cannot_be_compared_are_usage_errors(skewed, cells, error, message):
+    with pytest.raises(error, match=message):
+        check_parity(skewed.registry, cells)
+
+
+def test_nothing_to_compare_and_bad_sizes_exit_2(capsys, cli):
+    pytest.importorskip("keras")
+    cli(make_host("keras"))
+    assert main(["parity"]) == 2
+    assert "no cell is provided by two or more" in capsys.readouterr().err
+    assert main(["parity", "--length", "0"]) == 2
+    assert "--length must be a positive integer" in capsys.readouterr().err
