@@ -113,6 +113,23 @@ def test_non_finite_loss_skips_the_update():
     assert not np.array_equal(trainer.export_weights()["U"], before["U"])
 
 
+def test_input_gradient_matches_finite_differences_and_leaves_training_alone():
+    trainer = build_trainer(make_config("lnrnn", options={"dropout": 0.5}))
+    rng = np.random.default_rng(9)
+    x, y = recall_first(rng, batch=4)
+    direction = rng.normal(size=x.shape).astype(np.float32)
+    eps = 1e-2
+
+    grad = trainer.input_gradient(x, y)
+
+    slope = (trainer.evaluate(x + eps * direction, y)[0]
+             - trainer.evaluate(x - eps * direction, y)[0]) / (2 * eps)
+    assert grad.shape == x.shape
+    assert (grad * direction).sum() == pytest.approx(slope, rel=1e-2)
+    assert trainer.model.training
+    assert all(p.grad is None for p in trainable(trainer))
+
+
 @pytest.mark.parametrize("cell", CELL_NAMES)
 def test_trainer_reports_weights_kernel_path_and_size(cell):
     config = make_config(cell, input_size=3, output_size=2, hidden=4)
