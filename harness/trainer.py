@@ -75,6 +75,13 @@ class Trainer(Protocol):
 
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+OPTIMIZER_SETTINGS: dict[str, dict[str, float]] = {
+    "adam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    "rmsprop": {"rho": 0.9, "epsilon": 1e-7},
+    "sgd": {},
+}
+"""Every backend uses these (Keras's defaults), so that one spec trains the same way in
+each framework; torch's own defaults differ (eps 1e-8, RMSprop alpha 0.99)."""
 
 
 @dataclass(frozen=True)

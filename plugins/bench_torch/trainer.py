@@ -22,13 +22,19 @@ from bench_torch.weights import load_weights
 from harness.canonical import Weights
 from harness.errors import UnknownNameError, UsageError
 from harness.tasks import IGNORE_TARGET, LossKind, Readout
-from harness.trainer import StepResult, TrainerConfig
+from harness.trainer import OPTIMIZER_SETTINGS, StepResult, TrainerConfig
 
-_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "adam": torch.optim.Adam,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": torch.optim.SGD,
-}
+
+def make_optimizer(name: str, parameters: list[Tensor], lr: float) -> torch.optim.Optimizer:
+    """The optimiser with the settings every backend shares (harness.trainer)."""
+    settings = OPTIMIZER_SETTINGS[name]
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr, eps=settings["epsilon"],
+                                betas=(settings["beta_1"], settings["beta_2"]))
+    if name == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=lr, alpha=settings["rho"],
+                                   eps=settings["epsilon"])
+    return torch.optim.SGD(parameters, lr=lr)
 
 
 def _xent(logits: Tensor, targets: Tensor) -> Tensor:
@@ -59,7 +65,7 @@ def build_trainer(config: TrainerConfig) -> TorchTrainer:
         raise UsageError(
             f"backend 'torch' supports precision 'float32' only, got {config.precision!r}"
         )
-    _require(config.optimizer, _OPTIMIZERS, "optimizer")
+    _require(config.optimizer, OPTIMIZER_SETTINGS, "optimizer")
     _require(config.loss, LOSSES, "loss kind")
     _require(config.readout, get_args(Readout), "read-out")
     device = resolve_device(config.device)
@@ -75,7 +81,7 @@ def build_trainer(config: TrainerConfig) -> TorchTrainer:
         torch.cuda.reset_peak_memory_stats(device)
     model = ReadoutModel(cell, readout, last_step=config.readout == "last_step").to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = _OPTIMIZERS[config.optimizer](trainable, lr=config.lr)
+    optimizer = make_optimizer(config.optimizer, trainable, config.lr)
     # The dropout masks come from torch's global generator: trainers built in one process
     # share it, so each run's masks are reproducible when runs go one after another.
     torch.manual_seed(config.seed)

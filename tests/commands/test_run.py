@@ -15,7 +15,9 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
     assert "Traceback" not in result.stderr
     for column in ("accuracy", "loss/baseline", "ms/step", "tokens/s", "grad-norm p99"):
         assert column in result.stdout
-    assert result.stdout.count("torch:lstm") == 2 and result.stdout.count("torch:rnn") == 2
+    # one row per seed, then one row per cell in the across-seeds table
+    assert result.stdout.count("torch:lstm") == 3 and result.stdout.count("torch:rnn") == 3
+    assert "across seeds" in result.stdout
     assert "chance 0.0784" in result.stdout
     assert f"records in {out}/ (4 runs)" in result.stderr
     records = sorted(out.glob("*.json"))
