@@ -54,7 +54,7 @@ def test_failed_run_does_not_stop_the_others_and_exits_1(tmp_path, capsys, toy_h
 
 BAD_INPUTS = [
     (["--task", "cpy", "--cells", "lstm"], "unknown task 'cpy'; did you mean 'copy'? "
-     "(available: adding, copy)"),
+     "(available: adding, copy, "),
     (["--task", "copy", "--cells", "lstn"], "unknown cell 'lstn'; did you mean 'lstm'?"),
     (["--task", "copy", "--cells", "lstm", "--backend", "tf"], "unknown backend 'tf'"),
     (["--task", "copy", "--cells", "lstm", "--length", "0"], "length must be >= 1, got 0"),
