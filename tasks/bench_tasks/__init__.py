@@ -1,1 +1,2 @@
-"""The standard task suite of bench (DESIGN.md §3): copy and adding, as a plugin."""
+"""The standard task suite of bench (DESIGN.md §3), as a plugin: copy, adding, selective
+copy, associative recall and sequential/permuted digits."""
