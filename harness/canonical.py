@@ -81,3 +81,15 @@ STANDARD_INITIALIZERS: dict[str, Initializer] = {
 def init_readout(hidden: int, outputs: int, rng: np.random.Generator) -> Weights:
     """The linear read-out on top of every cell: Glorot-uniform kernel, zero bias."""
     return {"kernel": glorot_uniform(rng, hidden, outputs), "bias": np.zeros(outputs, np.float32)}
+
+
+def probe_weights(initializer: Initializer, input_size: int, hidden: int,
+                  rng: np.random.Generator) -> Weights:
+    """The cell's canonical initial weights with every vector (biases, LayerNorm scale and
+    offset) moved by U(-0.5, 0.5): zero biases and unit scales would hide layout bugs."""
+    weights = initializer(input_size, hidden, rng)
+    return {
+        name: (value + rng.uniform(-0.5, 0.5, value.shape)).astype(np.float32)
+        if value.ndim == 1 else value
+        for name, value in weights.items()
+    }

@@ -1,4 +1,5 @@
-"""The options every torch cell accepts (DESIGN.md §4), checked before any module is built."""
+"""The options every standard cell accepts (DESIGN.md §4), parsed the same way by each backend
+before it builds anything."""
 
 from __future__ import annotations
 

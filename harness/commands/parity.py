@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from rich.table import Table
 
-from harness.canonical import Weights
+from harness.canonical import Weights, probe_weights
 from harness.display import fmt, stdout, warn_plugin_errors
 from harness.errors import BenchError, UnknownNameError, UsageError
 from harness.plugins import default_host
@@ -123,7 +123,7 @@ def check_parity(registry: Registry, names: Sequence[str] | None, length: int = 
     results = []
     for name, cells in comparable_cells(registry, names).items():
         rng = np.random.default_rng(seed)
-        weights = probe_weights(cells[0], INPUT_SIZE, hidden, rng)
+        weights = probe_weights(cells[0].initializer, INPUT_SIZE, hidden, rng)
         inputs = rng.normal(size=(batch, length, INPUT_SIZE)).astype(np.float32)
         cotangent = rng.normal(size=(batch, length, hidden)).astype(np.float32)
         probes = [_probe(registry, cell, weights, inputs, cotangent) for cell in cells]
@@ -150,6 +150,8 @@ def comparable_cells(registry: Registry, names: Sequence[str] | None) -> dict[st
     chosen = {}
     for raw in names:
         name = raw.strip()
+        if not name:
+            raise UsageError("empty cell name in --cells")
         if ":" in name:
             raise UsageError(f"--cells takes unqualified cell names such as lstm, got {name!r}")
         if name not in comparable:
@@ -160,17 +162,6 @@ def comparable_cells(registry: Registry, names: Sequence[str] | None) -> dict[st
                              f"in two or more (such cells: {', '.join(comparable) or 'none'})")
         chosen[name] = comparable[name]
     return chosen
-
-
-def probe_weights(cell: Cell, input_size: int, hidden: int, rng: np.random.Generator) -> Weights:
-    """The cell's canonical initial weights with every vector (biases, LayerNorm scale and
-    offset) moved by U(-0.5, 0.5): zero biases and unit scales would hide layout bugs."""
-    weights = cell.initializer(input_size, hidden, rng)
-    return {
-        name: (value + rng.uniform(-0.5, 0.5, value.shape)).astype(np.float32)
-        if value.ndim == 1 else value
-        for name, value in weights.items()
-    }
 
 
 def compare(reference: CellProbe, other: CellProbe) -> list[Difference]:
@@ -192,9 +183,9 @@ def compare(reference: CellProbe, other: CellProbe) -> list[Difference]:
 def parity_table(results: Sequence[CellParity]) -> Table:
     table = Table(title="cross-backend parity", title_justify="left",
                   caption=f"pass: {TOLERANCE}", caption_justify="left")
-    for column, justify in [("cell", "left"), ("backends", "left"), ("quantity", "left"),
-                            ("max |diff|", "right"), ("tolerance", "right"),
-                            ("result", "left")]:
+    for column, justify in [("cell", "left"), ("backend vs reference", "left"),
+                            ("quantity", "left"), ("max |diff|", "right"),
+                            ("tolerance", "right"), ("result", "left")]:
         table.add_column(column, justify=justify)
     for result in results:
         for i, d in enumerate(result.differences):

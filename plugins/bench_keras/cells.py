@@ -6,7 +6,7 @@ rely on:
 
 * ``factory(input_size: int, hidden: int, options: dict) -> layer``, built (its variables
   exist); ``options`` may hold ``dropout`` and ``recurrent_dropout``
-  (:class:`bench_keras.options.CellOptions`), passed to Keras's arguments of those names.
+  (:class:`harness.options.CellOptions`), passed to Keras's arguments of those names.
 * ``layer(x, training=...)``, ``x`` [batch, time, input] -> ``(outputs [batch, time,
   hidden], final_state)``, the final state a tuple: ``(h, c)`` for ``lstm``, ``(h,)``
   otherwise.
@@ -37,9 +37,9 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from bench_keras import convert
 from bench_keras.framework import cudnn_available
-from bench_keras.options import CellOptions
 from harness.canonical import Weights
 from harness.errors import UnknownNameError
+from harness.options import CellOptions
 from harness.reference import LAYER_NORM_EPSILON
 
 LOOP = "loop"
@@ -104,12 +104,10 @@ class CellLayer(keras.layers.Layer):
     def select_kernel(self, device: str) -> str:
         """Use cuDNN where Keras can for these options on ``device``, else Keras's loop."""
         fusable = isinstance(self.rnn, keras.layers.LSTM | keras.layers.GRU)
-        if fusable and not self.options.recurrent_dropout and cudnn_available(device):
-            self.rnn.use_cudnn, self.kernel_path = True, FUSED
-        else:
-            if fusable:
-                self.rnn.use_cudnn = False
-            self.kernel_path = self._unfused_path
+        fused = fusable and not self.options.recurrent_dropout and cudnn_available(device)
+        self.kernel_path = FUSED if fused else self._unfused_path
+        if fusable:
+            self.rnn.use_cudnn = fused
         return self.kernel_path
 
     def keras_variables(self) -> dict[str, keras.Variable]:

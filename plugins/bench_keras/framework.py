@@ -15,6 +15,24 @@ import keras
 from harness.errors import BackendUnavailableError
 
 BACKEND = keras.backend.backend()
+
+
+def _grow_gpu_memory() -> None:
+    """Let TensorFlow take GPU memory as it needs it rather than all of it at first use, so
+    that torch runs later in the same process still find memory. Only possible before
+    TensorFlow initialises its GPUs; whoever did that first has already decided."""
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            return
+
+
+if BACKEND == "tensorflow":
+    _grow_gpu_memory()
+
 KERAS_DEVICE = {"cpu": "cpu", "cuda": "gpu"}
 """bench's device names -> Keras's. Unnumbered on purpose: Keras's torch backend moves a
 variable created under ``cpu:0`` off its default ``cpu`` and then fails to track it."""
@@ -104,7 +122,21 @@ def cudnn_available(device: str) -> bool:
     return True
 
 
+def reset_peak_device_memory(device: str) -> None:
+    if device != "cuda":
+        return
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.reset_memory_stats("GPU:0")
+    else:
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+
+
 def peak_device_memory(device: str) -> int | None:
+    """Peak bytes the framework's allocator held since :func:`reset_peak_device_memory`."""
     if device != "cuda":
         return None
     if BACKEND == "tensorflow":

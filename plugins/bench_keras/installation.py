@@ -70,8 +70,8 @@ def describe_version() -> str | None:
         return None
     backend = configured_backend()
     framework = SUPPORTED.get(backend)
-    backend_version = _version(framework.distributions) if framework else None
-    return f"{keras_version} ({backend} {backend_version or '?'})"
+    backend_version = _version(framework.distributions if framework else (backend,))
+    return f"{keras_version} ({' '.join(filter(None, (backend, backend_version)))})"
 
 
 def _version(distributions: tuple[str, ...]) -> str | None:

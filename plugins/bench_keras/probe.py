@@ -11,9 +11,9 @@ from keras import ops
 
 from bench_keras import convert
 from bench_keras.framework import keras_device, value_and_grad
-from bench_keras.options import CellOptions
 from harness.canonical import Weights
 from harness.errors import UsageError
+from harness.options import CellOptions
 from harness.registry import Cell
 from harness.trainer import CellProbe
 

@@ -18,12 +18,13 @@ from bench_keras.framework import (
     compile_step,
     keras_device,
     peak_device_memory,
+    reset_peak_device_memory,
     value_and_grad,
 )
 from bench_keras.losses import LOSSES
 from harness.canonical import Weights
 from harness.errors import UnknownNameError, UsageError
-from harness.trainer import StepResult, TrainerConfig
+from harness.trainer import OPTIMIZER_SETTINGS, StepResult, TrainerConfig
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -46,6 +47,7 @@ class KerasTrainer:
         self.last_step = config.readout == "last_step"
         self.clip_norm = float(config.clip_norm)
         keras.utils.set_random_seed(config.seed)  # the dropout masks' seed
+        reset_peak_device_memory(config.device)
         with keras.device(self._keras_device):
             self.cell = config.cell_factory(config.input_size, config.hidden, config.options)
             self.cell.load_canonical(config.cell_weights)
@@ -56,11 +58,13 @@ class KerasTrainer:
                 self.readout.kernel.assign(config.readout_weights["kernel"])
                 self.readout.bias.assign(config.readout_weights["bias"])
             self.variables = [*self.cell.trainable_weights, *self.readout.trainable_weights]
-            self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
+            self.optimizer = OPTIMIZERS[config.optimizer](
+                learning_rate=config.lr, **OPTIMIZER_SETTINGS[config.optimizer])
             self.optimizer.build(self.variables)
         self.parameter_count = sum(int(np.prod(v.shape)) for v in self.variables)
         self._train_step = compile_step(self._step)
         self._evaluate = compile_step(self._inference)
+        self._input_gradient = compile_step(self._gradient_of_inputs)
 
     def forward(self, inputs, training: bool):
         outputs, _ = self.cell(inputs, training=training)
@@ -89,6 +93,14 @@ class KerasTrainer:
             outputs = self.forward(inputs, training=False)
             return self.loss(targets, outputs), outputs
 
+    def _gradient_of_inputs(self, inputs, targets):
+        with keras.device(self._keras_device):
+            x = ops.convert_to_tensor(inputs)
+            *_, (grad,) = value_and_grad(
+                lambda: (self.loss(targets, self.forward(x, training=False)), None), [], [x]
+            )
+            return grad
+
     def train_step(self, inputs: np.ndarray, targets: np.ndarray) -> StepResult:
         loss, norm, applied = ops.convert_to_numpy(self._train_step(inputs, targets))
         return StepResult(loss=float(loss), grad_norm=float(norm), applied=bool(applied))
@@ -96,6 +108,10 @@ class KerasTrainer:
     def evaluate(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
         loss, outputs = self._evaluate(inputs, targets)
         return float(ops.convert_to_numpy(loss)), ops.convert_to_numpy(outputs)
+
+    def input_gradient(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """d loss / d inputs in inference mode, for the gradient-vs-lag profile."""
+        return ops.convert_to_numpy(self._input_gradient(inputs, targets))
 
     def peak_device_memory(self) -> int | None:
         return peak_device_memory(self.device)

@@ -4,7 +4,7 @@ Every cell module here (and any torch cell a third-party plugin registers for th
 follows one small protocol, which :mod:`bench_torch.trainer` relies on:
 
 * ``factory(input_size: int, hidden: int, options: dict) -> module``; ``options`` may hold
-  ``dropout`` and ``recurrent_dropout`` (:class:`bench_torch.options.CellOptions`).
+  ``dropout`` and ``recurrent_dropout`` (:class:`harness.options.CellOptions`).
 * ``forward(x)``, ``x`` [batch, time, input] -> ``(outputs [batch, time, hidden],
   final_state)``; the final state is ``(h, c)`` for ``lstm`` and ``h`` otherwise.
 * ``load_canonical(weights)`` / ``export_canonical() -> weights``: numpy float32 arrays in
@@ -37,9 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench_torch.options import CellOptions
 from bench_torch.weights import ParameterTable, export_weights, load_weights
 from harness.canonical import Weights
+from harness.options import CellOptions
 from harness.reference import LAYER_NORM_EPSILON
 
 LOOP = "loop"

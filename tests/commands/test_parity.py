@@ -59,10 +59,7 @@ def skewed():
 
 @pytest.fixture
 def cli(monkeypatch):
-    """``main`` with ``parity`` among the commands (until harness.cli lists it) and
-    ``install(host)`` to make a host the default one."""
-    if "parity" not in harness.cli.COMMANDS:
-        monkeypatch.setattr(harness.cli, "COMMANDS", (*harness.cli.COMMANDS, "parity"))
+    """``install(host)`` makes a host the default one for ``main``."""
 
     def install(host: PluginHost) -> None:
         monkeypatch.setattr(harness.plugins, "_default_host", host)
@@ -122,6 +119,7 @@ def test_missing_or_misshapen_quantities_never_agree():
     (["gru"], UsageError, "cell 'gru' is only in backend 'keras' here"),
     (["lstn"], UnknownNameError, "unknown cell 'lstn'; did you mean 'lstm'?"),
     (["keras:lstm"], UsageError, "unqualified cell names"),
+    (["lstm", " "], UsageError, "empty cell name"),
 ])
 def test_cells_that_cannot_be_compared_are_usage_errors(skewed, cells, error, message):
     with pytest.raises(error, match=message):

@@ -11,8 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from harness.canonical import Weights, init_readout
-from harness.commands.parity import probe_weights
+from harness.canonical import Weights, init_readout, probe_weights
 from harness.registry import Cell, Registry
 from harness.trainer import TrainerConfig
 from tests.helpers import make_host
@@ -34,7 +33,8 @@ def canonical_weights(keras_cell) -> Callable[..., Weights]:
     values, so that every weight matters in a comparison."""
 
     def draw(name: str, input_size: int, hidden: int, seed: int = 0) -> Weights:
-        return probe_weights(keras_cell(name), input_size, hidden, np.random.default_rng(seed))
+        return probe_weights(keras_cell(name).initializer, input_size, hidden,
+                             np.random.default_rng(seed))
 
     return draw
 

@@ -1,5 +1,5 @@
 """The Keras backend with ``KERAS_BACKEND=torch``: the cells and their gradients agree with
-the torch backend's (``bench parity``), and a training step works.
+the torch backend's (``bench parity``), and a training step works, without TensorFlow.
 
 Keras fixes its backend at import, so this runs in a subprocess.
 """
@@ -18,6 +18,8 @@ pytest.importorskip("torch")
 
 SCRIPT = textwrap.dedent("""
     import math
+    import sys
+    sys.modules["tensorflow"] = None  # as if not installed: Keras on torch must not need it
     import keras
     import numpy as np
     from harness.canonical import init_readout

@@ -1,5 +1,6 @@
 """Weights move between backends: from one configuration, the Keras and the torch trainer
-start from the same canonical weights and evaluate the same batch to the same loss."""
+start from the same canonical weights and evaluate the same batch to the same loss (and the
+same input gradient, which the gradient-vs-lag profile reads)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,10 @@ def test_step_zero_evaluation_agrees_across_backends(both, make_config, name, re
         cell = both.cells[(backend, name)]
         trainer = both.backends[backend].build_trainer(
             dataclasses.replace(config, cell_factory=cell.factory))
-        results[backend] = trainer.evaluate(inputs, targets)
+        results[backend] = (*trainer.evaluate(inputs, targets),
+                            trainer.input_gradient(inputs, targets))
 
-    (keras_loss, keras_out), (torch_loss, torch_out) = results["keras"], results["torch"]
+    (keras_loss, keras_out, keras_grad), (torch_loss, torch_out, torch_grad) = results.values()
     assert keras_loss == pytest.approx(torch_loss, abs=1e-5, rel=1e-5)
     np.testing.assert_allclose(keras_out, torch_out, atol=1e-5)
+    np.testing.assert_allclose(keras_grad, torch_grad, atol=1e-6, rtol=1e-4)
