@@ -22,6 +22,7 @@ from harness.plugins import default_host
 from harness.records import RunRecord, ensure_writable, existing_record, write_record
 from harness.runner import plan
 from harness.spec import DEVICES, RunSpec
+from harness.suites import suite_runs
 from harness.sweep import memory_lengths, summarise_cells
 from harness.tables import memory_table, seeds_table, summary_table
 from harness.trainer import OPTIMIZERS
@@ -37,8 +38,10 @@ def add_parser(subparsers) -> None:
         "on a fixed held-out set, and write one JSON record per run. Runs whose record "
         "is already in --out are skipped (use --force to rerun).",
     )
-    p.add_argument("--task", required=True, help="task name, e.g. copy or adding (bench list)")
-    p.add_argument("--cells", required=True, type=_comma_list,
+    p.add_argument("--suite", metavar="NAME_OR_PATH", help="run a suite instead of --task and "
+                   "--cells: a TOML file, or NAME for results/suites/NAME.toml (e.g. ci)")
+    p.add_argument("--task", help="task name, e.g. copy or adding (bench list)")
+    p.add_argument("--cells", type=_comma_list,
                    help="comma-separated cells, e.g. lstm,lnrnn or torch:lstm; an unqualified "
                    "name runs in every available backend that has it")
     p.add_argument("--backend", help="only use cells of this backend")
@@ -143,10 +146,22 @@ def build_specs(args, registry) -> list[RunSpec]:
     return specs
 
 
+def requested_specs(args, registry) -> list[RunSpec]:
+    """The runs of --suite, or of --task and --cells."""
+    if args.suite:
+        specs = [spec for entry in suite_runs(args) for spec in requested_specs(entry, registry)]
+        return list({spec.run_id: spec for spec in specs}.values())
+    missing = [name for name in ("task", "cells") if getattr(args, name) is None]
+    if missing:
+        raise UsageError("bench run: the following arguments are required: "
+                         f"{', '.join('--' + name for name in missing)} (or --suite)")
+    return build_specs(args, registry)
+
+
 def execute_command(args) -> int:
     host = default_host()
     warn_plugin_errors(host)
-    specs = build_specs(args, host.registry)
+    specs = requested_specs(args, host.registry)
     executor = host.registry.executor(args.executor)
     out_dir = Path(args.out)
     ensure_writable(out_dir)
@@ -155,10 +170,22 @@ def execute_command(args) -> int:
                       force=args.force)
     if args.json:
         print(json.dumps([r.to_dict() for r in records], indent=1))
+    elif args.suite:
+        for group in _by_setting(records):
+            print_summary(group, swept=False, seeds=len({r.spec.seed for r in group}))
     else:
         print_summary(records, swept=bool(args.lengths), seeds=len(args.seeds))
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)")
     return 1 if any(r.status == "failed" for r in records) else 0
+
+
+def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:
+    """A suite's records grouped by task and task parameters, one summary table each."""
+    groups: dict[str, list[RunRecord]] = {}
+    for r in records:
+        groups.setdefault(json.dumps([r.spec.task, r.spec.task_params], sort_keys=True),
+                          []).append(r)
+    return list(groups.values())
 
 
 def print_summary(records: list[RunRecord], swept: bool, seeds: int) -> None:

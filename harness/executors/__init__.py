@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from harness.environment import now_iso
 from harness.records import RunRecord
 from harness.spec import RunSpec
 
@@ -44,3 +45,10 @@ class ExecutorDefinition:
     factory: Callable[[ExecutorOptions], Executor]
     """Start the executor; raise UsageError for bad options or a missing dependency."""
     plugin: str = field(default="", compare=False)
+
+
+def failed_record(spec: RunSpec, error: str) -> RunRecord:
+    """The record of a run that could not produce its own (it raised, or its worker died)."""
+    now = now_iso()
+    return RunRecord(spec=spec, status="failed", run_id=spec.run_id, error=error,
+                     started_at=now, finished_at=now)

@@ -14,9 +14,8 @@ import traceback
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 
-from harness.environment import now_iso
 from harness.errors import UsageError
-from harness.executors import ExecutorOptions, StepProgress
+from harness.executors import ExecutorOptions, StepProgress, failed_record
 from harness.records import RunRecord
 from harness.spec import RunSpec
 
@@ -33,8 +32,7 @@ def _worker(conn: Connection, threads: int) -> None:
         try:
             record = execute(spec)
         except Exception as exc:  # even a usage error must come back as a record
-            record = RunRecord(spec=spec, status="failed", run_id=spec.run_id,
-                               error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            record = failed_record(spec, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         conn.send(record)
 
 
@@ -102,10 +100,7 @@ class ProcessExecutor:
         worker.process.join()
         reason = _death(worker.process.exitcode)
         worker.start()
-        now = now_iso()
-        return RunRecord(spec=spec, status="failed", run_id=spec.run_id,
-                         error=f"worker process {reason} during the run",
-                         started_at=now, finished_at=now)
+        return failed_record(spec, f"worker process {reason} during the run")
 
     def close(self) -> None:
         for worker in self.pool:

@@ -1,0 +1,91 @@
+"""``bench check``: does a backend, and each of its cells, honour bench's plugin contract?
+
+The conformance kit (:mod:`harness.conformance`) from the command line, for someone
+writing a plugin: one command that says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from harness.conformance import DEFAULT_TASK, CheckResult, plan_checks
+from harness.display import stderr, stdout, warn_plugin_errors
+from harness.plugins import PluginHost, default_host
+
+STYLE = {"passed": "green", "failed": "red", "skipped": "yellow"}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "check", help="check that backends and cells honour the plugin contract",
+        description="Run the conformance kit on tiny sizes on the CPU: each backend's own "
+        "checks (available, devices, probe), then each of its cells' (construct, forward, "
+        "deterministic, gradients, roundtrip, options, record, reference). A failure names "
+        "the cell, the check and how to fix it. Without --backend or --cells every installed "
+        "plugin is checked, and one that failed to load is a failure too.",
+        epilog="Exit codes: 0 no check failed, 1 a check failed, 2 usage error. "
+        "Guide: docs/plugins.md.",
+    )
+    p.add_argument("--backend", help="only this backend and its cells")
+    p.add_argument("--cells", type=lambda raw: raw.split(","),
+                   help="comma-separated cells, e.g. peephole or torch:peephole (an "
+                   "unqualified name means that cell in every available backend)")
+    p.add_argument("--task", help=f"task of the record check's tiny run (default: "
+                   f"{DEFAULT_TASK})")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(execute=execute_command)
+
+
+def execute_command(args) -> int:
+    host = default_host()
+    warn_plugin_errors(host)
+    if args.task is not None:
+        host.registry.task(args.task)
+    planned = plan_checks(host.registry, args.backend, args.cells, args.task or DEFAULT_TASK)
+    results = [] if args.backend or args.cells else load_failures(host)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        bar = progress.add_task("checks", total=len(planned))
+        for check in planned:
+            progress.update(bar, description=f"{check.subject} {check.check.name}")
+            results.append(check.run())
+            progress.advance(bar)
+    counts = Counter(r.outcome for r in results)
+    if args.json:
+        print(json.dumps({"ok": not counts["failed"], "counts": dict(counts),
+                          "results": [r.to_dict() for r in results]}, indent=1))
+    else:
+        stdout.print(results_table(results))
+        for result in results:
+            if result.failed:
+                stdout.print(f"[red]FAILED[/] {escape(result.describe())}")
+        summary = ", ".join(f"{counts[o]} {o}" for o in STYLE if counts[o])
+        stdout.print(f"[{'red' if counts['failed'] else 'green'}]{summary}[/]")
+    return 1 if counts["failed"] else 0
+
+
+def load_failures(host: PluginHost) -> list[CheckResult]:
+    """A failed ``load`` result for each plugin the loader isolated."""
+    return [
+        CheckResult(name, "load", "failed", "; ".join(errors),
+                    "fix the plugin (`bench plugins` shows its errors), or leave it out "
+                    "with BENCH_PLUGINS")
+        for name, errors in host.load_errors().items()
+    ]
+
+
+def results_table(results: list[CheckResult]) -> Table:
+    table = Table(title="conformance", title_justify="left")
+    for column in ("subject", "check", "result", "detail"):
+        table.add_column(column)
+    previous = None
+    for r in results:
+        table.add_row("" if r.subject == previous else r.subject, r.check,
+                      f"[{STYLE[r.outcome]}]{r.outcome}[/]", escape(r.message))
+        previous = r.subject
+    return table

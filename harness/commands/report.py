@@ -1,0 +1,46 @@
+"""``bench report``: an HTML page and a Markdown summary of a results directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.records import load_results
+
+DEFAULT_OUT = "report"
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report", help="write an HTML report and a Markdown summary of run records",
+        description="Read every run record under RESULTS_DIR and write report.html (one "
+        "self-contained page with figures and tables; open it from disk) and summary.md "
+        "(the tables, for CI step summaries). Runs of different tasks get a section each. "
+        "Unreadable files are named on stderr and in the report, and skipped.",
+    )
+    p.add_argument("results", metavar="RESULTS_DIR", help="results directory written by "
+                   "bench run (searched recursively), or a single record file")
+    p.add_argument("-o", "--out", metavar="DIR", help=f"output directory (default: "
+                   f"RESULTS_DIR/{DEFAULT_OUT})")
+    p.set_defaults(execute=execute_command)
+
+
+def execute_command(args) -> int:
+    source = Path(args.results)
+    results = load_results(source)
+    for _, reason in results.skipped:
+        print(f"bench: warning: skipped {reason}", file=sys.stderr)
+    root = source if source.is_dir() else source.parent
+    out_dir = Path(args.out) if args.out else root / DEFAULT_OUT
+    try:
+        # matplotlib loads only here, so the rest of bench neither needs it nor waits for it.
+        from harness.report.build import build_report
+    except ModuleNotFoundError as exc:
+        if exc.name != "matplotlib":
+            raise
+        raise UsageError("bench report needs matplotlib: pip install matplotlib") from None
+    paths = build_report(results, root, out_dir)
+    print(f"wrote {', '.join(str(p) for p in paths)} ({len(results.records)} runs, "
+          f"{len(results.skipped)} skipped files)")
+    return 0

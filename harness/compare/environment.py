@@ -1,0 +1,70 @@
+"""Were the two sides measured on the same machine with the same software?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.records import RunRecord
+
+MACHINE_KEYS = ("hostname", "cpu_model", "cpu_count", "device_name")
+SOFTWARE_KEYS = ("python",)
+
+
+@dataclass(frozen=True)
+class Difference:
+    name: str
+    baseline: list[str]
+    """The values seen on the baseline side."""
+    current: list[str]
+
+
+@dataclass(frozen=True)
+class EnvironmentCheck:
+    machine: list[Difference]
+    software: list[Difference]
+    """Python and framework versions (frameworks compared where both sides used them)."""
+    commits: tuple[list[str], list[str]]
+    """The git commits each side was run from, for the reader; they may differ freely."""
+
+    @property
+    def same(self) -> bool:
+        return not (self.machine or self.software)
+
+
+def check_environment(baseline: Sequence[RunRecord],
+                      current: Sequence[RunRecord]) -> EnvironmentCheck:
+    machine = _differences(MACHINE_KEYS, baseline, current)
+    software = _differences(SOFTWARE_KEYS, baseline, current)
+    old, new = _frameworks(baseline), _frameworks(current)
+    software += [Difference(name, sorted(old[name]), sorted(new[name]))
+                 for name in sorted(old.keys() & new.keys()) if old[name] != new[name]]
+    return EnvironmentCheck(machine, software, (_commits(baseline), _commits(current)))
+
+
+def _differences(keys: Sequence[str], baseline: Sequence[RunRecord],
+                 current: Sequence[RunRecord]) -> list[Difference]:
+    differences = []
+    for key in keys:
+        old, new = _values(baseline, key), _values(current, key)
+        if old != new:
+            differences.append(Difference(key, sorted(old), sorted(new)))
+    return differences
+
+
+def _values(records: Sequence[RunRecord], key: str) -> set[str]:
+    return {str(r.environment.get(key)) for r in records}
+
+
+def _frameworks(records: Sequence[RunRecord]) -> dict[str, set[str]]:
+    """Framework name -> the versions seen."""
+    versions: dict[str, set[str]] = {}
+    for r in records:
+        versions.setdefault(str(r.environment.get("framework")), set()).add(
+            str(r.environment.get("framework_version")))
+    return versions
+
+
+def _commits(records: Sequence[RunRecord]) -> list[str]:
+    return sorted({str(r.environment["git_commit"])[:10] for r in records
+                   if r.environment.get("git_commit")})

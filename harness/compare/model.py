@@ -1,0 +1,105 @@
+"""The result of a comparison: one typed change per metric, per matched run and per cell."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.compare.environment import EnvironmentCheck
+from harness.compare.rules import Rules, Verdict
+from harness.spec import RunSpec
+
+Value = float | int | str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    metric: str
+    aspect: str
+    """accuracy, speed or stability."""
+    baseline: Value
+    current: Value
+    verdict: Verdict | None
+    """None: reported, never judged (gradient-norm p99), or not measured on both sides."""
+    gating: bool = True
+    """False for a speed change between different machines or framework versions."""
+    ratio: float | None = None
+    p_value: float | None = None
+
+    @property
+    def fails(self) -> bool:
+        return self.gating and self.verdict == "regression"
+
+
+def overall(changes: list[Change]) -> Verdict:
+    """A regression if any gating change is one, else an improvement if any is one."""
+    judged = {c.verdict for c in changes if c.gating}
+    return ("regression" if "regression" in judged
+            else "improvement" if "improvement" in judged else "unchanged")
+
+
+@dataclass
+class RunComparison:
+    spec: RunSpec
+    changes: list[Change]
+    repeats: tuple[int, int]
+    """Records of this run on each side (several when repeated or interleaved)."""
+
+    @property
+    def verdict(self) -> Verdict:
+        return overall(self.changes)
+
+
+@dataclass
+class CellComparison:
+    """One cell at one task setting, over the seeds matched on both sides."""
+
+    cell: str
+    task: str
+    task_params: dict[str, Any]
+    seeds: int
+    changes: list[Change]
+
+    @property
+    def verdict(self) -> Verdict:
+        return overall(self.changes)
+
+
+@dataclass
+class Comparison:
+    rules: Rules
+    interleaved: bool
+    environment: EnvironmentCheck
+    runs: list[RunComparison]
+    cells: list[CellComparison]
+    only_baseline: list[RunSpec] = field(default_factory=list)
+    """Runs missing from the current results: a lost measurement fails the comparison."""
+    only_current: list[RunSpec] = field(default_factory=list)
+
+    @property
+    def speed_gates(self) -> bool:
+        return self.environment.same or self.rules.strict_speed
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.only_baseline) or any(
+            item.verdict == "regression" for item in [*self.runs, *self.cells])
+
+    def to_dict(self) -> dict[str, Any]:
+        def item(comparison: RunComparison | CellComparison, **identity) -> dict[str, Any]:
+            return {**identity, "verdict": comparison.verdict,
+                    "changes": [{**asdict(c), "fails": c.fails} for c in comparison.changes]}
+
+        return {
+            "failed": self.failed,
+            "speed_gates": self.speed_gates,
+            "interleaved": self.interleaved,
+            "rules": asdict(self.rules),
+            "environment": asdict(self.environment),
+            "runs": [item(r, run_id=r.spec.run_id, spec=r.spec.to_dict(),
+                          repeats=list(r.repeats)) for r in self.runs],
+            "cells": [item(c, cell=c.cell, task=c.task, task_params=c.task_params,
+                           seeds=c.seeds) for c in self.cells],
+            "only_baseline": [s.to_dict() for s in self.only_baseline],
+            "only_current": [s.to_dict() for s in self.only_current],
+        }

@@ -1,0 +1,67 @@
+"""Which checks run: a backend's own, then each of its cells', in registry order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from harness.conformance.backend_checks import BACKEND_CHECKS
+from harness.conformance.cell_checks import CELL_CHECKS
+from harness.conformance.fixture import CellFixture, ReferenceEquations
+from harness.conformance.results import CheckResult, PlannedCheck
+from harness.errors import BackendUnavailableError
+from harness.reference import REFERENCE
+from harness.registry import Backend, Registry
+
+DEFAULT_TASK = "adding"
+"""The task of the ``record`` check's tiny run."""
+
+
+def plan_checks(registry: Registry, backend: str | None = None,
+                cells: Sequence[str] | None = None, task: str = DEFAULT_TASK,
+                references: Mapping[str, ReferenceEquations] | None = None
+                ) -> list[PlannedCheck]:
+    """The checks of ``cells`` (names as ``bench run --cells`` takes them) or of every cell
+    of ``backend``, or of everything registered, each with the checks of its backend.
+
+    An unavailable backend named explicitly is a UsageError; otherwise it gets one skipped
+    ``available`` check. ``references`` adds numpy equations for non-standard cell names.
+    """
+    equations = {**REFERENCE, **(references or {})}
+    if cells:
+        chosen = registry.resolve_cells(cells, backend=backend)
+        backends = [registry.backend(name) for name in dict.fromkeys(c.backend for c in chosen)]
+    elif backend is not None:
+        backends = [registry.backend(backend)]
+        if not backends[0].available:
+            raise BackendUnavailableError(
+                f"backend {backend!r} is unavailable: {backends[0].reason}")
+        chosen = [c for c in registry.cells.values() if c.backend == backend]
+    else:
+        backends = list(registry.backends.values())
+        chosen = list(registry.cells.values())
+    planned = []
+    for b in backends:
+        planned.extend(_backend_checks(b))
+        if b.available:
+            planned.extend(
+                PlannedCheck(cell.qualified_name, check, fixture)
+                for cell in chosen if cell.backend == b.name
+                for fixture in [CellFixture(cell, registry, task, equations.get(cell.name))]
+                for check in CELL_CHECKS
+            )
+    return planned
+
+
+def run_checks(registry: Registry, backend: str | None = None,
+               cells: Sequence[str] | None = None, task: str = DEFAULT_TASK,
+               references: Mapping[str, ReferenceEquations] | None = None
+               ) -> list[CheckResult]:
+    """Run :func:`plan_checks`'s checks; one result per check, never an exception from a
+    plugin."""
+    return [p.run() for p in plan_checks(registry, backend, cells, task, references)]
+
+
+def _backend_checks(backend: Backend) -> list[PlannedCheck]:
+    checks = BACKEND_CHECKS if backend.available else BACKEND_CHECKS[:1]
+    return [PlannedCheck(backend.name, check, backend) for check in checks]
+

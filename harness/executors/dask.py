@@ -1,0 +1,102 @@
+"""Runs on a Dask distributed cluster: an existing one (``--scheduler``) or a local one.
+
+Workers execute :func:`harness.runner.execute` and load the plugins themselves, from the
+``bench`` entry points as an installed bench does: bench and the backends must be installed
+on every worker. Records come back as runs finish; a run the cluster cannot complete (its
+task raised on every attempt, or its workers kept dying) comes back as a ``failed`` record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+
+from distributed import Client, Future, LocalCluster, as_completed
+from distributed.comm import connect
+
+from harness.display import stderr
+from harness.errors import UsageError
+from harness.executors import ExecutorOptions, StepProgress, failed_record
+from harness.records import RunRecord
+from harness.runner import execute
+from harness.spec import RunSpec
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to reach a scheduler before giving up."""
+RETRIES = 2
+"""Further attempts at a run whose task raised. A run lost with its worker is not one of
+these: the scheduler resubmits it (up to ``distributed.scheduler.allowed-failures`` times)."""
+
+_one_run_at_a_time = threading.Lock()
+
+
+def _execute(spec: RunSpec) -> RunRecord:
+    """Run on a worker, one run at a time per process even where the worker has several
+    threads: runs share torch's global generator (dropout masks) and their timings would
+    share the cores."""
+    with _one_run_at_a_time:
+        return execute(spec)
+
+
+class DaskExecutor:
+    def __init__(self, options: ExecutorOptions):
+        self.cluster: LocalCluster | None = None
+        if options.scheduler is not None:
+            if options.workers is not None:
+                raise UsageError("--workers sizes a local Dask cluster; the cluster at "
+                                 "--scheduler has its own workers")
+            self.client = _connect(options.scheduler)
+            if not self.client.scheduler_info(n_workers=1)["workers"]:
+                stderr.print(f"[yellow]warning:[/] the Dask scheduler at {options.scheduler} "
+                             "has no workers yet; runs wait until one joins")
+            return
+        workers = options.workers if options.workers is not None else os.cpu_count() or 1
+        if workers < 1:
+            raise UsageError(f"--workers must be at least 1, got {workers}")
+        self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                    host="127.0.0.1", dashboard_address=None)
+        self.client = Client(self.cluster, set_as_default=False)
+
+    def run(self, specs: Sequence[RunSpec], on_step: StepProgress | None = None
+            ) -> Iterator[RunRecord]:
+        # A manually set key must be unique on the cluster, or another submission of the
+        # same run (another client, a --force rerun) would share this one's task.
+        pending = {self.client.submit(_execute, spec, retries=RETRIES,
+                                      key=f"bench-{spec.run_id}-{uuid.uuid4().hex}"): spec
+                   for spec in specs}
+        for future in as_completed(list(pending), loop=self.client.loop):
+            yield _record(future, pending.pop(future))
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _record(future: Future, spec: RunSpec) -> RunRecord:
+    try:
+        return future.result()
+    except Exception as exc:  # raised on every attempt, KilledWorker, or cancelled
+        return failed_record(spec, f"{type(exc).__name__}: {exc}")
+
+
+def _connect(address: str) -> Client:
+    """A client of the scheduler at ``address``, or a UsageError within CONNECT_TIMEOUT.
+
+    Client's timeout bounds the TCP connect but not the handshake after it, which waits
+    forever on a server that is not Dask's (the dashboard's HTTP port, say): probe first.
+    """
+    try:
+        asyncio.run(asyncio.wait_for(_handshake(address), CONNECT_TIMEOUT))
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except Exception as exc:  # a malformed address, refused, timed out, not a Dask server
+        reason = str(exc).splitlines()[0] if str(exc) else f"no answer in {CONNECT_TIMEOUT:g} s"
+        raise UsageError(f"cannot reach a Dask scheduler at {address}: {reason}") from None
+
+
+async def _handshake(address: str) -> None:
+    comm = await connect(address, timeout=CONNECT_TIMEOUT)
+    await comm.close()

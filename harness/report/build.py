@@ -1,0 +1,43 @@
+"""Build the report: assemble it, render both formats, write them all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.records import ResultSet
+
+from .atomic import write_files
+from .html import render_html
+from .markdown import render_markdown
+from .page import assemble
+
+HTML_NAME = "report.html"
+MARKDOWN_NAME = "summary.md"
+
+
+def build_report(results: ResultSet, source: Path, out_dir: Path) -> list[Path]:
+    """Write ``report.html`` and ``summary.md`` into ``out_dir``; return their paths.
+
+    The directory is made first, so that a path that cannot be one fails before the work;
+    the files are rendered in full before either is written, so no error leaves half a report.
+    """
+    with _writing(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+    report = assemble(results, source)
+    files = {out_dir / HTML_NAME: render_html(report),
+             out_dir / MARKDOWN_NAME: render_markdown(report)}
+    with _writing(out_dir):
+        write_files(files)
+    return list(files)
+
+
+@contextmanager
+def _writing(out_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"cannot write the report to {str(out_dir)!r}: {reason}") from None

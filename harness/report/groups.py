@@ -1,0 +1,46 @@
+"""How the report orders and groups records: by task, then by task setting and cell."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from harness.records import RunRecord
+
+
+def params_label(params: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(params.items())) or "defaults"
+
+
+def _setting_key(record: RunRecord) -> tuple:
+    return tuple(sorted(record.spec.task_params.items()))
+
+
+def by_task(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
+    """Records per task (tasks by name), each list ordered by cell, setting and seed."""
+    tasks: dict[str, list[RunRecord]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.spec.cell, _setting_key(r), r.spec.seed)):
+        tasks[record.spec.task].append(record)
+    return dict(sorted(tasks.items()))
+
+
+def by_setting(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
+    """Records per task setting (e.g. ``length=100``), settings in ascending order."""
+    settings: dict[tuple, list[RunRecord]] = defaultdict(list)
+    for record in records:
+        settings[_setting_key(record)].append(record)
+    return {params_label(dict(key)): group for key, group in sorted(settings.items())}
+
+
+def by_cell(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
+    cells: dict[str, list[RunRecord]] = defaultdict(list)
+    for record in records:
+        cells[record.spec.cell].append(record)
+    return dict(sorted(cells.items()))
+
+
+def headline_name(records: Iterable[RunRecord]) -> str:
+    """The task's headline metric as a reader should see it, e.g. ``recall accuracy``."""
+    first = next((r.accuracy for r in records if r.accuracy), None)
+    return first.headline_name.replace("_", " ") if first else "headline"

@@ -1,0 +1,36 @@
+"""The report as Markdown for CI step summaries: the tables only, no images."""
+
+from __future__ import annotations
+
+from .page import Report
+from .tables import Table
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _table(table: Table, level: str = "###") -> list[str]:
+    lines = [f"{level} {table.title}", ""]
+    if table.caption:
+        lines += [f"_{_cell(table.caption)}_", ""]
+    if table.rows:
+        lines += [
+            "| " + " | ".join(_cell(c.name) for c in table.columns) + " |",
+            "|" + "|".join("---:" if c.numeric else ":---" for c in table.columns) + "|",
+            *("| " + " | ".join(_cell(value) for value in row) + " |" for row in table.rows),
+            "",
+        ]
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    lines = ["# bench report", "",
+             f"Results from `{report.source}`, generated {report.generated}. {report.overview}",
+             "", "Figures: see `report.html` next to this file.", ""]
+    for section in report.sections:
+        lines += [f"## Task: {section.task}", "", section.overview, ""]
+        for table in section.tables:
+            lines += _table(table)
+    lines += _table(report.environment, "##") + _table(report.skipped, "##")
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""Named suites of runs: TOML files whose entries are the options of ``bench run``.
+
+A suite file has an optional ``description``, a ``[defaults]`` table and ``[[runs]]``
+tables. Each key is a ``bench run`` option without its dashes (``eval_every`` for
+``--eval-every``); a list is comma-joined (``cells = ["torch:lstm", "torch:gru"]``), a table
+repeats the option (``param = {tokens = 4}`` for ``--param tokens=4``) and ``true`` sets a
+flag. Each ``[[runs]]`` entry, over the defaults, is parsed exactly as ``bench run`` parses
+its command line, so a suite means what the same command would.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.cli import build_parser
+from harness.errors import UnknownNameError, UsageError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+SUITES_DIR = Path("results") / "suites"
+"""Where a suite given by name is looked up, relative to the working directory."""
+EXECUTION_OPTIONS = frozenset({"out", "force", "json", "executor", "workers", "scheduler"})
+"""Options of ``bench run`` that say where and how runs execute, not which: a suite
+cannot set them and the command line may add them to a suite."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    description: str
+    runs: list[list[str]]
+    """The ``bench run`` arguments of each entry."""
+
+
+def find_suite(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise UsageError(f"no such suite file: {name_or_path!r}")
+        return path
+    path = SUITES_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise UnknownNameError(f"suite (in {SUITES_DIR}/)", name_or_path,
+                               (p.stem for p in SUITES_DIR.glob("*.toml")))
+    return path
+
+
+def load_suite(name_or_path: str) -> Suite:
+    path = find_suite(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: not a readable suite ({exc})") from None
+    unknown = sorted(set(data) - {"description", "defaults", "runs"})
+    if unknown:
+        raise UsageError(f"{path}: unknown key {unknown[0]!r} (valid: description, defaults, "
+                         f"runs)")
+    if not data.get("runs"):
+        raise UsageError(f"{path}: no [[runs]] entries")
+    defaults = data.get("defaults", {})
+    return Suite(path.stem, path, data.get("description", ""),
+                 [_arguments(path, {**defaults, **entry}) for entry in data["runs"]])
+
+
+def suite_runs(args: argparse.Namespace) -> list[argparse.Namespace]:
+    """The parsed ``bench run`` options of each entry of the suite ``args.suite``.
+
+    Options on the command line that would change the runs conflict with the suite; the
+    execution options (--out, --executor, ...) apply to every entry.
+    """
+    suite = load_suite(args.suite)
+    parser = build_parser()
+
+    def parse(argv: list[str]) -> argparse.Namespace:
+        return parser.parse_args(["run", *argv])
+
+    defaults = vars(parse(["--suite", args.suite]))
+    given = [f"--{key.replace('_', '-')}" for key, value in vars(args).items()
+             if key not in EXECUTION_OPTIONS | {"suite"} and value != defaults.get(key)]
+    if given:
+        raise UsageError(f"--suite {args.suite} fixes the runs; drop {', '.join(given)} "
+                         f"or edit {suite.path}")
+    execution = {key: getattr(args, key) for key in EXECUTION_OPTIONS}
+    runs = []
+    for number, argv in enumerate(suite.runs, 1):
+        try:
+            entry = parse(argv)
+        except UsageError as exc:
+            raise UsageError(f"{suite.path}: [[runs]] entry {number}: {exc}") from None
+        runs.append(argparse.Namespace(**{**vars(entry), **execution}))
+    return runs
+
+
+def _arguments(path: Path, entry: dict[str, Any]) -> list[str]:
+    argv = []
+    for key, value in entry.items():
+        if key in EXECUTION_OPTIONS | {"suite"}:
+            raise UsageError(f"{path}: {key!r} cannot be set in a suite (valid: the options "
+                             f"of bench run that choose runs)")
+        option = f"--{key.replace('_', '-')}"
+        if value is True:
+            argv.append(option)
+        elif isinstance(value, dict):
+            for item in value.items():
+                argv += [option, "=".join(map(str, item))]
+        elif isinstance(value, list):
+            argv += [option, ",".join(map(str, value))]
+        elif value is not False:
+            argv += [option, str(value)]
+    return argv

@@ -1,0 +1,85 @@
+"""Planted faults for the comparison tests, as a real plugin registered in fixtures.
+
+``torch:planted`` is torch:lstm, optionally made to forget (its recurrent kernel held at
+zero before every forward) or slow (a sleep in every forward); ``previous`` is a toy task
+that needs one step of memory, so a cell that forgets stays at chance.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness import hookimpl
+from harness.registry import Cell
+from harness.tasks import IGNORE_TARGET, Batch, TaskDefinition
+from tests.toyplugins import LENGTH, EchoTask
+
+
+class PreviousSymbolTask(EchoTask):
+    """Output the symbol of the previous step."""
+
+    def sample(self, rng, batch_size, split="train"):
+        batch = super().sample(rng, batch_size)
+        targets = np.roll(batch.targets, 1, axis=1)
+        targets[:, 0] = IGNORE_TARGET
+        return Batch(batch.inputs, targets)
+
+    def headline_metric(self, outputs, targets):
+        scored = targets != IGNORE_TARGET
+        return float((outputs.argmax(-1) == targets)[scored].mean())
+
+
+class PlantedModule(nn.Module):
+    def __init__(self, inner: nn.Module, forget: bool, delay_s: float):
+        super().__init__()
+        self.inner = inner
+        self.forget = forget
+        self.delay_s = delay_s
+        self.kernel_path = inner.kernel_path
+
+    def forward(self, x):
+        if self.forget:
+            with torch.no_grad():
+                self.inner.canonical_parameters()["U"][0].zero_()
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        return self.inner(x)
+
+    def load_canonical(self, weights):
+        self.inner.load_canonical(weights)
+
+    def export_canonical(self):
+        return self.inner.export_canonical()
+
+    def canonical_parameters(self):
+        return self.inner.canonical_parameters()
+
+
+def _planted(lstm_factory, forget: bool, delay_s: float, input_size, hidden, options):
+    return PlantedModule(lstm_factory(input_size, hidden, options), forget, delay_s)
+
+
+class Planted:
+    """Register as plugin ``planted``; make a new one to change the fault."""
+
+    def __init__(self, lstm: Cell, forget: bool = False, delay_s: float = 0.0):
+        self.lstm = lstm
+        self.forget = forget
+        self.delay_s = delay_s
+
+    @hookimpl
+    def bench_register_cells(self, register):
+        register(Cell("planted", "torch", partial(_planted, self.lstm.factory, self.forget,
+                                                  self.delay_s),
+                      initializer=self.lstm.initializer, fused=True,
+                      description="torch:lstm with a planted fault"))
+
+    @hookimpl
+    def bench_register_tasks(self, register):
+        register(TaskDefinition("previous", "output the previous symbol", (LENGTH,),
+                                PreviousSymbolTask))
