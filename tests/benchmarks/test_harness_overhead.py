@@ -53,3 +53,43 @@ def test_torch_lstm_harness_step_vs_hand_written_loop(benchmark, full_registry):
     print(f"\ntorch:lstm copy T=100 b128 h128: harness {medians['harness'] * 1e3:.2f} ms, "
           f"hand-written {medians['hand'] * 1e3:.2f} ms, ratio {ratio:.3f}")
     assert ratio < TOLERANCE
+
+
+def hand_written_keras_step(batches):
+    """The same model as keras:lstm + read-out, trained with Keras's own train_on_batch."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((batches[0].inputs.shape[1], 10)),
+        keras.layers.LSTM(128, return_sequences=True),
+        keras.layers.Dense(10),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=1.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cycle = itertools.cycle(batches)
+
+    def step():
+        batch = next(cycle)
+        return float(model.train_on_batch(batch.inputs, batch.targets))
+
+    return step
+
+
+def test_keras_lstm_harness_step_vs_hand_written_loop(benchmark, full_registry):
+    _, trainer, batches = harness_trainer(full_registry, "keras:lstm")
+    cycle = itertools.cycle(batches)
+
+    def harness_step():
+        batch = next(cycle)
+        return trainer.train_step(batch.inputs, batch.targets)
+
+    medians = interleaved_medians(
+        {"harness": harness_step, "hand": hand_written_keras_step(batches)}, rounds=30)
+    ratio = medians["harness"] / medians["hand"]
+    benchmark.extra_info.update(harness_ms=medians["harness"] * 1e3,
+                                hand_ms=medians["hand"] * 1e3, ratio=ratio)
+    benchmark.pedantic(harness_step, rounds=10, iterations=1, warmup_rounds=2)
+    print(f"\nkeras:lstm copy T=100 b128 h128: harness {medians['harness'] * 1e3:.2f} ms, "
+          f"train_on_batch {medians['hand'] * 1e3:.2f} ms, ratio {ratio:.3f}")
+    assert ratio < TOLERANCE
