@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.records import load_results
+from harness.report.tables import plural
 
 DEFAULT_OUT = "report"
 
@@ -41,6 +42,6 @@ def execute_command(args) -> int:
             raise
         raise UsageError("bench report needs matplotlib: pip install matplotlib") from None
     paths = build_report(results, root, out_dir)
-    print(f"wrote {', '.join(str(p) for p in paths)} ({len(results.records)} runs, "
-          f"{len(results.skipped)} skipped files)")
+    print(f"wrote {', '.join(str(p) for p in paths)} ({plural(len(results.records), 'run')}, "
+          f"{plural(len(results.skipped), 'unreadable file')} skipped)")
     return 0

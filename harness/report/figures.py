@@ -84,28 +84,31 @@ def _render(fig: Figure, title: str, description: str) -> Plot:
                 round(fig.get_figwidth() * CSS_PX_PER_INCH))
 
 
-def _panels(count: int, legend_rows: int = 1) -> tuple[Figure, list[Axes]]:
-    """A grid of ``count`` panels with room below them for a legend."""
+def _panels(count: int) -> tuple[Figure, list[Axes]]:
+    """A grid of ``count`` panels with room for a legend above and below them."""
     columns = min(count, MAX_COLUMNS)
     rows = math.ceil(count / columns)
     width, height = PANEL
-    fig = Figure(figsize=(max(width * columns, 7.0), height * rows + 0.3 * legend_rows),
-                 layout="constrained")
+    fig = Figure(figsize=(max(width * columns, 7.0), height * rows + 0.6), layout="constrained")
     axes = list(fig.subplots(rows, columns, squeeze=False).ravel())
     for spare in axes[count:]:
         fig.delaxes(spare)
     return fig, axes[:count]
 
 
-def _legend(fig: Figure, handles: list) -> None:
-    """One legend below the panels, in as few rows as the figure's width allows."""
+def _legend(fig: Figure, handles: list, where: str) -> None:
+    """A legend above or below the panels, in as few rows as the figure's width allows."""
     entry = max(0.6 + 0.075 * len(handle.get_label()) for handle in handles)  # inches
     columns = max(1, min(len(handles), int(fig.get_figwidth() // entry)))
-    fig.legend(handles=handles, loc="outside lower center", ncols=columns, frameon=False)
+    fig.legend(handles=handles, loc=f"outside {where} center", ncols=columns, frameon=False)
 
 
-def _cell_handles(cells: Iterable[str], colours: Colours) -> list[Line2D]:
-    return [Line2D([], [], color=colours[cell], linewidth=2, label=cell) for cell in cells]
+def _legends(fig: Figure, cells: Iterable[str], colours: Colours, keys: list) -> None:
+    """Cells (colours) below the panels; what the line styles and marks mean above them."""
+    _legend(fig, [Line2D([], [], color=colours[cell], linewidth=2, label=cell)
+                  for cell in sorted(cells)], "lower")
+    if keys:
+        _legend(fig, keys, "upper")
 
 
 class _PlainLogFormatter(ticker.LogFormatter):
@@ -135,7 +138,7 @@ def learning_curves(task: str, records: Sequence[RunRecord], colours: Colours) -
                 if any(r.accuracy and r.accuracy.curve for r in group)}
     if not settings:
         return None
-    fig, axes = _panels(len(settings), legend_rows=2)
+    fig, axes = _panels(len(settings))
     cells: set[str] = set()
     for ax, (label, group) in zip(axes, settings.items(), strict=True):
         for cell, runs in by_cell(group).items():
@@ -156,9 +159,12 @@ def learning_curves(task: str, records: Sequence[RunRecord], colours: Colours) -
         ax.set_yscale("log")
         _plain_log(ax.yaxis)
         ax.set(title=label, xlabel="training step", ylabel="eval loss ÷ baseline loss")
-    _legend(fig, [*_cell_handles(sorted(cells), colours),
-                  Patch(color="0.5", alpha=0.3, label="min–max over seeds"),
-                  Line2D([], [], **BASELINE, label="1 = memoryless baseline")])
+    if not cells:
+        return None
+    _legends(fig, cells, colours, [
+        Line2D([], [], color="0.4", linewidth=2, label="median over seeds"),
+        Patch(color="0.5", alpha=0.3, label="min–max over seeds"),
+        Line2D([], [], **BASELINE, label="1 = memoryless baseline")])
     return _render(
         fig, f"Learning curves — {task}",
         "Held-out loss divided by the loss of the best memoryless predictor, against training "
@@ -176,6 +182,7 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
     fig = Figure(figsize=(7.0, 3.8), layout="constrained")
     ax = fig.add_subplot()
     values: list[float] = []
+    cells: set[str] = set()
     for cell, group in by_cell(runs).items():
         by_length: dict[int, list[float]] = defaultdict(list)
         for run in group:
@@ -183,20 +190,27 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
         points = sorted((length, _spread(v)) for length, v in by_length.items() if v)
         if not points:
             continue
+        cells.add(cell)
         xs = [length for length, _ in points]
         median, low, high = np.array([spread for _, spread in points]).T
         values += [*low, *high]
         ax.errorbar(xs, median, yerr=[median - low, high - median], color=colours[cell],
-                    linewidth=2, marker="o", capsize=3, label=cell)
-    ax.axhline(chance, **BASELINE, label=f"chance level ({chance:.3g})")
+                    linewidth=2, marker="o", capsize=3)
+    if not cells:
+        return None
+    ax.axhline(chance, **BASELINE)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(lengths), [str(length) for length in sorted(lengths)])
     ax.xaxis.set_minor_locator(ticker.NullLocator())
-    if values and 0 <= min(values) and max(values) <= 1:
+    if 0 <= min(values) and max(values) <= 1:
         ax.set_ylim(-0.03, 1.03)
     ax.set(xlabel="task length T (time steps the cell must remember across)",
            ylabel=f"{headline} (final evaluation)")
-    ax.legend(loc="best")
+    _legends(fig, cells, colours, [
+        Line2D([], [], color="0.4", linewidth=2, marker="o", label="median over seeds"),
+        Line2D([], [], color="0.4", marker="|", markersize=10, linestyle="",
+               label="min–max over seeds"),
+        Line2D([], [], **BASELINE, label=f"chance level ({chance:.3g})")])
     return _render(
         fig, f"Memory length — {task}",
         f"Final {headline} against the task length T: median over seeds, error bars min–max. "
@@ -219,7 +233,7 @@ def gradient_profiles(task: str, records: Sequence[RunRecord], colours: Colours)
         return None
     settings = by_setting(profiled)
     fraction = profiled[0].stability.gradient_profile.fraction
-    fig, axes = _panels(len(settings), legend_rows=2)
+    fig, axes = _panels(len(settings))
     cells: set[str] = set()
     for ax, (label, group) in zip(axes, settings.items(), strict=True):
         for cell, runs in by_cell(group).items():
@@ -233,14 +247,19 @@ def gradient_profiles(task: str, records: Sequence[RunRecord], colours: Colours)
         ax.axhline(fraction, **THRESHOLD)
         ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax.set_yscale("log")
-        ax.set_ylim(bottom=max(ax.get_ylim()[0], fraction * BELOW_THRESHOLD))
+        ax.set_ylim(max(ax.get_ylim()[0], fraction * BELOW_THRESHOLD), 1.5)  # data <= 1
         _plain_log(ax.yaxis)
+        # Spanning at least the two decades down to the threshold, the axis labels no minor
+        # ticks; unlabelled, they only cost time (a third of this figure's).
+        ax.yaxis.set_minor_locator(ticker.NullLocator())
         ax.set(title=label, xlabel="lag (input steps before the last one)",
                ylabel=r"$\Vert\partial L/\partial x_t\Vert$ ÷ its maximum")
-    _legend(fig, [*_cell_handles(sorted(cells), colours),
-                  Line2D([], [], color="0.4", linestyle="--", label="at initialisation"),
-                  Line2D([], [], color="0.4", label="after training"),
-                  Line2D([], [], **THRESHOLD, label=f"reach threshold ({fraction:g} of max)")])
+    if not cells:
+        return None
+    _legends(fig, cells, colours, [
+        Line2D([], [], color="0.4", linestyle="--", label="at initialisation"),
+        Line2D([], [], color="0.4", label="after training"),
+        Line2D([], [], **THRESHOLD, label=f"reach threshold ({fraction:g} of max)")])
     return _render(
         fig, f"Gradient reach — {task}",
         "How strongly the loss's gradient reaches each earlier input: ‖∂L/∂x_t‖ against lag "
@@ -272,13 +291,12 @@ def speed_bars(task: str, records: Sequence[RunRecord], colours: Colours) -> Plo
                     median.append(m)
                     low.append(m - lo)
                     high.append(hi - m)
-            ax.bar(xs, median, width, yerr=[low, high], capsize=3, color=colours[cell],
-                   label=cell)
+            ax.bar(xs, median, width, yerr=[low, high], capsize=3, color=colours[cell])
         ax.set_xticks(range(len(settings)), list(settings), rotation=30 if len(settings) > 4
                       else 0)
         ax.set(ylabel=ylabel, xlabel="task setting")
         ax.grid(axis="x", visible=False)
-    _legend(fig, _cell_handles(cells, colours))
+    _legends(fig, cells, colours, [])
     return _render(
         fig, f"Speed — {task}",
         "Training speed per cell and task setting: median over seeds, error bars min–max. "
@@ -305,21 +323,21 @@ def grad_norm_ranges(task: str, records: Sequence[RunRecord], colours: Colours) 
         ax.plot([median, peak], [y, y], color=colours[cell], linewidth=2.5, alpha=0.5)
         for value, marker in ((median, "o"), (p99, "D"), (peak, "^")):
             ax.plot(value, y, marker=marker, color=colours[cell], markersize=6)
-    for clip in sorted({r.spec.clip_norm for r in records}):
+    clips = sorted({r.spec.clip_norm for r in records})
+    for clip in clips:
         ax.axvline(clip, **CLIP)
     ax.set_yticks(range(len(rows)), [row[0] for row in rows])
-    ax.invert_yaxis()
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # first row on top, half a row of space around each
     ax.set_xscale("log")
     _plain_log(ax.xaxis)
     ax.set_xlabel("global gradient norm before clipping (log scale)")
     ax.grid(axis="y", visible=False)
-    clips = ", ".join(f"{c:g}" for c in sorted({r.spec.clip_norm for r in records}))
     _legend(fig, [
         Line2D([], [], color="0.4", marker="o", linestyle="", label="median step"),
         Line2D([], [], color="0.4", marker="D", linestyle="", label="99th percentile"),
         Line2D([], [], color="0.4", marker="^", linestyle="", label="largest"),
-        Line2D([], [], **CLIP, label=f"clip norm ({clips})"),
-    ])
+        Line2D([], [], **CLIP, label=f"clip norm ({', '.join(f'{c:g}' for c in clips)})"),
+    ], "upper")
     return _render(
         fig, f"Gradient norms — {task}",
         "Distribution of the global gradient norm over training steps, before clipping, per "

@@ -11,7 +11,7 @@ from harness.environment import now_iso
 from harness.records import ResultSet, RunRecord
 from harness.sweep import memory_lengths, summarise_cells
 
-from .figures import Plot, cell_colours, task_figures
+from .figures import Colours, Plot, cell_colours, task_figures
 from .groups import by_setting, by_task, headline_name
 from .tables import (
     Table,
@@ -53,11 +53,11 @@ def _overview(records: list[RunRecord]) -> str:
     solved = sum(bool(r.accuracy and r.accuracy.solved) for r in records)
     return (f"{plural(len(records), 'run')}: {plural(len(cells), 'cell')} "
             f"({', '.join(cells)}) × {plural(len(settings), 'setting')} ({', '.join(settings)})"
-            f" × {plural(len(seeds), 'seed')}; {solved} solved; status "
-            + ", ".join(f"{status} {n}" for status, n in sorted(statuses.items())) + ".")
+            f" × {plural(len(seeds), 'seed')}; {solved} solved; "
+            + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) + ".")
 
 
-def _section(task: str, records: list[RunRecord], colours) -> Section:
+def _section(task: str, records: list[RunRecord], colours: Colours) -> Section:
     tables = [seeds_table(summarise_cells(records), headline_name(records))]
     memories = memory_lengths(records)
     if len({length for m in memories for length in m.success_rate}) > 1:

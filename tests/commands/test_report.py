@@ -45,7 +45,7 @@ def test_report_is_one_self_contained_page_and_a_markdown_summary(sweep, tmp_pat
     assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == settings
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.md"]
     assert capsys.readouterr().out == (f"wrote {out / 'report.html'}, {out / 'summary.md'} "
-                                       f"(8 runs, 0 skipped files)\n")
+                                       f"(8 runs, 0 unreadable files skipped)\n")
     page = (out / "report.html").read_text()
     assert not re.search(r"<script|<link|src=\"(?!data:)|url\(", page)  # opens from disk alone
 

@@ -24,6 +24,10 @@ def test_figures_without_data_are_left_out_and_bad_numbers_do_not_break_them(rec
     colours = cell_colours(r.spec.cell for r in records)
     assert [p.title for p in task_figures("adding", bare, colours)] == [
         "Learning curves — adding", "Gradient norms — adding"]
+    all_diverged = [dataclasses.replace(r, status="diverged", accuracy=diverged.accuracy)
+                    for r in bare]
+    assert [p.title for p in task_figures("adding", all_diverged, colours)] == [
+        "Gradient norms — adding"]  # no empty learning-curve panels
     failed = [dataclasses.replace(r, status="failed", accuracy=None, speed=None, stability=None)
               for r in records]
     assert task_figures("adding", failed, colours) == []
