@@ -96,18 +96,18 @@ def _comma_list(raw: str) -> list[str]:
     return items
 
 
-def _int_list(raw: str) -> list[int]:
+def _int_list(raw: str, what: str = "lengths") -> list[int]:
     try:
         values = [int(item) for item in raw.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"invalid list {raw!r}: expected comma-separated integers, e.g. 0,1,2"
+            f"invalid {what} {raw!r}: expected comma-separated integers, e.g. 0,1,2"
         ) from None
     return list(dict.fromkeys(values))
 
 
 def _seed_list(raw: str) -> list[int]:
-    seeds = _int_list(raw)
+    seeds = _int_list(raw, "seeds")
     if any(seed < 0 for seed in seeds):
         raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {raw!r}")
     return seeds
