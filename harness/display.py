@@ -26,6 +26,7 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 def warn_plugin_errors(host: PluginHost) -> None:
     """One line per broken plugin on stderr, so a failure is never silent."""
+    host.registry  # building it runs the hooks, whose errors count too  # noqa: B018
     for name, errors in host.load_errors().items():
         stderr.print(f"[yellow]warning:[/] plugin {name!r} is broken and was skipped: "
                      f"{escape(errors[0])} (see `bench plugins`)", markup=True)

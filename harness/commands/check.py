@@ -43,10 +43,11 @@ def add_parser(subparsers) -> None:
 
 def execute_command(args) -> int:
     host = default_host()
+    registry = host.registry  # building it runs the hooks, whose errors the warning names
     warn_plugin_errors(host)
     if args.task is not None:
-        host.registry.task(args.task)
-    planned = plan_checks(host.registry, args.backend, args.cells, args.task or DEFAULT_TASK)
+        registry.task(args.task)
+    planned = plan_checks(registry, args.backend, args.cells, args.task or DEFAULT_TASK)
     results = [] if args.backend or args.cells else load_failures(host)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:

@@ -70,7 +70,8 @@ class CellFixture:
     def weights(self, hidden: int = HIDDEN) -> Weights:
         """Canonical initial weights with every vector moved off its initial value, so a
         misplaced bias or gate block shows."""
-        return probe_weights(self.cell.initializer, INPUT_SIZE, hidden, np.random.default_rng(SEED))
+        return probe_weights(self.cell.initializer, INPUT_SIZE, hidden,
+                             np.random.default_rng(SEED))
 
     def config(self, options: Mapping[str, Any] | None = None, hidden: int = HIDDEN,
                readout: Readout = "every_step", weights: Weights | None = None) -> TrainerConfig:

@@ -1,0 +1,75 @@
+"""``bench check``: a table of results, the failures with their fixes, exit 1 on a failure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness import hookimpl
+from harness.cli import main
+from tests.conformance.faulty import FaultyPlugin
+
+
+@pytest.fixture
+def faulty_host(host):
+    host.register(FaultyPlugin(), "faulty")
+    yield host
+    host.unregister("faulty")
+
+
+def test_a_conforming_cell_passes(capsys, host):
+    assert main(["check", "--cells", "torch:lnrnn"]) == 0
+    out = capsys.readouterr().out
+    assert "torch:lnrnn" in out and "roundtrip" in out
+    assert out.strip().endswith("11 passed")
+
+
+def test_json_lists_every_result(capsys, host):
+    assert main(["check", "--cells", "lnrnn", "--backend", "torch", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and data["counts"] == {"passed": 11}
+    assert data["results"][3] == {
+        "subject": "torch:lnrnn", "check": "construct", "outcome": "passed",
+        "message": "loop, 50 parameters", "fix": "",
+    }
+
+
+def test_a_failure_is_named_with_its_fix_and_exits_1(capsys, faulty_host):
+    assert main(["check", "--cells", "faulty:swapped"]) == 1
+    out = capsys.readouterr().out
+    assert ("FAILED faulty:swapped roundtrip: export_weights() does not return the weights "
+            "just loaded\n  fix: load and export with the same canonical names") in out
+    assert out.strip().endswith("9 passed, 1 failed, 1 skipped")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cells", "nonesuch"], "unknown cell 'nonesuch'"),
+    (["--cells", "lstm", "--task", "nonesuch"], "unknown task 'nonesuch'"),
+    (["--backend", "nonesuch"], "unknown backend 'nonesuch'"),
+])
+def test_usage_errors_are_one_line_and_exit_2(capsys, host, args, message):
+    assert main(["check", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bench: error: {message}") and err.count("\n") == 1
+
+
+class RaisingPlugin:
+    @hookimpl
+    def bench_register_cells(self, register):
+        raise RuntimeError("boom")
+
+
+def test_checking_everything_counts_a_plugin_that_failed_to_load(capsys, monkeypatch):
+    import harness.plugins
+    from tests.helpers import make_host
+
+    only_broken = make_host("tasks")
+    only_broken.register(RaisingPlugin(), "raising")
+    monkeypatch.setattr(harness.plugins, "_default_host", only_broken)
+
+    assert main(["check"]) == 1
+    captured = capsys.readouterr()
+    assert "plugin 'raising' is broken and was skipped" in captured.err
+    assert ("FAILED raising load: bench_register_cells raised RuntimeError: boom\n"
+            "  fix: fix the plugin (`bench plugins` shows its errors)") in captured.out

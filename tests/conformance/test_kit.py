@@ -1,0 +1,117 @@
+"""The conformance kit finds each planted fault, names the check and the fix, and skips
+with a reason what it cannot check."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bench_torch import plugin as torch_plugin
+from harness import hookimpl
+from harness.canonical import init_lnrnn
+from harness.conformance import plan_checks, run_checks
+from harness.errors import UsageError
+from harness.registry import Backend, Cell
+from tests.conformance.faulty import FAULTS, FaultyPlugin
+from tests.helpers import make_host
+
+
+@pytest.fixture(scope="module")
+def faulty():
+    host = make_host("tasks", "torch")
+    host.register(FaultyPlugin(), "faulty")
+    return host
+
+
+def test_each_planted_fault_fails_exactly_its_check(faulty):
+    results = run_checks(faulty.registry, backend="faulty")
+
+    failed = {(r.subject, r.check) for r in results if r.failed}
+    assert failed == {(f"faulty:{name}", check) for name, (_, _, check) in FAULTS.items()}
+    assert all(r.fix for r in results if r.failed)
+    by_key = {(r.subject, r.check): r for r in results}
+    assert "first input step" in by_key["faulty:detached", "gradients"].message
+    assert "by finite differences" in by_key["faulty:straight", "gradients"].message
+    assert "recurrent_dropout=0.5 left the training loss unchanged" in by_key[
+        "faulty:nodrop", "options"].message
+    assert "harness.reference.rnn" in by_key["faulty:rnn", "reference"].message
+    assert by_key["faulty:swapped", "reference"].outcome == "skipped"
+    assert by_key["faulty:swapped", "reference"].message == "no reference for 'swapped'"
+
+
+def test_a_failure_reads_as_cell_check_message_and_fix(faulty):
+    (result,) = [p.run() for p in plan_checks(faulty.registry, cells=["faulty:swapped"])
+                 if p.check.name == "roundtrip"]
+
+    assert result.describe() == (
+        "faulty:swapped roundtrip: export_weights() does not return the weights just loaded\n"
+        "  fix: load and export with the same canonical names, transposes and gate order "
+        "(see harness.canonical)"
+    )
+
+
+def test_an_exception_from_the_plugin_is_a_failure_naming_where_it_was_raised(host):
+    from tests.toyplugins import BrokenCell
+
+    host.register(BrokenCell(), "broken-cell")
+    results = {p.check.name: p.run() for p in plan_checks(host.registry, cells=["broken"])}
+
+    assert results["construct"].failed
+    assert results["construct"].message == "the initializer returned no W and U kernels"
+    forward = results["forward"]
+    assert forward.failed
+    assert forward.message.startswith("raised RuntimeError: this cell cannot be built (at ")
+    assert "toyplugins.py:" in forward.message and "docs/plugins.md" in forward.fix
+
+
+class WithoutProbe:
+    """A backend that cannot probe cells: its gradient check uses the trainer only."""
+
+    @hookimpl
+    def bench_register_backends(self, register):
+        register(Backend(name="noprobe", framework="PyTorch", version=None, available=True,
+                         build_trainer=torch_plugin.build_trainer,
+                         list_devices=torch_plugin.list_devices))
+        register(Backend(name="missing", framework="Nothing", version=None, available=False,
+                         reason="pip install nothing", build_trainer=None,
+                         list_devices=lambda: []))
+
+    @hookimpl
+    def bench_register_cells(self, register):
+        register(replace(torch_plugin_cell("lnrnn"), backend="noprobe"))
+        register(Cell("lnrnn", "missing", factory=None, initializer=init_lnrnn))
+
+
+def torch_plugin_cell(name: str) -> Cell:
+    cells = []
+    torch_plugin.bench_register_cells(cells.append)
+    return next(c for c in cells if c.name == name)
+
+
+def test_what_needs_probe_cell_is_skipped_with_why_and_unavailable_backends_are_skipped():
+    host = make_host("tasks")
+    host.register(WithoutProbe(), "noprobe")
+    results = {(r.subject, r.check): r for r in run_checks(host.registry)}
+
+    assert results["noprobe", "probe"].outcome == "skipped"
+    assert "no probe_cell" in results["noprobe", "probe"].message
+    assert results["noprobe:lnrnn", "reference"].outcome == "skipped"
+    assert results["noprobe:lnrnn", "reference"].message == \
+        "backend 'noprobe' has no probe_cell"
+    assert results["noprobe:lnrnn", "gradients"].message == \
+        "trainer input_gradient reaches step 0"
+    assert not any(r.failed for r in results.values())
+    assert results["missing", "available"].outcome == "skipped"
+    assert results["missing", "available"].message == "unavailable: pip install nothing"
+    assert not any(subject == "missing:lnrnn" for subject, _ in results)
+    with pytest.raises(UsageError, match="backend 'missing' is unavailable: pip install"):
+        plan_checks(host.registry, backend="missing")
+
+
+def test_without_the_task_the_record_check_is_skipped(faulty):
+    planned = plan_checks(faulty.registry, cells=["torch:lnrnn"], task="nonesuch")
+    (record,) = [p.run() for p in planned if p.check.name == "record"]
+
+    assert record.outcome == "skipped"
+    assert record.message.startswith("task 'nonesuch' is not registered")
