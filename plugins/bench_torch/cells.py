@@ -16,6 +16,9 @@ follows one small protocol, which :mod:`bench_torch.trainer` relies on:
   runs, ``"loop"`` when a Python step loop does. The options fix it at construction: the
   fused kernel whenever ``recurrent_dropout`` is 0, the loop otherwise; ``lnrnn`` always
   loops. The loop reads the same parameters, so both paths compute the same function.
+  On CUDA the trainer captures a loop cell's whole training step in a CUDA graph
+  (:mod:`bench_torch.graph`; recorded as ``"loop+cuda-graph"``), so a loop must not read
+  values back to the host; one that does still trains, eagerly, and the record says why.
 
 Dropout follows Keras: in training mode only, one input mask per sequence, applied to the
 whole input sequence (so it also precedes the fused kernel), and one mask per sequence on

@@ -3,6 +3,11 @@ optimiser and global-norm clipping, on one device.
 
 A training step does only what a hand-written loop must do, plus one host sync that reads
 the loss and the gradient norm together (needed to skip a non-finite update).
+
+A step-loop cell on CUDA trains through a CUDA graph of the whole step
+(:mod:`bench_torch.graph`), recorded as ``kernel_path`` ``"loop+cuda-graph"``, or
+``"loop (eager fallback: <reason>)"`` when the graph cannot be set up. On the CPU the loop
+runs eagerly: neither TorchScript nor torch.compile made its training step faster there.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import clip_grad_norm_
 
+from bench_torch.cells import LOOP
 from bench_torch.devices import resolve_device
+from bench_torch.graph import GraphedStep
 from bench_torch.weights import load_weights
 from harness.canonical import Weights
 from harness.errors import UnknownNameError, UsageError
@@ -25,15 +32,20 @@ from harness.tasks import IGNORE_TARGET, LossKind, Readout
 from harness.trainer import OPTIMIZER_SETTINGS, StepResult, TrainerConfig
 
 
-def make_optimizer(name: str, parameters: list[Tensor], lr: float) -> torch.optim.Optimizer:
-    """The optimiser with the settings every backend shares (harness.trainer)."""
+def make_optimizer(name: str, parameters: list[Tensor], lr: float,
+                   capturable: bool = False) -> torch.optim.Optimizer:
+    """The optimiser with the settings every backend shares (harness.trainer).
+
+    ``capturable`` keeps Adam's and RMSprop's step counts on the device, as a CUDA graph
+    needs; SGD without momentum has no state and is capturable as it is."""
     settings = OPTIMIZER_SETTINGS[name]
     if name == "adam":
         return torch.optim.Adam(parameters, lr=lr, eps=settings["epsilon"],
-                                betas=(settings["beta_1"], settings["beta_2"]))
+                                betas=(settings["beta_1"], settings["beta_2"]),
+                                capturable=capturable)
     if name == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=lr, alpha=settings["rho"],
-                                   eps=settings["epsilon"])
+                                   eps=settings["epsilon"], capturable=capturable)
     return torch.optim.SGD(parameters, lr=lr)
 
 
@@ -81,42 +93,66 @@ def build_trainer(config: TrainerConfig) -> TorchTrainer:
         torch.cuda.reset_peak_memory_stats(device)
     model = ReadoutModel(cell, readout, last_step=config.readout == "last_step").to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(config.optimizer, trainable, config.lr)
+    graph = device.type == "cuda" and cell.kernel_path == LOOP
+    optimizer = make_optimizer(config.optimizer, trainable, config.lr, capturable=graph)
     # The dropout masks come from torch's global generator: trainers built in one process
     # share it, so each run's masks are reproducible when runs go one after another.
     torch.manual_seed(config.seed)
-    return TorchTrainer(model, optimizer, config.loss, config.clip_norm, device)
+    return TorchTrainer(model, optimizer, config.loss, config.clip_norm, device, graph=graph)
 
 
 class TorchTrainer:
-    """One model, its optimiser and loss on one device (:class:`harness.trainer.Trainer`)."""
+    """One model, its optimiser and loss on one device (:class:`harness.trainer.Trainer`).
+
+    ``graph`` trains through a CUDA graph of the whole step (:class:`GraphedStep`); its
+    optimiser must then be capturable (:func:`make_optimizer`).
+    """
 
     def __init__(self, model: ReadoutModel, optimizer: torch.optim.Optimizer, loss: LossKind,
-                 clip_norm: float, device: torch.device):
+                 clip_norm: float, device: torch.device, graph: bool = False):
         self.model = model.train()
         self.optimizer = optimizer
         self.parameters = [p for group in optimizer.param_groups for p in group["params"]]
         self.clip_norm = clip_norm
         self.device = str(device)
-        self.kernel_path: str = model.cell.kernel_path
         self.parameter_count = sum(p.numel() for p in self.parameters)
         self._loss, self._target_dtype = LOSSES[loss]
         self._device = device
         self._cuda = device.type == "cuda"
+        self._graph = (GraphedStep(self.forward_backward, self.eager_step, optimizer,
+                                   self.parameters, device) if graph else None)
+
+    @property
+    def kernel_path(self) -> str:
+        """The cell's path, and whether a CUDA graph replays the step (once captured)."""
+        path = self.model.cell.kernel_path
+        if self._graph is None:
+            return path
+        if self._graph.fallback is not None:
+            return f"{path} (eager fallback: {self._graph.fallback})"
+        return f"{path}+cuda-graph" if self._graph.captured else path
 
     def train_step(self, inputs: np.ndarray, targets: np.ndarray) -> StepResult:
-        self.optimizer.zero_grad()
-        outputs = self.model(self._tensor(inputs, torch.float32))
-        loss = self._loss(outputs, self._tensor(targets, self._target_dtype))
+        step = self.eager_step if self._graph is None else self._graph
+        return step(self._tensor(inputs, torch.float32),
+                    self._tensor(targets, self._target_dtype))
+
+    def forward_backward(self, inputs: Tensor, targets: Tensor) -> Tensor:
+        """Fresh gradients, clipped; returns [loss, global gradient norm before clipping]."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self._loss(self.model(inputs), targets)
         loss.backward()
         norm = clip_grad_norm_(self.parameters, self.clip_norm)
-        loss_value, norm_value = torch.stack((loss.detach(), norm)).tolist()
-        applied = math.isfinite(loss_value) and math.isfinite(norm_value)
+        return torch.stack((loss.detach(), norm))
+
+    def eager_step(self, inputs: Tensor, targets: Tensor) -> StepResult:
+        loss, norm = self.forward_backward(inputs, targets).tolist()
+        applied = math.isfinite(loss) and math.isfinite(norm)
         if applied:
             self.optimizer.step()
             if self._cuda:  # the protocol: return only once the device has finished
                 torch.cuda.synchronize(self._device)
-        return StepResult(loss_value, norm_value, applied)
+        return StepResult(loss, norm, applied)
 
     def evaluate(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
         self.model.eval()

@@ -35,6 +35,7 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
 def test_run_json_output_is_the_records(tmp_path, capsys, host):
     code = main(["run", "--task", "copy", "--cells", "torch:lnrnn", "--length", "3",
                  "--steps", "6", "--out", str(tmp_path), "--json", "--recurrent-dropout", "0.2",
+                 "--device", "cpu",
                  *TINY_RUN])
     assert code == 0
     (record,) = json.loads(capsys.readouterr().out)
