@@ -1,7 +1,7 @@
 """Named suites of runs: TOML files whose entries are the options of ``bench run``.
 
-A suite file has an optional ``description``, a ``[defaults]`` table and ``[[runs]]``
-tables. Each key is a ``bench run`` option without its dashes (``eval_every`` for
+A suite file has an optional ``description`` (for its readers), a ``[defaults]`` table and
+``[[runs]]`` tables. Each key is a ``bench run`` option without its dashes (``eval_every`` for
 ``--eval-every``); a list is comma-joined (``cells = ["torch:lstm", "torch:gru"]``), a table
 repeats the option (``param = {tokens = 4}`` for ``--param tokens=4``) and ``true`` sets a
 flag. Each ``[[runs]]`` entry, over the defaults, is parsed exactly as ``bench run`` parses
@@ -32,9 +32,7 @@ cannot set them and the command line may add them to a suite."""
 
 @dataclass(frozen=True)
 class Suite:
-    name: str
     path: Path
-    description: str
     runs: list[list[str]]
     """The ``bench run`` arguments of each entry."""
 
@@ -65,8 +63,7 @@ def load_suite(name_or_path: str) -> Suite:
     if not data.get("runs"):
         raise UsageError(f"{path}: no [[runs]] entries")
     defaults = data.get("defaults", {})
-    return Suite(path.stem, path, data.get("description", ""),
-                 [_arguments(path, {**defaults, **entry}) for entry in data["runs"]])
+    return Suite(path, [_arguments(path, {**defaults, **entry}) for entry in data["runs"]])
 
 
 def suite_runs(args: argparse.Namespace) -> list[argparse.Namespace]:

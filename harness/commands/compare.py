@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from harness.compare import Rules, compare
@@ -85,9 +86,12 @@ def _probability(raw: str) -> float:
 
 def _float(raw: str) -> float:
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {raw!r}")
+    return value
 
 
 def execute_command(args) -> int:

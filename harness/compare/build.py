@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -10,8 +11,16 @@ import numpy as np
 from harness.compare.environment import check_environment
 from harness.compare.matching import MatchedRun, match, pair_rounds
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
-from harness.compare.rules import STATUS_RANK, Rules, by_count, by_ratio, by_speed, by_tolerance
-from harness.compare.speed import Block, compare_speed
+from harness.compare.rules import (
+    STATUS_RANK,
+    Rules,
+    Verdict,
+    by_count,
+    by_ratio,
+    by_speed,
+    by_tolerance,
+)
+from harness.compare.speed import Block, SpeedChange, compare_speed
 from harness.compare.text import difference_text
 from harness.errors import UsageError
 from harness.records import RunRecord
@@ -62,25 +71,19 @@ def compare(baseline: Sequence[RunRecord], current: Sequence[RunRecord], rules: 
         raise UsageError("--interleaved needs both sides measured on one machine; they differ "
                          "in " + "; ".join(map(difference_text, environment.machine)))
     speed_gates = environment.same or rules.strict_speed
-    blocks: dict[str, list[Block]] = {
-        run.spec.run_id: _blocks(run, interleaved) for run in matching.runs}
+    blocks = {run.spec.run_id: _blocks(run, interleaved) for run in matching.runs}
 
-    def changes(old: Side, new: Side, speed_blocks: list[Block]) -> list[Change]:
-        return _changes(old, new, speed_blocks, rules, speed_gates)
+    def changes(runs: list[MatchedRun]) -> list[Change]:
+        return _changes(summarise([r for run in runs for r in run.baseline]),
+                        summarise([r for run in runs for r in run.current]),
+                        compare_speed([b for run in runs for b in blocks[run.spec.run_id]]),
+                        rules, speed_gates, early_stop=runs[0].spec.stop_when_solved)
 
-    runs = [RunComparison(run.spec, changes(summarise(run.baseline), summarise(run.current),
-                                            blocks[run.spec.run_id]),
-                          (len(run.baseline), len(run.current)))
-            for run in matching.runs]
-    cells = []
-    for group in _by_cell(matching.runs):
-        spec = group[0].spec
-        cells.append(CellComparison(
-            spec.cell, spec.task, spec.task_params, seeds=len(group),
-            changes=changes(summarise([r for run in group for r in run.baseline]),
-                            summarise([r for run in group for r in run.current]),
-                            [b for run in group for b in blocks[run.spec.run_id]])))
-    return Comparison(rules, interleaved, environment, runs, cells,
+    cells = [CellComparison([RunComparison(run.spec, changes([run]),
+                                           (len(run.baseline), len(run.current)))
+                             for run in group], changes(group))
+             for group in _by_cell(matching.runs)]
+    return Comparison(rules, interleaved, environment, speed_gates, cells,
                       matching.only_baseline, matching.only_current)
 
 
@@ -96,26 +99,31 @@ def _step_ms(records: Iterable[RunRecord]) -> list[float]:
 
 
 def _by_cell(runs: Iterable[MatchedRun]) -> list[list[MatchedRun]]:
-    groups: dict[tuple, list[MatchedRun]] = {}
+    """Runs that differ in their seed only."""
+    groups: dict[str, list[MatchedRun]] = {}
     for run in runs:
-        key = run.spec.task, tuple(sorted(run.spec.task_params.items())), run.spec.cell
+        key = json.dumps({**run.spec.to_dict(), "seed": None}, sort_keys=True)
         groups.setdefault(key, []).append(run)
     return list(groups.values())
 
 
-def _changes(old: Side, new: Side, blocks: list[Block], rules: Rules,
-             speed_gates: bool) -> list[Change]:
+def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, speed_gates: bool,
+             early_stop: bool) -> list[Change]:
     def change(metric: str, aspect: str, attribute: str,
-               judge: Callable[[float | None, float | None], str | None] | None) -> Change:
+               judge: Callable[[float | None, float | None], Verdict | None] | None) -> Change:
         a, b = getattr(old, attribute), getattr(new, attribute)
         return Change(metric, aspect, a, b, judge(a, b) if judge else None)
 
-    speed = compare_speed(blocks)
+    # A run stopped as soon as it solved ends with the metrics of the evaluation at which it
+    # crossed the criterion, wherever in that step it landed: judge it by when it solved.
+    final = not (early_stop and old.solved == new.solved == 1.0)
     return [
         change("headline", "accuracy", "headline",
-               lambda a, b: by_tolerance(a, b, rules.headline_tolerance, higher_is_better=True)),
+               lambda a, b: by_tolerance(a, b, rules.headline_tolerance, higher_is_better=True)
+               if final else None),
         change("loss/baseline", "accuracy", "loss_ratio",
-               lambda a, b: by_tolerance(a, b, rules.loss_tolerance, higher_is_better=False)),
+               lambda a, b: by_tolerance(a, b, rules.loss_tolerance, higher_is_better=False)
+               if final else None),
         change("solved", "accuracy", "solved",
                lambda a, b: by_tolerance(a, b, 0.0, higher_is_better=True)),
         change("steps to solve", "accuracy", "steps_to_solve",

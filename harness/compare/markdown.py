@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from harness.compare.model import Comparison
-from harness.compare.text import (
-    TextTable,
-    cell_table,
-    findings,
-    headline,
-    notes,
-    run_table,
-    spec_label,
-)
+from harness.compare.text import TextTable, findings, headline, notes, spec_label, tables
 
 MARKS = {"regression": "**", "improvement": "_", "advisory": "", None: ""}
 
@@ -23,9 +15,9 @@ def render_markdown(comparison: Comparison) -> str:
                          ("Only in the current results (new)", comparison.only_current)):
         if specs:
             lines += ["", f"{label}:", "", *(f"- {_escape(spec_label(s))}" for s in specs)]
-    lines += ["", "### Matched runs", "", *_table(run_table(comparison)),
-              "", "### Cells (over the seeds matched on both sides)", "",
-              *_table(cell_table(comparison)), ""]
+    for table in tables(comparison):
+        lines += ["", f"### {_escape(table.title)}", "", *_table(table)]
+    lines.append("")
     lines += ["```", *notes(comparison), *comparison.rules.describe(), "```", ""]
     return "\n".join(lines)
 
@@ -34,7 +26,8 @@ def _table(table: TextTable) -> list[str]:
     return [
         "| " + " | ".join(table.columns) + " |",
         "|" + "|".join("---" for _ in table.columns) + "|",
-        *("| " + " | ".join(_mark(e.text, e.tone) for e in row) + " |" for row in table.rows),
+        *("| " + " | ".join(_mark(e.text, e.tone) for e in row.entries) + " |"
+          for row in table.rows),
     ]
 
 

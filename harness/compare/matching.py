@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from harness.compare.text import join_values
+from harness.compare.text import join_values, spec_label
 from harness.errors import UsageError
 from harness.records import RunRecord, load_results
 from harness.spec import RunSpec
@@ -35,7 +35,7 @@ def load_side(path: Path, side: str) -> list[RunRecord]:
     """Every record under ``path``; any unreadable file is an error, not a skipped run."""
     results = load_results(path)
     if results.skipped:
-        file, reason = results.skipped[0]
+        _, reason = results.skipped[0]
         more = f" (and {len(results.skipped) - 1} more)" if len(results.skipped) > 1 else ""
         raise UsageError(f"{side} {str(path)!r} has unreadable records{more}: {reason}")
     return results.records
@@ -62,7 +62,7 @@ def pair_rounds(run: MatchedRun) -> list[tuple[RunRecord, RunRecord]]:
 
     Each round of both sides must start before the next round of either side starts.
     """
-    title = run.spec.title
+    title = spec_label(run.spec)
     old, new = (sorted(side, key=lambda r: r.started_at) for side in (run.baseline, run.current))
     if len(old) != len(new) or len(old) < 2:
         raise UsageError(f"--interleaved needs the same number (at least 2) of rounds of each "
@@ -95,7 +95,8 @@ def _by_run(records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
 
 
 def _order(spec: RunSpec) -> tuple:
-    return spec.task, sorted(spec.task_params.items()), spec.cell, spec.seed, spec.run_id
+    params = json.dumps(spec.task_params, sort_keys=True)
+    return spec.task, params, spec.cell, spec.seed, spec.run_id
 
 
 def _spec_differences(baseline: Sequence[RunRecord], current: Sequence[RunRecord]) -> str:

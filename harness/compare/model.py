@@ -54,11 +54,14 @@ class RunComparison:
 class CellComparison:
     """One cell at one task setting, over the seeds matched on both sides."""
 
-    cell: str
-    task: str
-    task_params: dict[str, Any]
-    seeds: int
+    runs: list[RunComparison]
+    """The matched runs, which differ in their seed only."""
     changes: list[Change]
+
+    @property
+    def spec(self) -> RunSpec:
+        """The spec of its first run: everything but the seed holds for all of them."""
+        return self.runs[0].spec
 
     @property
     def verdict(self) -> Verdict:
@@ -70,15 +73,16 @@ class Comparison:
     rules: Rules
     interleaved: bool
     environment: EnvironmentCheck
-    runs: list[RunComparison]
+    speed_gates: bool
+    """Whether speed changes can fail: same machine and software, or --strict-speed."""
     cells: list[CellComparison]
     only_baseline: list[RunSpec] = field(default_factory=list)
     """Runs missing from the current results: a lost measurement fails the comparison."""
     only_current: list[RunSpec] = field(default_factory=list)
 
     @property
-    def speed_gates(self) -> bool:
-        return self.environment.same or self.rules.strict_speed
+    def runs(self) -> list[RunComparison]:
+        return [run for cell in self.cells for run in cell.runs]
 
     @property
     def failed(self) -> bool:
@@ -98,8 +102,9 @@ class Comparison:
             "environment": asdict(self.environment),
             "runs": [item(r, run_id=r.spec.run_id, spec=r.spec.to_dict(),
                           repeats=list(r.repeats)) for r in self.runs],
-            "cells": [item(c, cell=c.cell, task=c.task, task_params=c.task_params,
-                           seeds=c.seeds) for c in self.cells],
+            "cells": [item(c, cell=c.spec.cell, task=c.spec.task,
+                           task_params=c.spec.task_params,
+                           run_ids=[r.spec.run_id for r in c.runs]) for c in self.cells],
             "only_baseline": [s.to_dict() for s in self.only_baseline],
             "only_current": [s.to_dict() for s in self.only_current],
         }

@@ -40,7 +40,8 @@ class Rules:
             f"accuracy: the headline metric falls by more than {self.headline_tolerance:g} or "
             f"loss/baseline rises by more than {self.loss_tolerance:g} (absolute), a solved "
             f"run no longer solves, or the steps to solve grow by more than "
-            f"{self.steps_tolerance:.0%}",
+            f"{self.steps_tolerance:.0%} (a run that stopped early once solved, on both sides, "
+            f"is judged by its steps to solve alone)",
             f"speed: the median ms/step grows by more than x{self.speed_factor:g} and a "
             f"two-sided Mann-Whitney U test over the per-step times gives p < {self.alpha:g}, "
             f"when both sides come from one machine and the same framework versions "

@@ -10,20 +10,19 @@ from harness.compare.model import Comparison
 from harness.compare.text import (
     NOT_GATING,
     TextTable,
-    cell_table,
     findings,
     headline,
     notes,
-    run_table,
     spec_label,
+    tables,
 )
 
 STYLES = {"regression": "bold red", "improvement": "green", "advisory": "yellow", None: ""}
 
 
 def print_comparison(comparison: Comparison, console: Console) -> None:
-    console.print(_table(run_table(comparison), "matched runs"))
-    console.print(_table(cell_table(comparison), "cells, over the seeds matched on both sides"))
+    for table in tables(comparison):
+        console.print(_table(table))
     for label, specs in (("missing from the current results (fails)", comparison.only_baseline),
                          ("only in the current results (new)", comparison.only_current)):
         if specs:
@@ -39,12 +38,14 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
     console.print(f"[{style}]{escape(headline(comparison))}[/]")
 
 
-def _table(table: TextTable, title: str) -> Table:
-    rich_table = Table(title=title, title_justify="left",
-                       caption=f"{NOT_GATING} reported, does not fail", caption_justify="left")
+def _table(table: TextTable) -> Table:
+    advisory = any(e.tone == "advisory" for row in table.rows for e in row.entries)
+    rich_table = Table(title=table.title, title_justify="left", caption_justify="left",
+                       caption=f"{NOT_GATING} reported, does not fail" if advisory else None)
     for column in table.columns:
         rich_table.add_column(column)
     for row in table.rows:
         rich_table.add_row(*(f"[{STYLES[e.tone]}]{escape(e.text)}[/]" if e.tone else
-                             escape(e.text) for e in row))
+                             escape(e.text) for e in row.entries),
+                           style="bold" if row.summary else None, end_section=row.summary)
     return rich_table

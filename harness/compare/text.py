@@ -14,6 +14,29 @@ from harness.spec import RunSpec
 NOT_GATING = "*"
 """Marks a speed change that is reported but does not fail (different machines)."""
 
+Tone = Literal["regression", "improvement", "advisory"] | None
+"""How an entry is highlighted; ``advisory``: a change that is reported but does not fail."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    text: str
+    tone: Tone = None
+
+
+@dataclass(frozen=True)
+class Row:
+    entries: list[Entry]
+    summary: bool = False
+    """A cell over all its seeds, after the rows of those seeds."""
+
+
+@dataclass(frozen=True)
+class TextTable:
+    title: str
+    columns: list[str]
+    rows: list[Row]
+
 
 def join_values(values: Iterable, limit: int | None = None) -> str:
     shown = sorted(str(v) for v in values)
@@ -46,22 +69,26 @@ def verdict_text(comparison: RunComparison | CellComparison) -> str:
     return f"{verdict}: {', '.join(aspects)}"
 
 
+def setting(spec: RunSpec) -> str:
+    """The task and its parameters, e.g. ``adding length=10``."""
+    return " ".join([spec.task, *(f"{k}={v}" for k, v in sorted(spec.task_params.items()))])
+
+
 def spec_label(spec: RunSpec) -> str:
-    return f"{spec.task} {spec.title}"
+    return f"{setting(spec)} {spec.cell} seed {spec.seed}"
 
 
 def title(comparison: RunComparison | CellComparison) -> str:
     if isinstance(comparison, RunComparison):
         return spec_label(comparison.spec)
-    return " ".join(filter(None, [comparison.task, comparison.cell,
-                                  _params(comparison.task_params),
-                                  f"({comparison.seeds} seeds)"]))
+    return f"{setting(comparison.spec)} {comparison.spec.cell} (all {len(comparison.runs)} seeds)"
 
 
 def findings(comparison: Comparison) -> list[str]:
-    """One line per run or cell that regressed or improved, naming what changed."""
+    """One line per run, or cell over several seeds, that regressed or improved."""
     lines = []
-    for item in [*comparison.runs, *comparison.cells]:
+    several = [cell for cell in comparison.cells if len(cell.runs) > 1]
+    for item in [*comparison.runs, *several]:
         if item.verdict != "unchanged":
             changed = [f"{c.metric} {change_text(c)}" for c in item.changes
                        if c.gating and c.verdict == item.verdict]
@@ -114,39 +141,24 @@ def _value(change: Change, value) -> str:
     return fmt(value)
 
 
-Tone = Literal["regression", "improvement", "advisory"] | None
-"""How an entry is highlighted; ``advisory``: a change that is reported but does not fail."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    text: str
-    tone: Tone = None
-
-
-@dataclass(frozen=True)
-class TextTable:
-    columns: list[str]
-    rows: list[list[Entry]]
-
-
-def run_table(comparison: Comparison) -> TextTable:
-    rows = [[Entry(r.spec.task), Entry(r.spec.cell), Entry(_params(r.spec.task_params)),
-             Entry(str(r.spec.seed)), *map(_entry, r.changes), _verdict_entry(r)]
-            for r in comparison.runs]
-    return TextTable(["task", "cell", "params", "seed", *_metrics(comparison), "verdict"], rows)
-
-
-def cell_table(comparison: Comparison) -> TextTable:
-    rows = [[Entry(c.task), Entry(c.cell), Entry(_params(c.task_params)), Entry(str(c.seeds)),
-             *map(_entry, c.changes), _verdict_entry(c)]
-            for c in comparison.cells]
-    return TextTable(["task", "cell", "params", "seeds", *_metrics(comparison), "verdict"], rows)
-
-
-def _metrics(comparison: Comparison) -> list[str]:
-    first = (comparison.runs or comparison.cells)[0]
-    return [c.metric for c in first.changes]
+def tables(comparison: Comparison) -> list[TextTable]:
+    """One table per task setting: each cell's runs, then the cell over its seeds."""
+    settings: dict[str, list[CellComparison]] = {}
+    for cell in comparison.cells:
+        settings.setdefault(setting(cell.spec), []).append(cell)
+    columns = ["cell", "seed", *(c.metric for c in comparison.cells[0].changes), "verdict"]
+    result = []
+    for title_, cells in settings.items():
+        rows = []
+        for cell in cells:
+            rows += [Row([Entry(r.spec.cell), Entry(str(r.spec.seed)), *map(_entry, r.changes),
+                          _verdict_entry(r)]) for r in cell.runs]
+            if len(cell.runs) > 1:
+                rows.append(Row([Entry(cell.spec.cell), Entry(_all_seeds(cell)),
+                                 *map(_entry, cell.changes), _verdict_entry(cell)],
+                                summary=True))
+        result.append(TextTable(title_, columns, rows))
+    return result
 
 
 def _entry(change: Change) -> Entry:
@@ -160,5 +172,5 @@ def _verdict_entry(comparison: RunComparison | CellComparison) -> Entry:
     return Entry(verdict_text(comparison), None if verdict == "unchanged" else verdict)
 
 
-def _params(params: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+def _all_seeds(cell: CellComparison) -> str:
+    return f"all ({len(cell.runs)})"

@@ -42,6 +42,10 @@ def _execute(spec: RunSpec) -> RunRecord:
 
 
 class DaskExecutor:
+    """Runs on the cluster at ``options.scheduler``, or on a local one it starts and closes.
+
+    ``on_step`` is never called: the steps happen in other processes."""
+
     def __init__(self, options: ExecutorOptions):
         self.cluster: LocalCluster | None = None
         if options.scheduler is not None:
@@ -49,25 +53,30 @@ class DaskExecutor:
                 raise UsageError("--workers sizes a local Dask cluster; the cluster at "
                                  "--scheduler has its own workers")
             self.client = _connect(options.scheduler)
-            if not self.client.scheduler_info(n_workers=1)["workers"]:
+            if not self.client.nthreads():
                 stderr.print(f"[yellow]warning:[/] the Dask scheduler at {options.scheduler} "
                              "has no workers yet; runs wait until one joins")
             return
         workers = options.workers if options.workers is not None else os.cpu_count() or 1
         if workers < 1:
             raise UsageError(f"--workers must be at least 1, got {workers}")
+        # No dashboard; the scheduler's other HTTP routes on a free port, not on 8787.
         self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                    host="127.0.0.1", dashboard_address=None)
+                                    host="127.0.0.1", dashboard_address=None,
+                                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         self.client = Client(self.cluster, set_as_default=False)
 
     def run(self, specs: Sequence[RunSpec], on_step: StepProgress | None = None
             ) -> Iterator[RunRecord]:
-        # A manually set key must be unique on the cluster, or another submission of the
-        # same run (another client, a --force rerun) would share this one's task.
-        pending = {self.client.submit(_execute, spec, retries=RETRIES,
-                                      key=f"bench-{spec.run_id}-{uuid.uuid4().hex}"): spec
-                   for spec in specs}
+        # One map rather than a submit per run, so that runs start in the order asked
+        # (submits that close together tie, and then go by key). A key set by hand must be
+        # unique on the cluster, or another submission of the same run (another client, a
+        # --force rerun) would share this one's task.
+        keys = [f"bench-{spec.run_id}-{uuid.uuid4().hex}" for spec in specs]
+        pending = dict(zip(self.client.map(_execute, specs, key=keys, retries=RETRIES), specs,
+                           strict=True))
         for future in as_completed(list(pending), loop=self.client.loop):
+            # Dropping the future releases the record on the cluster.
             yield _record(future, pending.pop(future))
 
     def close(self) -> None:

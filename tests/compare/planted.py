@@ -1,8 +1,9 @@
 """Planted faults for the comparison tests, as a real plugin registered in fixtures.
 
-``torch:planted`` is torch:lstm, optionally made to forget (its recurrent kernel held at
-zero before every forward) or slow (a sleep in every forward); ``previous`` is a toy task
-that needs one step of memory, so a cell that forgets stays at chance.
+``torch:planted`` is torch:lstm, optionally made to forget (its state reset at every step)
+or slow (a sleep in every forward); ``previous`` is a toy task that needs one step of
+memory, so a cell that forgets stays at chance. (Zeroing the recurrent kernel is not enough
+to make an LSTM forget: its cell state still carries memory through the forget gate.)
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import time
 from functools import partial
 
 import numpy as np
-import torch
 from torch import nn
 
 from harness import hookimpl
@@ -43,12 +43,14 @@ class PlantedModule(nn.Module):
         self.kernel_path = inner.kernel_path
 
     def forward(self, x):
-        if self.forget:
-            with torch.no_grad():
-                self.inner.canonical_parameters()["U"][0].zero_()
         if self.delay_s:
             time.sleep(self.delay_s)
-        return self.inner(x)
+        if not self.forget:
+            return self.inner(x)
+        batch, steps, _ = x.shape
+        outputs, (h, c) = self.inner(x.reshape(batch * steps, 1, -1))  # every step from zero
+        last = [state.reshape(batch, steps, -1)[:, -1] for state in (h, c)]
+        return outputs.reshape(batch, steps, -1), tuple(last)
 
     def load_canonical(self, weights):
         self.inner.load_canonical(weights)

@@ -14,6 +14,7 @@ import dask
 import pytest
 from distributed import Client
 
+from harness.cli import main
 from harness.errors import UsageError
 from harness.executors import ExecutorOptions
 from harness.executors.builtin import _dask
@@ -41,19 +42,55 @@ def local_records() -> dict[str, RunRecord]:
     return {spec.run_id: execute(spec, registry) for spec in SWEEP}
 
 
-def run_all(executor: DaskExecutor, todo) -> list[RunRecord]:
-    try:
-        return list(executor.run(todo))
-    finally:
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[DaskExecutor]:
+    """One LocalCluster of two workers, shared: starting one and importing torch in its
+    workers is most of these tests' time. Workers find the plugins by entry points."""
+    with pytest.MonkeyPatch.context() as patch:  # also for workers the nanny restarts
+        patch.setenv("BENCH_PLUGINS", "tasks,torch")
+        executor = DaskExecutor(ExecutorOptions(workers=2))
+        yield executor
         executor.close()
 
 
-@pytest.mark.usefixtures("entry_point_plugins")
-def test_local_cluster_gives_the_local_records(local_records):
-    records = run_all(DaskExecutor(ExecutorOptions(workers=2)), SWEEP)
+def test_local_cluster_gives_the_local_records(cluster, local_records):
+    records = list(cluster.run(SWEEP))
     assert sorted(r.run_id for r in records) == sorted(local_records)
     for record in records:
         assert_same_apart_from_timings(record, local_records[record.run_id])
+
+
+def test_a_killed_worker_loses_no_record(cluster):
+    todo = specs("torch:rnn", "torch:lstm", seeds=(0, 1, 2))
+    records, lost = [], []
+    for record in cluster.run(todo):
+        if not records:  # as soon as one run is in, kill a worker that holds runs
+            victim, lost = next((worker, keys) for worker, keys in
+                                cluster.client.processing().items() if keys)
+            pid = cluster.client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+        records.append(record)
+    assert lost
+    assert sorted(r.run_id for r in records) == sorted(s.run_id for s in todo)
+    assert [r.status for r in records] == ["ok"] * len(todo)  # the scheduler resubmitted them
+
+
+@pytest.mark.usefixtures("crashing_cell")
+def test_a_run_that_keeps_killing_its_worker_is_failed():
+    # allowed-failures 0: the run fails with the first worker it kills, not the fourth. It
+    # goes first, and worker-saturation 1 has the scheduler hold the others back (the runs
+    # outnumber twice the threads), so that the worker dies holding no other run.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                          "distributed.scheduler.worker-saturation": 1.0}):
+        executor = DaskExecutor(ExecutorOptions(workers=1))
+    try:
+        records = list(executor.run(specs("torch:crash", seeds=(0,)) + specs("torch:rnn")))
+    finally:
+        executor.close()
+    assert sorted((r.spec.cell, r.status) for r in records) == [
+        ("torch:crash", "failed"), ("torch:rnn", "ok"), ("torch:rnn", "ok")]
+    (crashed,) = (r for r in records if r.status == "failed")
+    assert crashed.error.startswith("KilledWorker: Attempted to run task 'bench-")
 
 
 def _start(tmp_path: Path, *args: str) -> subprocess.Popen:
@@ -64,7 +101,7 @@ def _start(tmp_path: Path, *args: str) -> subprocess.Popen:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """Stop the process and its children (a worker's nanny has one), by session."""
+    """Stop the process and its children (a worker's nanny has one): its whole session."""
     for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, None)):
         try:
             os.killpg(process.pid, sig)
@@ -86,6 +123,10 @@ def scheduler(tmp_path) -> Iterator[str]:
                                 "--scheduler-file", file, "--no-dashboard"))
         processes.append(_start(tmp_path, "worker", "--scheduler-file", file, "--nthreads",
                                 "1", "--no-dashboard"))
+        deadline = time.monotonic() + 60  # Client would wait for the file forever
+        while not os.path.exists(file):
+            assert time.monotonic() < deadline, "the scheduler did not start"
+            time.sleep(0.1)
         with Client(scheduler_file=file, timeout="60s", set_as_default=False) as client:
             client.wait_for_workers(1, timeout=60)
             address = client.scheduler.address
@@ -107,46 +148,20 @@ def test_run_command_on_a_separate_scheduler_and_worker(bench, scheduler, tmp_pa
     assert len(list((tmp_path / "out").glob("*.json"))) == 4
 
 
-@pytest.mark.usefixtures("entry_point_plugins")
-def test_a_killed_worker_loses_no_record():
-    todo = specs("torch:rnn", "torch:lstm", seeds=(0, 1, 2))
-    executor = DaskExecutor(ExecutorOptions(workers=2))
-    records, lost = [], []
-    try:
-        for record in executor.run(todo):
-            if not records:  # kill a worker that holds runs, as soon as one run is in
-                victim, lost = next((worker, keys) for worker, keys in
-                                    executor.client.processing().items() if keys)
-                pid = executor.client.run(os.getpid, workers=[victim])[victim]
-                os.kill(pid, signal.SIGKILL)
-            records.append(record)
-    finally:
-        executor.close()
-    assert lost
-    assert sorted(r.run_id for r in records) == sorted(s.run_id for s in todo)
-    assert [r.status for r in records] == ["ok"] * len(todo)  # the scheduler resubmitted them
-
-
-@pytest.mark.usefixtures("crashing_cell")
-def test_a_run_that_keeps_killing_its_worker_is_failed():
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        executor = DaskExecutor(ExecutorOptions(workers=2))
-    records = run_all(executor, specs("torch:crash", "torch:rnn"))
-    by_cell = {}
-    for record in records:
-        by_cell.setdefault(record.spec.cell, []).append(record)
-    assert [r.status for r in by_cell["torch:rnn"]] == ["ok", "ok"]
-    for record in by_cell["torch:crash"]:
-        assert record.status == "failed"
-        assert record.error.startswith("KilledWorker: Attempted to run task 'bench-")
-
-
-def test_unreachable_scheduler_is_a_one_line_usage_error(bench, tmp_path):
-    result = bench("run", *SWEEP_ARGS, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
-                   "--out", str(tmp_path / "out"))
-    assert result.returncode == 2
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("bench: error: cannot reach a Dask scheduler at tcp://127.0.0.1:9: ")
+@pytest.mark.parametrize("args, message", [
+    (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach a Dask scheduler at tcp://127.0.0.1:9: "),
+    (["--workers", "0"], "--workers must be at least 1, got 0"),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
+     "the cluster at --scheduler has its own workers"),
+])
+def test_bad_input_is_one_line_and_exit_2_in_seconds(args, message, tmp_path, capsys, host):
+    start = time.monotonic()
+    code = main(["run", *SWEEP_ARGS, "--executor", "dask", *args, "--out", str(tmp_path)])
+    assert time.monotonic() - start < 15
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("bench: error: ")
+    assert message in err
 
 
 @pytest.fixture
@@ -168,13 +183,6 @@ def test_a_server_that_is_not_a_scheduler_fails_in_time(http_server):
                        f"no answer in {CONNECT_TIMEOUT:g} s$"):
         DaskExecutor(ExecutorOptions(scheduler=http_server))
     assert time.monotonic() - start < CONNECT_TIMEOUT + 5
-
-
-def test_bad_options_are_usage_errors():
-    with pytest.raises(UsageError, match="--workers must be at least 1, got 0"):
-        DaskExecutor(ExecutorOptions(workers=0))
-    with pytest.raises(UsageError, match="the cluster at --scheduler has its own workers"):
-        DaskExecutor(ExecutorOptions(workers=2, scheduler="tcp://127.0.0.1:9"))
 
 
 def test_without_dask_the_executor_says_how_to_install_it(monkeypatch):

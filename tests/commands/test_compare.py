@@ -1,0 +1,210 @@
+"""bench compare end to end: planted faults are caught, timing noise is not, bad input is
+named. Real training at tiny sizes, with torch on one thread: on a shared 2-core machine two
+spinning OpenMP threads per process make step times swing tenfold.
+
+The speed tests time a step of known length: the planted cell sleeps STEP_S in every step,
+which dwarfs the tiny model's own work. They check the rules (factor and test) on real
+records, not the neighbours: CPU-bound steps of identical code differ by up to ±30% from run
+to run on a busy shared machine (results/README.md).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.cli import main
+from harness.records import load_results, write_record
+from tests.compare.planted import Planted
+from tests.compare.records import make_record
+
+TINY = ["--task", "previous", "--cells", "torch:planted", "--length", "8", "--hidden", "16",
+        "--batch", "16", "--eval-size", "64", "--eval-every", "20", "--lr", "0.01",
+        "--device", "cpu"]
+TIMED = ["--length", "4", "--hidden", "4", "--batch", "4", "--eval-size", "16",
+         "--eval-every", "1000", "--steps", "20", "--no-early-stop"]
+"""Overrides for the speed tests: 20 timed steps, hardly any work besides the sleep."""
+STEP_S = 0.05
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def plant(host):
+    """``plant(forget=..., delay_s=...)`` (re)registers torch:planted with that fault."""
+    lstm = host.registry.cells[("torch", "lstm")]
+
+    def plant_(forget: bool = False, delay_s: float = 0.0) -> None:
+        if "planted" in host.plugins:
+            host.unregister("planted")
+        host.register(Planted(lstm, forget, delay_s), "planted")
+
+    yield plant_
+    host.unregister("planted")
+
+
+def run(out: Path, *args: str) -> Path:
+    assert main(["run", *TINY, *args, "--out", str(out)]) == 0
+    return out
+
+
+def compare(capsys, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["compare", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_cell_that_forgets_fails(plant, tmp_path, capsys):
+    plant()
+    base = run(tmp_path / "base", "--steps", "100")
+    plant(forget=True)
+    head = run(tmp_path / "head", "--steps", "100")
+    code, out, _ = compare(capsys, base, head)
+    assert code == 1
+    assert "regression: previous length=8 torch:planted seed 0: headline 1 → 0.2" in out, out
+    assert "FAIL: 1 matched run(s); 1 run(s) and 1 cell(s) regressed" in out
+
+
+def test_a_two_fold_slowdown_fails(plant, tmp_path, capsys):
+    plant(delay_s=STEP_S)
+    base = run(tmp_path / "base", *TIMED)
+    plant(delay_s=2 * STEP_S)
+    head = run(tmp_path / "head", *TIMED)
+    code, out, _ = compare(capsys, base, head, "--json")
+    assert code == 1
+    (speed,) = [c for c in json.loads(out)["runs"][0]["changes"] if c["metric"] == "ms/step"]
+    assert speed["verdict"] == "regression" and speed["fails"] and speed["ratio"] > 1.5
+
+
+def test_timing_noise_between_runs_of_the_same_code_does_not_fail(plant, tmp_path, capsys):
+    plant(delay_s=STEP_S)
+    runs = [run(tmp_path / str(number), *TIMED) for number in range(4)]
+    for base, head in zip(runs, runs[1:], strict=False):
+        code, out, _ = compare(capsys, base, head)
+        assert code == 0, out
+    a, b = tmp_path / "a", tmp_path / "b"  # the same runs as two interleaved rounds, A B B A
+    for side, number in [(a, 0), (b, 1), (b, 2), (a, 3)]:
+        (side / str(number)).parent.mkdir(exist_ok=True)
+        runs[number].rename(side / str(number))
+    code, out, _ = compare(capsys, a, b, "--interleaved")
+    assert code == 0, out
+
+
+def test_interleaved_rounds_catch_a_slowdown(plant, tmp_path, capsys):
+    for number, side in enumerate(["a", "b", "b", "a"]):  # reversed order every other round
+        plant(delay_s=STEP_S if side == "a" else 2 * STEP_S)
+        run(tmp_path / side / str(number), *TIMED)
+    code, out, _ = compare(capsys, tmp_path / "a", tmp_path / "b", "--interleaved")
+    assert code == 1 and "regression: previous length=4 torch:planted seed 0: ms/step" in out
+    assert "interleaved: step times compared round by round" in out
+
+
+def write(directory: Path, *records) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        write_record(directory, record)
+    return directory
+
+
+def test_a_missing_run_is_listed_and_fails(tmp_path, capsys):
+    base = write(tmp_path / "base", make_record(seed=0), make_record(seed=1))
+    head = write(tmp_path / "head", make_record(seed=0), make_record(seed=2))
+    code, out, _ = compare(capsys, base, head)
+    assert code == 1
+    assert "runs missing from the current results (fails):\n  adding length=10 " \
+           "torch:lstm seed 1" in out
+    assert "only in the current results (new):\n  adding length=10 torch:lstm seed 2" in out
+
+
+def test_markdown_goes_to_stdout_or_is_appended_to_a_file(tmp_path, capsys):
+    base = write(tmp_path / "base", make_record())
+    head = write(tmp_path / "head", make_record())
+    code, out, _ = compare(capsys, base, head, "--markdown")
+    assert code == 0 and out.startswith("## bench compare\n\n**OK: 1 matched run(s)")
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    code, out, _ = compare(capsys, base, head, "--markdown", summary)
+    assert code == 0 and out.startswith("adding length=10 ")  # the table still goes to stdout
+    assert summary.read_text().startswith("earlier step\n## bench compare")
+
+
+def schema_zero(path: Path) -> None:
+    for file in path.glob("*.json"):
+        file.write_text(file.read_text().replace('"schema_version": 1', '"schema_version": 0'))
+
+
+BAD_INPUTS = {
+    "different schema versions": (
+        lambda d: (write(d / "a", make_record()), write(d / "b", make_record()),
+                   schema_zero(d / "a")),
+        "the records have different schema versions (baseline: 0; current: 1)"),
+    "different tasks": (
+        lambda d: (write(d / "a", make_record(task="adding")),
+                   write(d / "b", make_record(task="copy"))),
+        "nothing to compare: no run of the baseline has the spec of a run of the current "
+        "results; they differ in task (baseline: adding; current: copy)"),
+    "an empty directory": (
+        lambda d: (write(d / "a"), write(d / "b", make_record())), "no run records in"),
+    "a newer schema": (
+        lambda d: (write(d / "a", make_record()), (d / "b").mkdir(),
+                   (d / "b" / "r.json").write_text('{"schema": "bench.run", '
+                                                   '"schema_version": 9}')),
+        "schema_version 9 is newer than this bench understands"),
+    "a missing path": (lambda d: write(d / "a", make_record()), "no such results directory"),
+    "rounds that were not interleaved": (
+        lambda d: [write(d / side / str(i), make_record(started_at=f"2026-01-01T00:00:{t}"))
+                   for side, i, t in [("a", 1, 10), ("a", 2, 11), ("b", 1, 12), ("b", 2, 13)]],
+        "--interleaved: the rounds of adding length=10 torch:lstm seed 0 were not run alternately"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_clear_line_and_exit_2(case, tmp_path, capsys):
+    prepare, message = BAD_INPUTS[case]
+    prepare(tmp_path)
+    extra = ["--interleaved"] if "interleaved" in case else []
+    code, out, err = compare(capsys, tmp_path / "a", tmp_path / "b", *extra)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("bench: error: ") and message in err
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--alpha", "1.5"], "argument --alpha: must be in (0, 1), got 1.5"),
+    (["--speed-factor", "0.9"], "argument --speed-factor: must be >= 1, got 0.9"),
+    (["--markdown", "--json"], "not allowed with argument"),
+])
+def test_bad_options_are_usage_errors(option, message, capsys):
+    code, _, err = compare(capsys, "a", "b", *option)
+    assert code == 2 and message in err
+
+
+def test_bench_run_suite_runs_every_entry(host, tmp_path, capsys):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text('[defaults]\ncells = "torch:rnn"\nhidden = 8\nbatch = 8\nsteps = 6\n'
+                     'eval_size = 32\ndevice = "cpu"\n'
+                     '[[runs]]\ntask = "adding"\nlength = 4\n'
+                     '[[runs]]\ntask = "copy"\nlength = 2\nseeds = [0, 1]\n')
+    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "adding length=4" in out and "copy length=2" in out  # a summary per setting
+    records = load_results(tmp_path / "out").records
+    assert sorted((r.spec.task, r.spec.seed) for r in records) == [
+        ("adding", 0), ("copy", 0), ("copy", 1)]
+    assert main(["run", "--suite", str(suite), "--steps", "9"]) == 2
+    assert "fixes the runs; drop --steps" in capsys.readouterr().err
+
+
+def test_bad_input_through_the_console_script(bench, tmp_path):
+    base = write(tmp_path / "base", make_record())
+    result = bench("compare", str(base), str(tmp_path / "nothing"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"bench: error: no such results directory or file: " \
+                            f"'{tmp_path / 'nothing'}'\n"

@@ -1,0 +1,111 @@
+import json
+
+import pytest
+
+from harness.compare import Rules, compare
+from harness.errors import UsageError
+
+from .records import make_record, step_times
+
+
+def changes(item) -> dict:
+    return {c.metric: c for c in item.changes}
+
+
+def test_identical_results_are_unchanged():
+    comparison = compare([make_record(seed=0), make_record(seed=1)],
+                         [make_record(seed=0), make_record(seed=1)], Rules())
+    assert not comparison.failed and comparison.speed_gates
+    assert [r.verdict for r in comparison.runs] == ["unchanged"] * 2
+    (cell,) = comparison.cells
+    assert len(cell.runs) == 2 and cell.verdict == "unchanged"
+
+
+def test_a_cell_that_forgets_is_an_accuracy_regression_per_run_and_per_cell():
+    forgot = make_record(headline=0.1, loss_ratio=0.95, solved=False)
+    comparison = compare([make_record()], [forgot], Rules())
+    (run,), (cell,) = comparison.runs, comparison.cells
+    assert comparison.failed and run.verdict == cell.verdict == "regression"
+    found = changes(run)
+    assert [found[m].verdict for m in ("headline", "loss/baseline", "solved")] == [
+        "regression"] * 3
+    assert found["steps to solve"].verdict is None  # not solved: nothing to compare
+
+
+def test_changes_within_tolerance_do_not_count_and_tolerances_are_configurable():
+    base = make_record(solved=False)
+    slightly = make_record(headline=0.89, loss_ratio=0.23, solved=False)
+    assert not compare([base], [slightly], Rules()).failed
+    assert compare([base], [slightly], Rules(headline_tolerance=0.005)).failed
+    assert not compare([make_record()], [make_record(steps_to_solve=120)], Rules()).failed
+
+
+def test_a_run_that_stopped_once_solved_on_both_sides_is_judged_by_when_it_solved():
+    """Its final metrics are those of the evaluation at which it crossed the criterion."""
+    (run,) = compare([make_record()], [make_record(headline=0.5, loss_ratio=0.6)], Rules()).runs
+    assert changes(run)["headline"].verdict is None and run.verdict == "unchanged"
+
+
+def test_better_accuracy_is_an_improvement():
+    (run,) = compare([make_record(headline=0.5, solved=False)], [make_record()], Rules()).runs
+    assert run.verdict == "improvement"
+
+
+def test_slower_to_solve_is_a_regression():
+    (run,) = compare([make_record()], [make_record(steps_to_solve=200)], Rules()).runs
+    assert changes(run)["steps to solve"].verdict == "regression"
+
+
+@pytest.mark.parametrize("current", [make_record(status="diverged", nonfinite=11),
+                                     make_record(status="failed"),
+                                     make_record(nonfinite=1)])
+def test_divergence_failure_and_new_non_finite_events_are_stability_regressions(current):
+    (run,) = compare([make_record()], [current], Rules()).runs
+    assert run.verdict == "regression"
+    assert {c.aspect for c in run.changes if c.verdict == "regression"} == {"stability"}
+
+
+def test_a_slowdown_on_the_same_machine_fails():
+    comparison = compare([make_record()], [make_record(step_ms=step_times(20.0))], Rules())
+    speed = changes(comparison.runs[0])["ms/step"]
+    assert speed.verdict == "regression" and speed.gating and speed.fails
+    assert 1.9 < speed.ratio < 2.1 and speed.p_value < 1e-6
+    assert comparison.failed
+
+
+def test_between_machines_speed_is_reported_but_fails_only_when_strict():
+    slow = make_record(step_ms=step_times(20.0), hostname="ci-2")
+    comparison = compare([make_record()], [slow], Rules())
+    speed = changes(comparison.runs[0])["ms/step"]
+    assert speed.verdict == "regression" and not speed.gating
+    assert not comparison.failed and not comparison.speed_gates
+    assert compare([make_record()], [slow], Rules(strict_speed=True)).failed
+
+
+def test_a_missing_run_fails_and_a_new_one_does_not():
+    assert compare([make_record(seed=0), make_record(seed=1)], [make_record(seed=0)],
+                   Rules()).failed
+    comparison = compare([make_record(seed=0)], [make_record(seed=0), make_record(seed=1)],
+                         Rules())
+    assert not comparison.failed and [s.seed for s in comparison.only_current] == [1]
+
+
+def test_the_gradient_norm_is_reported_never_judged():
+    (run,) = compare([make_record()], [make_record()], Rules()).runs
+    assert changes(run)["grad-norm p99"].verdict is None
+
+
+def test_interleaved_sides_must_come_from_one_machine():
+    with pytest.raises(UsageError, match="one machine; they differ in hostname: ci-1"):
+        compare([make_record()], [make_record(hostname="ci-2")], Rules(), interleaved=True)
+
+
+def test_the_json_form_is_plain_data():
+    comparison = compare([make_record(seed=0), make_record(seed=1)],
+                         [make_record(seed=0, headline=0.1, solved=False)], Rules())
+    data = json.loads(json.dumps(comparison.to_dict()))
+    assert data["failed"] and data["only_baseline"][0]["seed"] == 1
+    (run,) = data["runs"]
+    assert run["verdict"] == "regression" and run["spec"]["cell"] == "torch:lstm"
+    headline = next(c for c in run["changes"] if c["metric"] == "headline")
+    assert headline == {**headline, "baseline": 0.9, "current": 0.1, "fails": True}

@@ -1,0 +1,49 @@
+from rich.console import Console
+
+from harness.compare import Rules, compare
+from harness.compare.markdown import render_markdown
+from harness.compare.terminal import print_comparison
+
+from .records import make_record, step_times
+
+
+def comparison(**current):
+    return compare([make_record(seed=0), make_record(seed=1)],
+                   [make_record(seed=0, **current), make_record("torch:gru")], Rules())
+
+
+def terminal_text(result) -> str:
+    console = Console(record=True, width=250)
+    print_comparison(result, console)
+    return console.export_text()
+
+
+def test_the_terminal_shows_runs_cells_one_sided_runs_and_the_outcome():
+    text = terminal_text(comparison(headline=0.5, solved=False, step_ms=step_times(20.0)))
+    assert text.startswith("adding length=10 ")  # a table per task setting
+    assert "0.9 → 0.5" in text and "(x2.00, p<0.001)" in text
+    assert "regression: accuracy, speed" in text and "does not fail" not in text
+    assert "runs missing from the current results (fails):\n  adding length=10 " \
+           "torch:lstm seed 1" in text
+    assert "only in the current results (new):\n  adding length=10 torch:gru seed 0" in text
+    assert text.rstrip().endswith("FAIL: 1 matched run(s); 1 run(s) and 1 cell(s) regressed; "
+                                  "0 run(s) and 0 cell(s) improved; 1 run(s) of the baseline "
+                                  "missing; 1 new run(s)")
+
+
+def test_speed_between_machines_is_marked_as_not_failing():
+    text = terminal_text(comparison(step_ms=step_times(20.0), hostname="ci-2"))
+    assert "(x2.00, p<0.001)*" in text
+    assert "different machines or software; speed changes are reported (marked *) but do not " \
+           "fail" in text and "hostname: ci-1 (baseline) vs ci-1, ci-2 (current)" in text
+    assert "* reported, does not fail" in text
+
+
+def test_markdown_for_a_step_summary():
+    markdown = render_markdown(comparison(headline=0.5, solved=False))
+    assert markdown.startswith("## bench compare\n\n**FAIL: ")
+    assert "- regression: adding length=10 torch:lstm seed 0: headline 0.9 → 0.5; " \
+           "solved yes → no" in markdown
+    assert "### adding length=10\n\n| cell | seed | headline | loss/baseline |" in markdown
+    assert "| **regression: accuracy** |" in markdown
+    assert "accuracy: the headline metric falls by more than 0.02" in markdown

@@ -1,0 +1,94 @@
+from pathlib import Path
+
+import pytest
+
+from harness.cli import build_parser
+from harness.commands.run import requested_specs
+from harness.errors import UsageError
+from harness.suites import load_suite
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SUITE = """
+description = "two tasks"
+[defaults]
+cells = ["torch:lstm", "torch:gru"]
+seeds = [0, 1]
+no_early_stop = true
+[[runs]]
+task = "adding"
+length = 6
+[[runs]]
+task = "recall"
+param = {pairs = 2, keys = 4}
+no_early_stop = false
+"""
+
+
+def write(directory: Path, text: str, name: str = "mine") -> Path:
+    path = directory / "results" / "suites" / f"{name}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def run_args(*argv: str):
+    return build_parser().parse_args(["run", *argv])
+
+
+def test_entries_become_bench_run_arguments(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, SUITE)
+    assert load_suite("mine").runs == [
+        ["--cells", "torch:lstm,torch:gru", "--seeds", "0,1", "--no-early-stop", "--task",
+         "adding", "--length", "6"],
+        ["--cells", "torch:lstm,torch:gru", "--seeds", "0,1", "--task", "recall",
+         "--param", "pairs=2", "--param", "keys=4"],
+    ]
+
+
+def test_a_suite_means_what_the_same_commands_would(tmp_path, registry):
+    path = write(tmp_path, SUITE)
+    specs = requested_specs(run_args("--suite", str(path)), registry)
+    assert len(specs) == 8
+    assert {(s.task, s.cell, s.seed) for s in specs} >= {("adding", "torch:gru", 1),
+                                                         ("recall", "torch:lstm", 0)}
+    assert {s.stop_when_solved for s in specs if s.task == "adding"} == {False}
+    assert {s.task_params["pairs"] for s in specs if s.task == "recall"} == {2}
+
+
+def test_the_ci_suite_resolves(registry, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    specs = requested_specs(run_args("--suite", "ci"), registry)
+    assert len(specs) == 14 and {s.device for s in specs} == {"cpu"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[runs]]\ntask = "adding"\nout = "x"', "'out' cannot be set in a suite"),
+    ('[[runs]]\ntask = "adding"\ncells = "lstm"\nsteps = "many"',
+     r"\[\[runs\]\] entry 1: bench run: argument --steps: invalid int value: 'many'"),
+    ('[[runs]]\ntask = "adding"\ncells = "lstm"\nhiden = 4',
+     "unrecognized arguments: --hiden 4"),
+    ('[[runs]]\ntask = "adding"', "the following arguments are required: --cells"),
+    ('runs = []', "no \\[\\[runs\\]\\] entries"),
+    ('[[run]]\ntask = "adding"', "unknown key 'run'"),
+    ('[[runs]\n', "not a readable suite"),
+])
+def test_bad_suites_are_named_with_the_problem(tmp_path, registry, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(UsageError, match=message):
+        requested_specs(run_args("--suite", str(path)), registry)
+
+
+def test_an_unknown_suite_name_lists_the_suites(registry, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(UsageError, match=r"unknown suite \(in results/suites/\) 'cii'; did you "
+                       r"mean 'ci'\? \(available: ci\)"):
+        requested_specs(run_args("--suite", "cii"), registry)
+
+
+def test_options_that_choose_runs_conflict_with_a_suite(registry, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(UsageError, match="--suite ci fixes the runs; drop --task, --steps"):
+        requested_specs(run_args("--suite", "ci", "--task", "copy", "--steps", "5",
+                                 "--out", "elsewhere"), registry)
