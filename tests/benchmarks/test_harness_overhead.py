@@ -36,23 +36,29 @@ def hand_written_torch_step(batches):
     return step
 
 
-def test_torch_lstm_harness_step_vs_hand_written_loop(benchmark, full_registry):
-    _, trainer, batches = harness_trainer(full_registry, "torch:lstm")
+def compare_with_hand_written(benchmark, registry, cell: str, hand_step, rounds: int) -> None:
+    """Time the harness's step for ``cell`` against ``hand_step`` interleaved; assert the ratio."""
+    _, trainer, batches = harness_trainer(registry, cell)
     cycle = itertools.cycle(batches)
 
     def harness_step():
         batch = next(cycle)
         return trainer.train_step(batch.inputs, batch.targets)
 
-    medians = interleaved_medians(
-        {"harness": harness_step, "hand": hand_written_torch_step(batches)}, rounds=40)
+    medians = interleaved_medians({"harness": harness_step, "hand": hand_step(batches)},
+                                  rounds=rounds)
     ratio = medians["harness"] / medians["hand"]
     benchmark.extra_info.update(harness_ms=medians["harness"] * 1e3,
                                 hand_ms=medians["hand"] * 1e3, ratio=ratio)
-    benchmark.pedantic(harness_step, rounds=20, iterations=1, warmup_rounds=3)
-    print(f"\ntorch:lstm copy T=100 b128 h128: harness {medians['harness'] * 1e3:.2f} ms, "
+    benchmark.pedantic(harness_step, rounds=10, iterations=1, warmup_rounds=2)
+    print(f"\n{cell} copy T=100 b128 h128: harness {medians['harness'] * 1e3:.2f} ms, "
           f"hand-written {medians['hand'] * 1e3:.2f} ms, ratio {ratio:.3f}")
     assert ratio < TOLERANCE
+
+
+def test_torch_lstm_harness_step_vs_hand_written_loop(benchmark, full_registry):
+    compare_with_hand_written(benchmark, full_registry, "torch:lstm", hand_written_torch_step,
+                              rounds=40)
 
 
 def hand_written_keras_step(batches):
@@ -77,19 +83,5 @@ def hand_written_keras_step(batches):
 
 
 def test_keras_lstm_harness_step_vs_hand_written_loop(benchmark, full_registry):
-    _, trainer, batches = harness_trainer(full_registry, "keras:lstm")
-    cycle = itertools.cycle(batches)
-
-    def harness_step():
-        batch = next(cycle)
-        return trainer.train_step(batch.inputs, batch.targets)
-
-    medians = interleaved_medians(
-        {"harness": harness_step, "hand": hand_written_keras_step(batches)}, rounds=30)
-    ratio = medians["harness"] / medians["hand"]
-    benchmark.extra_info.update(harness_ms=medians["harness"] * 1e3,
-                                hand_ms=medians["hand"] * 1e3, ratio=ratio)
-    benchmark.pedantic(harness_step, rounds=10, iterations=1, warmup_rounds=2)
-    print(f"\nkeras:lstm copy T=100 b128 h128: harness {medians['harness'] * 1e3:.2f} ms, "
-          f"train_on_batch {medians['hand'] * 1e3:.2f} ms, ratio {ratio:.3f}")
-    assert ratio < TOLERANCE
+    compare_with_hand_written(benchmark, full_registry, "keras:lstm", hand_written_keras_step,
+                              rounds=30)
