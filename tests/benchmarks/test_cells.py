@@ -47,6 +47,21 @@ def test_training_step(benchmark, full_registry, cell):
 
 
 @pytest.mark.parametrize("cell", CELLS)
+def test_training_step_at_standard_size(benchmark, full_registry, cell):
+    """The size DESIGN.md and the README's backend table quote: T=100, batch 128, 128 units."""
+    _, trainer, batches = harness_trainer(full_registry, cell)
+    cycle = itertools.cycle(batches)
+
+    def step():
+        batch = next(cycle)
+        return trainer.train_step(batch.inputs, batch.targets)
+
+    benchmark.group = "training step: copy T=100, hidden 128, batch 128"
+    benchmark.extra_info["kernel_path"] = trainer.kernel_path
+    benchmark.pedantic(step, rounds=10, warmup_rounds=3, iterations=1)
+
+
+@pytest.mark.parametrize("cell", CELLS)
 def test_evaluation_batch(benchmark, full_registry, cell):
     _, trainer, batches = harness_trainer(full_registry, cell, **SMALL)
     batch = batches[0]
