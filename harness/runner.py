@@ -65,6 +65,23 @@ class Plan:
 
 def plan(spec: RunSpec, registry: Registry) -> Plan:
     """Resolve and check everything a run needs, raising UsageError before any work."""
+    task, cell, backend = _resolve(spec, registry)
+    return Plan(spec, task, cell, backend, resolve_device(backend, spec.device))
+
+
+def validate(spec: RunSpec, registry: Registry) -> None:
+    """Check a run as :func:`plan` does, without importing a framework where it can.
+
+    Every backend runs on the CPU (the conformance kit checks it), so ``auto`` and ``cpu``
+    need no probe; the process that executes the run resolves ``auto``. Sparing the
+    controlling process the framework import is what lets a worker pool beat a serial run.
+    """
+    _, _, backend = _resolve(spec, registry)
+    if spec.device not in ("auto", "cpu"):
+        resolve_device(backend, spec.device)
+
+
+def _resolve(spec: RunSpec, registry: Registry) -> tuple[Task, Cell, Backend]:
     spec.validate()
     task = registry.task(spec.task).build(spec.task_params)
     (cell,) = registry.resolve_cells([spec.cell])
@@ -74,8 +91,7 @@ def plan(spec: RunSpec, registry: Registry) -> Plan:
             f"cell {cell.qualified_name!r} does not accept option {unknown[0]!r} "
             f"(accepted: {', '.join(cell.options) or 'none'})"
         )
-    backend = registry.backend(cell.backend)
-    return Plan(spec, task, cell, backend, resolve_device(backend, spec.device))
+    return task, cell, registry.backend(cell.backend)
 
 
 def resolve_device(backend: Backend, requested: str) -> str:

@@ -20,7 +20,7 @@ from harness.errors import UsageError
 from harness.executors import Executor, ExecutorOptions
 from harness.plugins import default_host
 from harness.records import RunRecord, ensure_writable, existing_record, write_record
-from harness.runner import plan
+from harness.runner import validate
 from harness.spec import DEVICES, RunSpec
 from harness.suites import suite_runs
 from harness.sweep import memory_lengths, summarise_cells
@@ -142,7 +142,7 @@ def build_specs(args, registry) -> list[RunSpec]:
         for cell in cells for params in grid for seed in args.seeds
     ]
     for spec in specs:
-        plan(spec, registry)
+        validate(spec, registry)
     return specs
 
 

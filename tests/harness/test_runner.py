@@ -1,5 +1,9 @@
 import math
+import os
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -94,3 +98,20 @@ def test_gradient_profile_shows_how_far_back_the_gradient_reaches(registry):
     initial = np.array(profile.initial)
     assert initial.argmax() < 3 and initial[-1] < initial.max()
     assert profile.reach_initial == max(np.flatnonzero(initial >= 0.01 * initial.max()))
+
+
+def test_validating_a_cpu_run_imports_no_framework(tmp_path):
+    """The controlling process of a worker pool must not pay the framework import."""
+    script = textwrap.dedent("""
+        import sys
+        from harness.plugins import default_host
+        from harness.runner import validate
+        from harness.spec import RunSpec
+        registry = default_host().registry
+        for device in ("auto", "cpu"):
+            validate(RunSpec(task="copy", cell="torch:lstm", device=device), registry)
+        print(sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "BENCH_PLUGINS": "tasks,torch"}, check=True)
+    assert result.stdout.strip() == "[]"
