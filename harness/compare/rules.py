@@ -26,7 +26,8 @@ class Rules:
     steps_tolerance: float = 0.25
     """Relative change of the steps needed to solve the task that counts."""
     speed_factor: float = 1.1
-    """Median step time must change by more than this factor (asv's default)..."""
+    """The fast end (5th percentile) of the step times must change by more than this factor
+    (asv's default)..."""
     alpha: float = 0.01
     """...and the two-sided Mann–Whitney U test over the step samples must give p below this."""
     strict_speed: bool = False
@@ -42,7 +43,8 @@ class Rules:
             f"run no longer solves, or the steps to solve grow by more than "
             f"{self.steps_tolerance:.0%} (a run that stopped early once solved, on both sides, "
             f"is judged by its steps to solve alone)",
-            f"speed: the median ms/step grows by more than x{self.speed_factor:g} and a "
+            f"speed: the fast end of the step times (their 5th percentile, as noise only adds "
+            f"time) grows by more than x{self.speed_factor:g} and a "
             f"two-sided Mann-Whitney U test over the per-step times gives p < {self.alpha:g}, "
             f"when both sides come from one machine and the same framework versions "
             f"({gating})",
