@@ -1,7 +1,7 @@
 """What differs between the Keras backends bench runs on: gradients, compilation, devices.
 
 Everything else in this package is written with ``keras.ops`` and runs on any Keras backend;
-these functions branch on ``keras.backend.backend()`` (TensorFlow or PyTorch, see
+these functions branch on ``keras.backend.backend()`` (TensorFlow, PyTorch or JAX, see
 :data:`bench_keras.installation.SUPPORTED`) and import that framework lazily.
 """
 
@@ -39,44 +39,78 @@ variable created under ``cpu:0`` off its default ``cpu`` and then fails to track
 
 
 def value_and_grad(
-    fn: Callable[[], tuple[Any, Any]],
+    fn: Callable[..., tuple[Any, Any]],
     variables: Sequence[keras.Variable],
     inputs: Sequence[Any] = (),
+    state: Sequence[keras.Variable] = (),
 ) -> tuple[Any, Any, list[Any], list[Any]]:
-    """Run ``fn() -> (scalar, aux)`` and differentiate the scalar.
+    """Run ``fn(*inputs) -> (scalar, aux)`` and differentiate the scalar.
 
     Returns ``(scalar, aux, gradients w.r.t. variables, gradients w.r.t. inputs)``;
-    ``inputs`` are backend tensors created by the caller.
+    ``inputs`` are backend tensors created by the caller. ``state`` lists the other
+    variables ``fn`` may update (the dropout seed generators): JAX differentiates a pure
+    function, so their new values are carried out of it and assigned afterwards.
     """
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
             tape.watch(list(inputs))
-            value, aux = fn()
+            value, aux = fn(*inputs)
         grads = tape.gradient(value, [*variables, *inputs])
     elif BACKEND == "torch":
         import torch
 
         for tensor in inputs:
             tensor.requires_grad_(True)
-        value, aux = fn()
+        value, aux = fn(*inputs)
         grads = list(torch.autograd.grad(value, [v.value for v in variables] + list(inputs)))
+    elif BACKEND == "jax":
+        return _jax_value_and_grad(fn, variables, inputs, state)
     else:
         raise BackendUnavailableError(f"bench cannot differentiate on Keras backend {BACKEND}")
     return value, aux, grads[: len(variables)], grads[len(variables) :]
 
 
+def _jax_value_and_grad(fn, variables, inputs, state):
+    import jax
+
+    def pure(variable_values, input_values, state_values):
+        mapping = [*zip(variables, variable_values, strict=True),
+                   *zip(state, state_values, strict=True)]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            value, aux = fn(*input_values)
+            new_state = [scope.get_current_value(v) for v in state]
+        return value, (aux, new_state)
+
+    (value, (aux, new_state)), (variable_grads, input_grads) = jax.value_and_grad(
+        pure, argnums=(0, 1), has_aux=True
+    )([v.value for v in variables], list(inputs), [v.value for v in state])
+    for variable, new_value in zip(state, new_state, strict=True):
+        variable.assign(new_value)
+    return value, aux, list(variable_grads), list(input_grads)
+
+
 def compile_step(fn: Callable) -> Callable:
     """``fn`` as one compiled graph where the backend has one (``tf.function``).
 
-    The PyTorch backend runs ``fn`` eagerly: correct, if slower per step.
+    PyTorch and JAX run ``fn`` eagerly (it updates variables in place, which ``jax.jit``
+    would need rewritten as a pure function): correct, if slower per step.
     """
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
         return tf.function(fn, reduce_retracing=True)
     return fn
+
+
+def run_if(condition: Any, fn: Callable[[], None]) -> None:
+    """``fn()`` when the scalar ``condition`` holds: a graph conditional inside
+    ``tf.function``, a plain ``if`` on the eager backends."""
+    if BACKEND == "tensorflow":
+        keras.ops.cond(condition, fn, lambda: None)
+    elif bool(keras.ops.convert_to_numpy(condition)):
+        fn()
 
 
 def list_devices() -> list[str]:
@@ -105,6 +139,10 @@ def describe_device(device: str) -> str:
 
         gpu = tf.config.list_physical_devices("GPU")[0]
         return tf.config.experimental.get_device_details(gpu).get("device_name", device)
+    if BACKEND == "jax":
+        import jax
+
+        return jax.devices("gpu")[0].device_kind
     import torch
 
     return torch.cuda.get_device_name(0)
@@ -112,8 +150,9 @@ def describe_device(device: str) -> str:
 
 def cudnn_available(device: str) -> bool:
     """Whether Keras's LSTM/GRU take their cuDNN kernel on ``device``: the test each Keras
-    backend makes before trying it (the layer options are checked by the cell)."""
-    if device != "cuda" or not _gpu_visible():
+    backend makes before trying it (the layer options are checked by the cell). Keras's
+    JAX backend has no cuDNN path."""
+    if device != "cuda" or BACKEND == "jax" or not _gpu_visible():
         return False
     if BACKEND == "torch":
         import torch
@@ -123,7 +162,7 @@ def cudnn_available(device: str) -> bool:
 
 
 def reset_peak_device_memory(device: str) -> None:
-    if device != "cuda":
+    if device != "cuda" or BACKEND == "jax":  # JAX's peak cannot be reset: read it as is
         return
     if BACKEND == "tensorflow":
         import tensorflow as tf
@@ -143,6 +182,11 @@ def peak_device_memory(device: str) -> int | None:
         import tensorflow as tf
 
         return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    if BACKEND == "jax":
+        import jax
+
+        stats = jax.devices("gpu")[0].memory_stats() or {}
+        return stats.get("peak_bytes_in_use")
     import torch
 
     return int(torch.cuda.max_memory_allocated())
@@ -157,4 +201,11 @@ def _gpu_visible() -> bool:
         import torch
 
         return torch.cuda.is_available()
+    if BACKEND == "jax":
+        import jax
+
+        try:
+            return bool(jax.devices("gpu"))
+        except RuntimeError:  # no GPU backend in this jaxlib
+            return False
     return False

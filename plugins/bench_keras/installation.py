@@ -32,9 +32,10 @@ SUPPORTED = {
     "tensorflow": Framework("tensorflow", "TensorFlow",
                             ("tensorflow", "tensorflow-cpu", "tf-nightly"), INSTALL_HINT),
     "torch": Framework("torch", "PyTorch", ("torch",), "pip install 'bench-harness[torch]'"),
+    "jax": Framework("jax", "JAX", ("jax",), "pip install 'bench-harness[keras-jax]'"),
 }
-"""jax (and Keras's other backends) would need their own gradient step in
-:mod:`bench_keras.framework`; until then the backend reports itself unavailable on them."""
+"""Keras's other backends (openvino, numpy) cannot differentiate: the backend reports
+itself unavailable on them."""
 
 
 def configured_backend() -> str:

@@ -34,7 +34,7 @@ def probe_cell(cell: Cell, weights: Weights, inputs: np.ndarray, cotangent: np.n
         weighting = ops.convert_to_tensor(np.asarray(cotangent, np.float32))
         variables = layer.keras_variables()
 
-        def loss():
+        def loss(x):
             outputs, state = layer(x, training=True)
             return ops.sum(outputs * weighting), (outputs, state)
 

@@ -19,6 +19,7 @@ from bench_keras.framework import (
     keras_device,
     peak_device_memory,
     reset_peak_device_memory,
+    run_if,
     value_and_grad,
 )
 from bench_keras.losses import LOSSES
@@ -34,7 +35,8 @@ OPTIMIZERS = {
 
 
 class KerasTrainer:
-    """Trains one cell; each step is one compiled call (``tf.function`` on TensorFlow)."""
+    """Trains one cell; each step is one compiled call on TensorFlow (``tf.function``),
+    eager on PyTorch and JAX."""
 
     def __init__(self, config: TrainerConfig):
         if config.optimizer not in OPTIMIZERS:
@@ -58,6 +60,8 @@ class KerasTrainer:
                 self.readout.kernel.assign(config.readout_weights["kernel"])
                 self.readout.bias.assign(config.readout_weights["bias"])
             self.variables = [*self.cell.trainable_weights, *self.readout.trainable_weights]
+            self.state = [*self.cell.non_trainable_variables,
+                          *self.readout.non_trainable_variables]
             self.optimizer = OPTIMIZERS[config.optimizer](
                 learning_rate=config.lr, **OPTIMIZER_SETTINGS[config.optimizer])
             self.optimizer.build(self.variables)
@@ -76,7 +80,7 @@ class KerasTrainer:
         with keras.device(self._keras_device):
             loss, _, grads, _ = value_and_grad(
                 lambda: (self.loss(targets, self.forward(inputs, training=True)), None),
-                self.variables,
+                self.variables, state=self.state,
             )
             norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in grads))
             finite = ops.logical_and(ops.isfinite(loss), ops.isfinite(norm))
@@ -85,7 +89,7 @@ class KerasTrainer:
             def update() -> None:
                 self.optimizer.apply([g * scale for g in grads], self.variables)
 
-            ops.cond(finite, update, lambda: None)
+            run_if(finite, update)
             return ops.stack([loss, norm, ops.cast(finite, loss.dtype)])
 
     def _inference(self, inputs, targets):
@@ -97,7 +101,7 @@ class KerasTrainer:
         with keras.device(self._keras_device):
             x = ops.convert_to_tensor(inputs)
             *_, (grad,) = value_and_grad(
-                lambda: (self.loss(targets, self.forward(x, training=False)), None), [], [x]
+                lambda x: (self.loss(targets, self.forward(x, training=False)), None), [], [x]
             )
             return grad
 

@@ -65,7 +65,10 @@ def test_registers_the_standard_cells():
      "TensorFlow is not installed (KERAS_BACKEND=tensorflow): pip install 'bench-harness[keras]'"),
     ("torch", "torch",
      "PyTorch is not installed (KERAS_BACKEND=torch): pip install 'bench-harness[torch]'"),
-    ("jax", None, "KERAS_BACKEND=jax is not supported by bench (supported: tensorflow, torch)"),
+    ("jax", "jax",
+     "JAX is not installed (KERAS_BACKEND=jax): pip install 'bench-harness[keras-jax]'"),
+    ("openvino", None,
+     "KERAS_BACKEND=openvino is not supported by bench (supported: tensorflow, torch, jax)"),
 ])
 def test_unavailable_with_the_reason_and_fix(monkeypatch, backend, missing, reason):
     real_find_spec = installation.find_spec

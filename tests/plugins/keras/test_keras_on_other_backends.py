@@ -1,7 +1,7 @@
-"""The Keras backend with ``KERAS_BACKEND=torch``: the cells and their gradients agree with
-the torch backend's (``bench parity``), and a training step works, without TensorFlow.
+"""The Keras backend with ``KERAS_BACKEND=torch`` and ``jax``: the cells and their gradients
+agree with the torch backend's (``bench parity``), and training works, without TensorFlow.
 
-Keras fixes its backend at import, so this runs in a subprocess.
+Keras fixes its backend at import, so each runs in a subprocess.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import textwrap
 import pytest
 
 pytest.importorskip("keras")
-pytest.importorskip("torch")
+pytest.importorskip("torch")  # the parity reference
 
 SCRIPT = textwrap.dedent("""
+    import dataclasses
     import math
     import sys
-    sys.modules["tensorflow"] = None  # as if not installed: Keras on torch must not need it
+    sys.modules["tensorflow"] = None  # as if not installed: Keras here must not need it
     import keras
     import numpy as np
     from harness.canonical import init_readout
@@ -28,9 +29,10 @@ SCRIPT = textwrap.dedent("""
     from tests.helpers import make_host
     from tests.toyplugins import EchoTask
 
-    assert keras.backend.backend() == "torch"
+    backend = sys.argv[1]
+    assert keras.backend.backend() == backend
     registry = make_host("torch", "keras").registry
-    assert "(torch " in registry.backends["keras"].version
+    assert f"({backend} " in registry.backends["keras"].version
     results = check_parity(registry, None, length=6, batch=2, hidden=4)
     assert len(results) == 4 and all(r.reference == "torch" for r in results)
     assert all(r.ok for r in results), [r.to_dict() for r in results if not r.ok]
@@ -47,6 +49,9 @@ SCRIPT = textwrap.dedent("""
     before, _ = trainer.evaluate(batch.inputs, batch.targets)
     steps = [trainer.train_step(batch.inputs, batch.targets) for _ in range(5)]
     assert all(s.applied and math.isfinite(s.grad_norm) for s in steps)
+    # weights that never move see a new dropout mask every step
+    frozen = registry.backends["keras"].build_trainer(dataclasses.replace(config, lr=0.0))
+    assert len({frozen.train_step(batch.inputs, batch.targets).loss for _ in range(3)}) == 3
     assert trainer.evaluate(batch.inputs, batch.targets)[0] < before
     poisoned = np.full_like(batch.inputs, np.inf)
     assert not trainer.train_step(poisoned, batch.targets).applied
@@ -54,9 +59,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_cells_parity_and_training_on_the_torch_backend():
-    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          env=env, timeout=180)
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_cells_parity_and_training_on_another_keras_backend(backend):
+    pytest.importorskip(backend)
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", SCRIPT, backend], capture_output=True,
+                          text=True, env=env, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
