@@ -15,7 +15,8 @@ from harness.records import RunRecord
 from harness.spec import RunSpec
 
 StepProgress = Callable[[RunSpec, int, float], None]
-"""Per-step progress (spec, step, loss): only in-process executors can report it."""
+"""Per-step progress (spec, step, loss), where an executor can report it: local and process
+do (process at most twice a second per run), dask does not."""
 
 
 @dataclass(frozen=True)

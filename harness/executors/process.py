@@ -11,8 +11,10 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 from harness.errors import UsageError
@@ -22,6 +24,15 @@ from harness.spec import RunSpec
 
 _CONTEXT = multiprocessing.get_context("spawn")  # fork is unsafe once a framework has threads
 
+PROGRESS_INTERVAL_S = 0.5
+"""A worker reports a run's step and loss at most this often (the first step always)."""
+
+
+@dataclass(frozen=True)
+class _Progress:
+    step: int
+    loss: float
+
 
 def _worker(conn: Connection, threads: int) -> None:
     # Set before any framework is imported, so that N workers do not oversubscribe the cores.
@@ -30,8 +41,16 @@ def _worker(conn: Connection, threads: int) -> None:
     from harness.runner import execute
 
     while (spec := conn.recv()) is not None:
+        last_report = -PROGRESS_INTERVAL_S
+
+        def report(step: int, loss: float) -> None:
+            nonlocal last_report
+            if (now := time.monotonic()) - last_report >= PROGRESS_INTERVAL_S:
+                last_report = now
+                conn.send(_Progress(step, loss))
+
         try:
-            record = execute(spec)
+            record = execute(spec, progress=report)
         except Exception as exc:  # even a usage error must come back as a record
             record = failed_record(spec, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         conn.send(record)
@@ -87,16 +106,21 @@ class ProcessExecutor:
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
             for worker in list(busy):
                 if worker.conn in ready or worker.process.sentinel in ready:
-                    record = self._collect(worker)
-                    yield record
+                    message = self._receive(worker)
+                    if isinstance(message, _Progress):
+                        if on_step is not None:
+                            on_step(worker.spec, message.step, message.loss)
+                        continue
+                    yield message
                     if pending:
                         worker.give(pending.pop())
                     else:
                         worker.spec = None
             busy = [w for w in self.pool if w.spec is not None]
 
-    def _collect(self, worker: _Worker) -> RunRecord:
-        """The record of the worker's run, or a failed one if the worker died; respawns."""
+    def _receive(self, worker: _Worker) -> RunRecord | _Progress:
+        """The worker's next message: progress, its run's record, or a failed record if the
+        worker died (it is then respawned)."""
         spec = worker.spec
         try:
             if worker.conn.poll():

@@ -37,13 +37,20 @@ def test_process_pool_gives_the_local_records(host, entry_point_plugins):
     todo = specs("torch:rnn", "torch:lstm")
     local = {r.run_id: r for r in LocalExecutor(ExecutorOptions()).run(todo)}
     executor = ProcessExecutor(ExecutorOptions(workers=2))
+    progress: dict[str, list[tuple[int, float]]] = {}
     try:
-        pooled = {r.run_id: r for r in executor.run(todo)}
+        pooled = {r.run_id: r for r in executor.run(
+            todo, on_step=lambda spec, step, loss: progress.setdefault(spec.run_id, []).append(
+                (step, loss)))}
     finally:
         executor.close()
     assert set(pooled) == set(local)
     for run_id, record in pooled.items():
         assert_same_apart_from_timings(record, local[run_id])
+        # the workers report each run's steps as it trains (throttled; the first always)
+        steps = [step for step, _ in progress[run_id]]
+        assert steps[0] == 1 and steps == sorted(steps) and steps[-1] <= TINY["steps"]
+        assert all(np.isfinite(loss) for _, loss in progress[run_id])
 
 
 @pytest.fixture
