@@ -35,8 +35,8 @@ OPTIMIZERS = {
 
 
 class KerasTrainer:
-    """Trains one cell; each step is one compiled call on TensorFlow (``tf.function``),
-    eager on PyTorch and JAX."""
+    """Trains one cell; each step is one compiled call (``tf.function`` on TensorFlow,
+    ``jax.jit`` on JAX; eager on PyTorch)."""
 
     def __init__(self, config: TrainerConfig):
         if config.optimizer not in OPTIMIZERS:
@@ -66,9 +66,11 @@ class KerasTrainer:
                 learning_rate=config.lr, **OPTIMIZER_SETTINGS[config.optimizer])
             self.optimizer.build(self.variables)
         self.parameter_count = sum(int(np.prod(v.shape)) for v in self.variables)
-        self._train_step = compile_step(self._step)
-        self._evaluate = compile_step(self._inference)
-        self._input_gradient = compile_step(self._gradient_of_inputs)
+        self.updated = [*self.variables, *self.optimizer.variables]
+        model_state = [*self.variables, *self.state]
+        self._train_step = compile_step(self._step, [*model_state, *self.optimizer.variables])
+        self._evaluate = compile_step(self._inference, model_state)
+        self._input_gradient = compile_step(self._gradient_of_inputs, model_state)
 
     def forward(self, inputs, training: bool):
         outputs, _ = self.cell(inputs, training=training)
@@ -89,7 +91,7 @@ class KerasTrainer:
             def update() -> None:
                 self.optimizer.apply([g * scale for g in grads], self.variables)
 
-            run_if(finite, update)
+            run_if(finite, update, self.updated)
             return ops.stack([loss, norm, ops.cast(finite, loss.dtype)])
 
     def _inference(self, inputs, targets):

@@ -54,7 +54,10 @@ SCRIPT = textwrap.dedent("""
     assert len({frozen.train_step(batch.inputs, batch.targets).loss for _ in range(3)}) == 3
     assert trainer.evaluate(batch.inputs, batch.targets)[0] < before
     poisoned = np.full_like(batch.inputs, np.inf)
+    trained = trainer.export_weights()
     assert not trainer.train_step(poisoned, batch.targets).applied
+    after = trainer.export_weights()  # a skipped update leaves every weight as it was
+    assert all(np.array_equal(trained[name], after[name]) for name in trained)
     print("ok")
 """)
 
