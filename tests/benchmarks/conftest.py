@@ -7,6 +7,7 @@ only when the work is done.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -32,6 +33,17 @@ def harness_trainer(registry, cell: str, **changes):
     rng = train_stream(0)
     batches = [run.task.sample(rng, run.spec.batch) for _ in range(4)]
     return run, build_trainer(run), batches
+
+
+def training_step(trainer, batches) -> Callable[[], object]:
+    """One training step of ``trainer`` per call, cycling through ``batches``."""
+    cycle = itertools.cycle(batches)
+
+    def step():
+        batch = next(cycle)
+        return trainer.train_step(batch.inputs, batch.targets)
+
+    return step
 
 
 def interleaved_medians(steps: dict[str, Callable[[], object]], rounds: int,

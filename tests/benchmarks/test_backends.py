@@ -4,31 +4,18 @@ shared VM) hits both sides alike. The ratio, not either time, is the finding."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from .conftest import harness_trainer, interleaved_medians
+from .conftest import harness_trainer, interleaved_medians, training_step
 
 CELLS = ["rnn", "lnrnn", "lstm", "gru"]
-
-
-def training_step(registry, cell: str):
-    _, trainer, batches = harness_trainer(registry, cell)
-    cycle = itertools.cycle(batches)
-
-    def step():
-        batch = next(cycle)
-        return trainer.train_step(batch.inputs, batch.targets)
-
-    return step
 
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_keras_against_torch_training_step(benchmark, full_registry, cell):
     if not full_registry.backends["keras"].available:
         pytest.skip(full_registry.backends["keras"].reason)
-    steps = {backend: training_step(full_registry, f"{backend}:{cell}")
+    steps = {backend: training_step(*harness_trainer(full_registry, f"{backend}:{cell}")[1:])
              for backend in ("torch", "keras")}
     medians = interleaved_medians(steps, rounds=15, warmup=3)
     ratio = medians["keras"] / medians["torch"]

@@ -8,13 +8,11 @@ growth, oneDNN kernel selection) run first and are not timed.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from tests.helpers import make_host
 
-from .conftest import harness_trainer
+from .conftest import harness_trainer, training_step
 
 SMALL = dict(task="copy", task_params={"length": 20}, hidden=64, batch=32)
 """Copy, T=20 (40 steps per sequence), 64 units, batch 32, on the CPU."""
@@ -35,30 +33,19 @@ CELLS = available_cells()
 @pytest.mark.parametrize("cell", CELLS)
 def test_training_step(benchmark, full_registry, cell):
     _, trainer, batches = harness_trainer(full_registry, cell, **SMALL)
-    cycle = itertools.cycle(batches)
-
-    def step():
-        batch = next(cycle)
-        return trainer.train_step(batch.inputs, batch.targets)
-
     benchmark.group = "training step: copy T=20, hidden 64, batch 32"
     benchmark.extra_info["kernel_path"] = trainer.kernel_path
-    benchmark.pedantic(step, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS, iterations=1)
+    benchmark.pedantic(training_step(trainer, batches), rounds=ROUNDS,
+                       warmup_rounds=WARMUP_ROUNDS, iterations=1)
 
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_training_step_at_standard_size(benchmark, full_registry, cell):
     """The size DESIGN.md and the README's backend table quote: T=100, batch 128, 128 units."""
     _, trainer, batches = harness_trainer(full_registry, cell)
-    cycle = itertools.cycle(batches)
-
-    def step():
-        batch = next(cycle)
-        return trainer.train_step(batch.inputs, batch.targets)
-
     benchmark.group = "training step: copy T=100, hidden 128, batch 128"
     benchmark.extra_info["kernel_path"] = trainer.kernel_path
-    benchmark.pedantic(step, rounds=10, warmup_rounds=3, iterations=1)
+    benchmark.pedantic(training_step(trainer, batches), rounds=10, warmup_rounds=3, iterations=1)
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -6,15 +6,13 @@ Needs CUDA; skipped without it.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from bench_torch.graph import WARMUP_STEPS  # noqa: E402
 
-from .conftest import harness_trainer, interleaved_medians  # noqa: E402
+from .conftest import harness_trainer, interleaved_medians, training_step  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -29,9 +27,8 @@ def test_lnrnn_cuda_graph_step_vs_cudnn_lstm(benchmark, full_registry, length):
     for cell in CELLS:
         _, trainer, batches = harness_trainer(full_registry, cell, device="cuda",
                                               task_params={"length": length})
-        cycle = itertools.cycle(batches)
         trainers[cell] = trainer
-        steps[cell] = lambda t=trainer, c=cycle: t.train_step(*_arrays(next(c)))
+        steps[cell] = training_step(trainer, batches)
 
     # The warm-up covers lnrnn's eager steps and its capture.
     medians = interleaved_medians(steps, rounds=30, warmup=WARMUP_STEPS + 2)
@@ -47,6 +44,3 @@ def test_lnrnn_cuda_graph_step_vs_cudnn_lstm(benchmark, full_registry, length):
     assert {cell: trainers[cell].kernel_path for cell in CELLS} == CELLS
     assert ratio < TARGETS[length]
 
-
-def _arrays(batch) -> tuple:
-    return batch.inputs, batch.targets

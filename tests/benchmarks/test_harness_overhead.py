@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .conftest import harness_trainer, interleaved_medians
+from .conftest import harness_trainer, interleaved_medians, training_step
 
 TOLERANCE = 1.05
 
@@ -39,12 +39,7 @@ def hand_written_torch_step(batches):
 def compare_with_hand_written(benchmark, registry, cell: str, hand_step, rounds: int) -> None:
     """Time the harness's step for ``cell`` against ``hand_step`` interleaved; assert the ratio."""
     _, trainer, batches = harness_trainer(registry, cell)
-    cycle = itertools.cycle(batches)
-
-    def harness_step():
-        batch = next(cycle)
-        return trainer.train_step(batch.inputs, batch.targets)
-
+    harness_step = training_step(trainer, batches)
     medians = interleaved_medians({"harness": harness_step, "hand": hand_step(batches)},
                                   rounds=rounds)
     ratio = medians["harness"] / medians["hand"]

@@ -124,12 +124,16 @@ def test_a_graph_that_cannot_be_set_up_falls_back_to_eager_and_says_why():
     assert_same_training_state(fallback, eager, atol=0)
 
 
-def test_cpu_records_name_the_eager_loop():
+@pytest.mark.parametrize(("device", "path"), [
+    ("cpu", "loop"),  # the CPU stays eager: measured, nothing compiled made it faster
+    pytest.param("cuda", "loop+cuda-graph", marks=needs_cuda),
+])
+def test_records_name_the_path_that_ran(device, path):
     spec = RunSpec(task="adding", cell="torch:lnrnn", task_params={"length": 4}, hidden=8,
-                   batch=8, steps=6, eval_every=3, eval_size=16, device="cpu")
+                   batch=8, steps=8, eval_every=4, eval_size=16, device=device)
     record = execute(spec, make_host("torch", "tasks").registry)
     assert record.status == "ok", record.error
-    assert record.speed.kernel_path == "loop"
+    assert record.speed.kernel_path == path
 
 
 # --- CUDA: capture and replay -------------------------------------------------------------
@@ -206,12 +210,3 @@ def test_cuda_capture_failure_falls_back_to_eager_and_keeps_training():
 
     assert re.fullmatch(r"loop \(eager fallback: \w+: .+\)", trainer.kernel_path)
     assert all(r.applied for r in results)
-
-
-@needs_cuda
-def test_cuda_records_name_the_graph_path():
-    spec = RunSpec(task="adding", cell="torch:lnrnn", task_params={"length": 4}, hidden=8,
-                   batch=8, steps=8, eval_every=4, eval_size=16, device="cuda")
-    record = execute(spec, make_host("torch", "tasks").registry)
-    assert record.status == "ok", record.error
-    assert record.speed.kernel_path == "loop+cuda-graph"
