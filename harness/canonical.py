@@ -1,6 +1,6 @@
 """Canonical weight layout and seeded initialisation shared by every backend.
 
-Layout (DESIGN.md §4): input kernel ``W`` [input, gates*H], recurrent kernel ``U``
+Layout (docs/architecture.md §5): input kernel ``W`` [input, gates*H], recurrent kernel ``U``
 [H, gates*H], bias ``b`` [gates*H]. Gate blocks are stored in this order:
 
 * ``rnn`` / ``lnrnn``: one block (``lnrnn`` adds LayerNorm ``gamma``/``beta`` [H]);

@@ -1,5 +1,5 @@
-"""The options every standard cell accepts (DESIGN.md §4), parsed the same way by each backend
-before it builds anything."""
+"""The options every standard cell accepts (docs/architecture.md §5), parsed the same way by
+each backend before it builds anything."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Plugin loading: the ``bench`` entry-point group, isolation of broken plugins, registry.
 
-Rules (DESIGN.md §2): a plugin that fails to import or raises in a hook is recorded with
+Rules (docs/architecture.md §2): a plugin that fails to import or raises in a hook is recorded with
 its error and everything else keeps working (``BENCH_STRICT_PLUGINS=1`` makes that fatal);
 two plugins claiming one name is an error naming both; ``BENCH_PLUGINS=a,b`` limits which
 entry points load.

@@ -1,4 +1,4 @@
-"""Plain-numpy forward passes of the standard cells: the equations of DESIGN.md §4.
+"""Plain-numpy forward passes of the standard cells: the equations of docs/architecture.md §5.
 
 Backends are tested against these (and the conformance kit checks any cell that claims a
 standard name against them). Inputs ``x`` are [batch, time, input]; each function

@@ -1,4 +1,4 @@
-"""The standard cells as Keras layers, with the equations of DESIGN.md §4.
+"""The standard cells as Keras layers, with the equations of docs/architecture.md §5.
 
 Every cell here (and any Keras cell a third-party plugin registers for this backend)
 follows one small protocol, which :mod:`bench_keras.trainer` and :mod:`bench_keras.probe`

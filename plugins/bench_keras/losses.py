@@ -1,4 +1,5 @@
-"""The task losses in ``keras.ops`` (DESIGN.md §3), as the torch backend computes them."""
+"""The task losses in ``keras.ops`` (docs/architecture.md §4), as the torch backend computes
+them."""
 
 from __future__ import annotations
 

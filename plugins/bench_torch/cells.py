@@ -1,4 +1,4 @@
-"""The standard cells in PyTorch, with the equations of DESIGN.md §4.
+"""The standard cells in PyTorch, with the equations of docs/architecture.md §5.
 
 Every cell module here (and any torch cell a third-party plugin registers for this backend)
 follows one small protocol, which :mod:`bench_torch.trainer` relies on:

@@ -1,4 +1,4 @@
-"""The whole training step of a step-loop cell captured in one CUDA graph (DESIGN.md §8).
+"""The whole training step of a step-loop cell captured in one CUDA graph (docs/architecture.md §8).
 
 A Python step loop launches some fifteen small kernels per time step, and on a GPU the
 launches, not the arithmetic, set its speed. Captured once and replayed, the forward pass,

@@ -1,2 +1,2 @@
-"""The standard task suite of bench (DESIGN.md §3), as a plugin: copy, adding, selective
+"""The standard task suite of bench (docs/architecture.md §4), as a plugin: copy, adding, selective
 copy, associative recall and sequential/permuted digits."""

@@ -19,7 +19,7 @@ from harness.spec import RunSpec
 from tests.helpers import make_host
 
 STANDARD = dict(task="copy", task_params={"length": 100}, hidden=128, batch=128, device="cpu")
-"""The size DESIGN.md quotes: copy T=100, batch 128, 128 units."""
+"""The standard size the README quotes: copy T=100, batch 128, 128 units."""
 
 
 @pytest.fixture(scope="session")

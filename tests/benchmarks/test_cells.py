@@ -41,7 +41,7 @@ def test_training_step(benchmark, full_registry, cell):
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_training_step_at_standard_size(benchmark, full_registry, cell):
-    """The size DESIGN.md and the README's backend table quote: T=100, batch 128, 128 units."""
+    """The size the README's backend table quotes: T=100, batch 128, 128 units."""
     _, trainer, batches = harness_trainer(full_registry, cell)
     benchmark.group = "training step: copy T=100, hidden 128, batch 128"
     benchmark.extra_info["kernel_path"] = trainer.kernel_path

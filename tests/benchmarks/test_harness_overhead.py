@@ -1,4 +1,4 @@
-"""The harness adds nothing measurable to a training step (DESIGN.md §8)."""
+"""The harness adds nothing measurable to a training step (docs/architecture.md §8)."""
 
 from __future__ import annotations
 
