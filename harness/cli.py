@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from harness import __version__
 from harness.errors import BenchError, UsageError
 
-COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check")
+COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export")
 """Modules of :mod:`harness.commands`, one per subcommand, each with
 ``add_parser(subparsers)`` and ``execute(args) -> int``."""
 

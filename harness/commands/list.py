@@ -1,4 +1,8 @@
-"""``bench list``: tasks with their parameters, cells per backend, plugins."""
+"""``bench list``: tasks with their parameters, cells per backend, executors, plugins.
+
+Listing must answer at once: it never imports a framework unless ``--devices`` asks which
+devices each backend sees (that import alone takes seconds).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,17 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "list", help="show tasks, backends, cells and plugins",
         description="Show every task with its parameters and defaults, every backend with "
-        "its availability (and why not), its cells, and the plugins that provide them.",
+        "its availability (and why not) and its cells, the executors, and the plugins that "
+        "provide them.",
     )
+    p.add_argument("--devices", action="store_true", help="also probe the devices each "
+                   "available backend can run on (imports the frameworks: takes seconds)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(execute=execute_command)
 
 
-def inventory(host) -> dict:
+def inventory(host, devices: bool = False) -> dict:
+    """Everything registered; ``devices`` lists each available backend's devices (slow)."""
     registry = host.registry
     return {
         "tasks": [
@@ -33,7 +41,7 @@ def inventory(host) -> dict:
         "backends": [
             {"name": b.name, "framework": b.framework, "version": b.version,
              "available": b.available, "reason": b.reason, "plugin": b.plugin,
-             "devices": b.list_devices() if b.available else [],
+             **({"devices": b.list_devices() if b.available else []} if devices else {}),
              "cells": [c.name for c in registry.cells.values() if c.backend == b.name]}
             for b in registry.backends.values()
         ],
@@ -44,6 +52,10 @@ def inventory(host) -> dict:
              and registry.backends[c.backend].available}
             for c in registry.cells.values()
         ],
+        "executors": [
+            {"name": e.name, "description": e.description, "plugin": e.plugin}
+            for e in registry.executors.values()
+        ],
         "plugins": [
             {"name": i.name, "version": i.version, "errors": i.errors}
             for i in host.plugins.values()
@@ -52,7 +64,7 @@ def inventory(host) -> dict:
 
 
 def execute_command(args) -> int:
-    data = inventory(default_host())
+    data = inventory(default_host(), devices=args.devices)
     if args.json:
         print(json.dumps(data, indent=1))
         return 0
@@ -65,14 +77,22 @@ def execute_command(args) -> int:
     stdout.print(tasks)
 
     backends = Table(title="backends and cells", title_justify="left")
-    for column in ("backend", "version", "status", "devices", "cells"):
+    columns = ("backend", "version", "status", *(("devices",) if args.devices else ()), "cells")
+    for column in columns:
         backends.add_column(column)
     for b in data["backends"]:
         status = ("[green]available[/]" if b["available"]
                   else f"[red]unavailable[/]: {escape(b['reason'])}")
-        backends.add_row(b["name"], b["version"] or "-", status, ", ".join(b["devices"]) or "-",
-                         ", ".join(b["cells"]))
+        devices = (", ".join(b["devices"]) or "-",) if args.devices else ()
+        backends.add_row(b["name"], b["version"] or "-", status, *devices, ", ".join(b["cells"]))
     stdout.print(backends)
+
+    executors = Table(title="executors (bench run --executor NAME)", title_justify="left")
+    for column in ("executor", "description"):
+        executors.add_column(column)
+    for e in data["executors"]:
+        executors.add_row(e["name"], e["description"])
+    stdout.print(executors)
 
     plugins = Table(title="plugins", title_justify="left")
     for column in ("plugin", "version", "status"):

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.atomic import write_files
 from harness.errors import UsageError
 from harness.records import ResultSet
 
-from .atomic import write_files
 from .html import render_html
 from .markdown import render_markdown
 from .page import assemble

@@ -1,21 +1,20 @@
 """The plugin module of the Keras backend (entry point ``bench = keras``).
 
 Registering must not import Keras or its framework (a missing one shows as "unavailable"),
-so everything registered here reaches the framework through a function that imports it
-on first call.
+so everything registered here reaches the framework through a ``LazyFunction``, which
+imports it on first call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from bench_keras.installation import availability, describe_version
 from harness import hookimpl
-from harness.canonical import STANDARD_INITIALIZERS, Weights
+from harness.canonical import STANDARD_INITIALIZERS
+from harness.lazy import LazyFunction
 from harness.registry import Backend, Cell
-from harness.trainer import CellProbe, Trainer, TrainerConfig
 
 NAME = "keras"
 DESCRIPTIONS = {
@@ -27,35 +26,11 @@ DESCRIPTIONS = {
 FUSED = {"lstm", "gru"}
 
 
-def build_cell(cell_name: str, input_size: int, hidden: int, options: Mapping[str, Any]):
-    from bench_keras import cells
-
-    return cells.build_cell(cell_name, input_size, hidden, options)
-
-
-def build_trainer(config: TrainerConfig) -> Trainer:
-    from bench_keras import trainer
-
-    return trainer.build_trainer(config)
-
-
-def probe_cell(cell: Cell, weights: Weights, inputs, cotangent,
-               options: Mapping[str, Any]) -> CellProbe:
-    from bench_keras import probe
-
-    return probe.probe_cell(cell, weights, inputs, cotangent, options)
-
-
-def list_devices() -> list[str]:
-    from bench_keras import framework
-
-    return framework.list_devices()
-
-
-def describe_device(device: str) -> str:
-    from bench_keras import framework
-
-    return framework.describe_device(device)
+build_cell = LazyFunction("bench_keras.cells:build_cell")
+build_trainer = LazyFunction("bench_keras.trainer:build_trainer")
+probe_cell = LazyFunction("bench_keras.probe:probe_cell")
+list_devices = LazyFunction("bench_keras.framework:list_devices")
+describe_device = LazyFunction("bench_keras.framework:describe_device")
 
 
 @hookimpl

@@ -231,3 +231,9 @@ def _keep_mask(like: Tensor, shape: tuple[int, ...], rate: float) -> Tensor:
     """Inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)``."""
     keep = 1.0 - rate
     return like.new_empty(shape).bernoulli_(keep).div_(keep)
+
+
+def build_cell(name: str, input_size: int, hidden: int, options: Mapping[str, Any]
+               ) -> RecurrentCell:
+    """The standard cell ``name`` (the factory the plugin registers, bound to the name)."""
+    return CELLS[name](input_size, hidden, options)

@@ -2,26 +2,20 @@
 
 It must not import torch: bench lists the backend (as unavailable, with the fix, when torch
 is missing) without paying for the import. Everything that needs torch is imported on first
-use by the module-level functions below, which also keep the registered entries picklable.
+use (``LazyFunction``), which also keeps the registered entries picklable.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from harness import hookimpl
-from harness.canonical import STANDARD_INITIALIZERS, Weights
+from harness.canonical import STANDARD_INITIALIZERS
+from harness.lazy import LazyFunction
 from harness.registry import STANDARD_OPTIONS, Backend, Cell
-from harness.trainer import CellProbe, Trainer, TrainerConfig
-
-if TYPE_CHECKING:
-    from torch import nn
 
 INSTALL_HINT = "PyTorch is not installed: pip install 'bench-harness[torch]'"
 
@@ -34,35 +28,11 @@ CELL_DESCRIPTIONS = {
 FUSED_CELLS = frozenset({"rnn", "lstm", "gru"})
 
 
-def build_cell(name: str, input_size: int, hidden: int, options: Mapping[str, Any]) -> nn.Module:
-    from bench_torch.cells import CELLS
-
-    return CELLS[name](input_size, hidden, options)
-
-
-def build_trainer(config: TrainerConfig) -> Trainer:
-    from bench_torch import trainer
-
-    return trainer.build_trainer(config)
-
-
-def list_devices() -> list[str]:
-    from bench_torch import devices
-
-    return devices.list_devices()
-
-
-def describe_device(device: str) -> str:
-    from bench_torch import devices
-
-    return devices.describe_device(device)
-
-
-def probe_cell(cell: Cell, weights: Weights, inputs: np.ndarray, cotangent: np.ndarray,
-               options: Mapping[str, Any]) -> CellProbe:
-    from bench_torch import probe
-
-    return probe.probe_cell(cell, weights, inputs, cotangent, options)
+build_cell = LazyFunction("bench_torch.cells:build_cell")
+build_trainer = LazyFunction("bench_torch.trainer:build_trainer")
+list_devices = LazyFunction("bench_torch.devices:list_devices")
+describe_device = LazyFunction("bench_torch.devices:describe_device")
+probe_cell = LazyFunction("bench_torch.probe:probe_cell")
 
 
 def _torch_version() -> str | None:

@@ -6,11 +6,13 @@ import sys
 from harness.cli import main
 
 
-def test_list_shows_tasks_with_defaults_backends_and_plugins(capsys, host):
+def test_list_shows_tasks_with_defaults_backends_executors_and_plugins(capsys, host):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "length=100" in out and "copy" in out and "adding" in out
     assert "rnn, lnrnn, lstm, gru" in out and "available" in out
+    assert all(f"│ {name} " in out for name in ("local", "process", "dask"))
+    assert "devices" not in out
 
 
 def test_list_json(capsys, host):
@@ -20,7 +22,27 @@ def test_list_json(capsys, host):
     assert copy["parameters"] == [{"name": "length", "type": "int", "default": 100,
                                    "help": copy["parameters"][0]["help"]}]
     (torch_backend,) = data["backends"]
-    assert torch_backend["devices"][-1] == "cpu" and torch_backend["available"]
+    assert torch_backend["available"] and "devices" not in torch_backend
+    assert [e["name"] for e in data["executors"]] == ["local", "process", "dask"]
+
+
+def test_devices_are_probed_only_when_asked(capsys, host):
+    assert main(["list", "--json", "--devices"]) == 0
+    (torch_backend,) = json.loads(capsys.readouterr().out)["backends"]
+    assert torch_backend["devices"][-1] == "cpu"
+
+
+def test_listing_imports_no_framework():
+    """What makes `bench list` answer in well under a second: no framework is imported."""
+    script = ("import sys\n"
+              "from harness.cli import main\n"
+              "assert main(['list', '--json']) == 0\n"
+              "print(sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax')"
+              " if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
 
 
 def test_no_arguments_prints_help_and_exits_2(capsys):

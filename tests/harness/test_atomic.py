@@ -2,7 +2,7 @@ import stat
 
 import pytest
 
-from harness.report.atomic import write_files
+from harness.atomic import write_files
 
 
 def test_files_appear_whole_and_readable_by_others(tmp_path):

@@ -1,0 +1,35 @@
+"""All-or-nothing file writing: a reader never sees half a file, an error leaves none."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+FILE_MODE = 0o644
+"""mkstemp creates files readable by the owner only; what bench writes is meant to be shared."""
+
+
+@contextlib.contextmanager
+def staged(path: Path) -> Iterator[Path]:
+    """A temporary sibling of ``path`` to write; renamed into place only if the block ends
+    without an error, removed otherwise."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_files(files: Mapping[Path, str]) -> None:
+    """Write each text to a temporary sibling first and rename them into place only once all
+    are complete, so an error leaves neither a half-written file nor half of the set."""
+    with contextlib.ExitStack() as stack:
+        for path, text in files.items():
+            stack.enter_context(staged(path)).write_text(text, encoding="utf-8")

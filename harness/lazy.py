@@ -1,0 +1,28 @@
+"""Functions a plugin registers without importing their framework until first called."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LazyFunction:
+    """The function at ``"package.module:name"``, imported on its first call.
+
+    A plugin module must not import its framework (bench lists an unavailable backend without
+    it), yet what it registers must be callable and picklable, to reach worker processes:
+    ``build_trainer=LazyFunction("bench_torch.trainer:build_trainer")`` is both.
+    """
+
+    target: str
+
+    def __post_init__(self) -> None:
+        module, sep, name = self.target.partition(":")
+        if not (module and sep and name):
+            raise ValueError(f"expected 'package.module:function', got {self.target!r}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
