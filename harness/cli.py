@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -10,18 +9,12 @@ import traceback
 from collections.abc import Sequence
 
 from harness import __version__
-from harness.errors import BenchError, UsageError
+from harness.commands import Parser
+from harness.errors import BenchError
 
 COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export")
 """Modules of :mod:`harness.commands`, one per subcommand, each with
 ``add_parser(subparsers)`` and ``execute(args) -> int``."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a mistake as a UsageError (one line, exit 2), not SystemExit."""
-
-    def error(self, message: str):
-        raise UsageError(f"{self.prog}: {message}")
 
 
 def build_parser() -> Parser:

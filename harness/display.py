@@ -1,4 +1,4 @@
-"""Terminal output shared by commands: consoles, number formatting, plugin warnings."""
+"""Terminal output shared by commands: consoles and plugin warnings."""
 
 from __future__ import annotations
 
@@ -14,14 +14,6 @@ PIPE_WIDTH = 160
 
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
 stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else PIPE_WIDTH)
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
 
 
 def warn_plugin_errors(host: PluginHost) -> None:

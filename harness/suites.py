@@ -11,11 +11,11 @@ its command line, so a suite means what the same command would.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cli import build_parser
 from harness.errors import UnknownNameError, UsageError
 
 try:
@@ -66,21 +66,20 @@ def load_suite(name_or_path: str) -> Suite:
     return Suite(path, [_arguments(path, {**defaults, **entry}) for entry in data["runs"]])
 
 
-def suite_runs(args: argparse.Namespace) -> list[argparse.Namespace]:
+def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.Namespace]
+               ) -> list[argparse.Namespace]:
     """The parsed ``bench run`` options of each entry of the suite ``args.suite``.
 
-    Options on the command line that would change the runs conflict with the suite; the
-    execution options (--out, --executor, ...) apply to every entry.
+    ``parse`` parses ``bench run`` arguments (the command passes its own parser, so this
+    module needs nothing of the command line). Options on the command line that would change
+    the runs conflict with the suite; the execution options (--out, --executor, ...) apply to
+    every entry.
     """
     suite = load_suite(args.suite)
-    parser = build_parser()
-
-    def parse(argv: list[str]) -> argparse.Namespace:
-        return parser.parse_args(["run", *argv])
-
     defaults = vars(parse(["--suite", args.suite]))
     given = [f"--{key.replace('_', '-')}" for key, value in vars(args).items()
-             if key not in EXECUTION_OPTIONS | {"suite"} and value != defaults.get(key)]
+             if key in defaults and key not in EXECUTION_OPTIONS | {"suite"}
+             and value != defaults[key]]
     if given:
         raise UsageError(f"--suite {args.suite} fixes the runs; drop {', '.join(given)} "
                          f"or edit {suite.path}")

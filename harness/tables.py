@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from harness.display import fmt
+from harness.formatting import fmt
 from harness.records import RunRecord
 from harness.sweep import SOLVED_SHARE, CellSummary, MemoryLength
 

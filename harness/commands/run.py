@@ -15,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import UsageError
 from harness.executors import Executor, ExecutorOptions
@@ -38,6 +39,10 @@ def add_parser(subparsers) -> None:
         "on a fixed held-out set, and write one JSON record per run. Runs whose record "
         "is already in --out are skipped (use --force to rerun).",
     )
+    add_arguments(p)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", metavar="NAME_OR_PATH", help="run a suite instead of --task and "
                    "--cells: a TOML file, or NAME for results/suites/NAME.toml (e.g. ci)")
     p.add_argument("--task", help="task name, e.g. copy or adding (bench list)")
@@ -87,6 +92,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
     p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     p.set_defaults(execute=execute_command)
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """``bench run`` arguments, parsed as the command line would be (for suite entries)."""
+    parser = Parser(prog="bench run")
+    add_arguments(parser)
+    return parser.parse_args(argv)
 
 
 def _comma_list(raw: str) -> list[str]:
@@ -149,7 +161,8 @@ def build_specs(args, registry) -> list[RunSpec]:
 def requested_specs(args, registry) -> list[RunSpec]:
     """The runs of --suite, or of --task and --cells."""
     if args.suite:
-        specs = [spec for entry in suite_runs(args) for spec in requested_specs(entry, registry)]
+        specs = [spec for entry in suite_runs(args, parse_arguments)
+                 for spec in requested_specs(entry, registry)]
         return list({spec.run_id: spec for spec in specs}.values())
     missing = [name for name in ("task", "cells") if getattr(args, name) is None]
     if missing:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from harness.compare.environment import Difference
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
-from harness.display import fmt
+from harness.formatting import fmt
 from harness.spec import RunSpec
 
 NOT_GATING = "*"

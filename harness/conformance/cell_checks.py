@@ -15,7 +15,6 @@ from itertools import pairwise
 import numpy as np
 
 from harness.canonical import Weights
-from harness.commands.parity import compare
 from harness.conformance.fixture import (
     BATCH,
     HIDDEN,
@@ -35,6 +34,7 @@ from harness.conformance.numeric import (
     weighted_sum,
 )
 from harness.conformance.results import Check, CheckFailed, CheckSkipped
+from harness.parity import compare
 from harness.records import RunRecord
 from harness.registry import STANDARD_OPTIONS
 from harness.runner import execute

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.display import fmt
+from harness.formatting import fmt
 from harness.records import RunRecord
 from harness.sweep import SOLVED_SHARE, CellSummary, MemoryLength
 

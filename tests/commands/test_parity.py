@@ -14,8 +14,8 @@ from bench_keras import plugin as keras_plugin
 from harness import hookimpl
 from harness.canonical import STANDARD_INITIALIZERS, init_lstm
 from harness.cli import main
-from harness.commands.parity import check_parity, compare
 from harness.errors import UnknownNameError, UsageError
+from harness.parity import check_parity, compare
 from harness.plugins import PluginHost
 from harness.registry import Backend, Cell
 from harness.trainer import CellProbe

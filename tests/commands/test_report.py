@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from harness.cli import main
-from harness.display import fmt
+from harness.formatting import fmt
 from harness.records import load_results
 from harness.sweep import memory_lengths, summarise_cells
 from tests.helpers import TINY_RUN

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.display import fmt
+from harness.formatting import fmt
 from harness.records import load_results
 from harness.report.html import render_html
 from harness.report.markdown import render_markdown

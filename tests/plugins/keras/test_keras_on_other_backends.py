@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent("""
     import keras
     import numpy as np
     from harness.canonical import init_readout
-    from harness.commands.parity import check_parity
+    from harness.parity import check_parity
     from harness.trainer import TrainerConfig
     from tests.helpers import make_host
     from tests.toyplugins import EchoTask
