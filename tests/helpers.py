@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import subprocess
+import sys
 
 from harness.plugins import PluginHost
 
@@ -22,3 +25,15 @@ def make_host(*names: str) -> PluginHost:
 
 TINY_RUN = ["--hidden", "8", "--batch", "8", "--eval-size", "32", "--eval-every", "5"]
 """``bench run`` options that make a run take a fraction of a second."""
+
+
+FRAMEWORKS = ("torch", "tensorflow", "keras", "jax")
+
+
+def frameworks_imported_by(code: str) -> list[str]:
+    """The frameworks a fresh interpreter has imported after running ``code``."""
+    script = f"import sys\n{code}\nprint(sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return ast.literal_eval(done.stdout.splitlines()[-1])

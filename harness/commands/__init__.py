@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from harness.errors import UsageError
+from harness.records import ResultSet, load_results
 
 
 class Parser(argparse.ArgumentParser):
@@ -12,3 +15,12 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message}")
+
+
+def read_results(source: Path) -> tuple[ResultSet, Path]:
+    """The records under a results directory or file, each unreadable file named on stderr,
+    and the directory they are in (where a command writes its output by default)."""
+    results = load_results(source)
+    for _, reason in results.skipped:
+        print(f"bench: warning: skipped {reason}", file=sys.stderr)
+    return results, source if source.is_dir() else source.parent

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from harness.atomic import staged
+from harness.commands import read_results
 from harness.errors import UsageError
 from harness.export import to_dataframe
-from harness.records import load_results
 
 FORMATS = ("csv", "parquet")
 
@@ -33,11 +32,8 @@ def add_parser(subparsers) -> None:
 
 def execute_command(args) -> int:
     source = Path(args.results)
-    results = load_results(source)
-    for _, reason in results.skipped:
-        print(f"bench: warning: skipped {reason}", file=sys.stderr)
+    results, root = read_results(source)
     frame = to_dataframe(results.records)
-    root = source if source.is_dir() else source.parent
     out = Path(args.out) if args.out else root / f"runs.{args.format}"
     if not out.parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: no such directory {str(out.parent)!r}")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from harness.commands import read_results
 from harness.errors import UsageError
-from harness.records import load_results
 from harness.report.tables import plural
 
 DEFAULT_OUT = "report"
@@ -29,10 +28,7 @@ def add_parser(subparsers) -> None:
 
 def execute_command(args) -> int:
     source = Path(args.results)
-    results = load_results(source)
-    for _, reason in results.skipped:
-        print(f"bench: warning: skipped {reason}", file=sys.stderr)
-    root = source if source.is_dir() else source.parent
+    results, root = read_results(source)
     out_dir = Path(args.out) if args.out else root / DEFAULT_OUT
     try:
         # matplotlib loads only here, so the rest of bench neither needs it nor waits for it.
