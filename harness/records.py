@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from harness.errors import UsageError
 from harness.gradients import GradientProfile
+from harness.memory import MemoryEvidence
 from harness.spec import RunSpec
 
 SCHEMA = "bench.run"
@@ -27,6 +28,8 @@ class EvalPoint:
     loss: float
     loss_ratio: float
     headline: float
+    p_value: float | None = None
+    """Of the memory test at this evaluation (:mod:`harness.memory`)."""
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Accuracy:
     solved: bool = False
     steps_to_solve: int | None = None
     seconds_to_solve: float | None = None
+    memory: MemoryEvidence | None = None
+    """The memory test of the final evaluation."""
     curve: list[EvalPoint] = field(default_factory=list)
 
 
@@ -103,7 +108,9 @@ class RunRecord:
         accuracy = data.pop("accuracy", None)
         if accuracy is not None:
             curve = [EvalPoint(**p) for p in accuracy.pop("curve", [])]
-            accuracy = Accuracy(**accuracy, curve=curve)
+            memory = accuracy.pop("memory", None)
+            accuracy = Accuracy(**accuracy, curve=curve,
+                                memory=MemoryEvidence(**memory) if memory else None)
         speed = data.pop("speed", None)
         stability = data.pop("stability", None)
         if stability is not None and stability.get("gradient_profile") is not None:

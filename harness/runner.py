@@ -19,6 +19,7 @@ from harness.canonical import init_readout
 from harness.environment import host_environment, now_iso
 from harness.errors import BackendUnavailableError, UsageError
 from harness.gradients import GradientProfile, compact, lag_profile, reach
+from harness.memory import memory_evidence
 from harness.plugins import default_host
 from harness.records import Accuracy, EvalPoint, RunRecord, Speed, Stability
 from harness.registry import Backend, Cell, Registry
@@ -165,7 +166,8 @@ class _Evaluator:
         ]
         self.seconds: list[float] = []
 
-    def __call__(self, trainer: Trainer) -> tuple[float, float]:
+    def __call__(self, trainer: Trainer) -> tuple[float, np.ndarray]:
+        """The loss and the per-example headline scores of the held-out set."""
         start = time.perf_counter()
         losses, outputs = [], []
         for batch in self.chunks:
@@ -175,7 +177,7 @@ class _Evaluator:
         self.seconds.append(time.perf_counter() - start)
         targets = np.concatenate([b.targets for b in self.chunks])
         loss = float(sum(losses) / self.size)
-        return loss, self.task.headline_metric(np.concatenate(outputs), targets)
+        return loss, self.task.headline_scores(np.concatenate(outputs), targets)
 
     def samples_per_second(self) -> float | None:
         timed = self.seconds[1:] or self.seconds  # the first includes warm-up
@@ -196,14 +198,19 @@ def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
     nonfinite = 0
     train_seconds = 0.0
 
+    passed: list[bool] = []  # whether each evaluation met the solved criterion
+
     def record_eval(step: int) -> bool:
-        loss, headline = evaluate(trainer)
-        ratio = loss / task.baseline_loss
-        accuracy.curve.append(EvalPoint(step, round(train_seconds, 4), loss, ratio, headline))
+        loss, scores = evaluate(trainer)
+        headline, ratio = float(np.mean(scores)), loss / task.baseline_loss
+        accuracy.memory = memory_evidence(scores, task.chance)
+        point = EvalPoint(step, round(train_seconds, 4), loss, ratio, headline,
+                          accuracy.memory.p_value)
+        passed.append(math.isfinite(loss) and task.is_solved(loss, headline))
+        if passed[-2:] == [True, True]:
+            confirm_solved(accuracy, accuracy.curve[-1])
+        accuracy.curve.append(point)
         accuracy.final_loss, accuracy.loss_ratio, accuracy.headline = loss, ratio, headline
-        if math.isfinite(loss) and task.is_solved(loss, headline) and not accuracy.solved:
-            accuracy.solved, accuracy.steps_to_solve = True, step
-            accuracy.seconds_to_solve = round(train_seconds, 4)
         return math.isfinite(loss)
 
     probe_batch = evaluate.chunks[0]
@@ -246,6 +253,15 @@ def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
     )
     return RunRecord(spec=spec, status=status, run_id=spec.run_id, steps_done=step,
                      accuracy=accuracy, speed=speed, stability=stability)
+
+
+def confirm_solved(accuracy: Accuracy, first: EvalPoint) -> None:
+    """Mark solved at ``first``, the earlier of two consecutive evaluations that both met the
+    criterion. One evaluation is not enough: a run's held-out loss can dip under the
+    criterion and come back above it at the next evaluation (docs/memory.md)."""
+    if not accuracy.solved:
+        accuracy.solved, accuracy.steps_to_solve = True, first.step
+        accuracy.seconds_to_solve = first.seconds
 
 
 def _lag_profile(trainer: Trainer, batch: Batch) -> np.ndarray | None:

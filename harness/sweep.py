@@ -11,7 +11,8 @@ import numpy as np
 from harness.records import RunRecord
 
 SOLVED_SHARE = 0.5
-"""A length counts as remembered when at least this share of its seeds solved it."""
+"""A length counts as solved (remembered) when at least this share of its seeds solved it
+(remembered it, by the memory test of :mod:`harness.memory`)."""
 
 
 @dataclass
@@ -36,17 +37,59 @@ class CellSummary:
     failed: int
 
 
-@dataclass
-class MemoryLength:
-    cell: str
-    success_rate: dict[int, float] = field(default_factory=dict)
-    """Share of seeds that solved the task, per length."""
+@dataclass(frozen=True)
+class LengthVerdict:
+    """One cell at one length, over its seeds."""
+
+    length: int
+    seeds: int
+    solved_share: float
+    remembered_share: float
+    headline: float | None
+    """Median over the seeds."""
+    p_value: float | None
+    """The largest over the seeds: the weakest evidence of memory."""
+    steps: int
+    """Training steps the seeds took together."""
 
     @property
-    def memory_length(self) -> int | None:
+    def solved(self) -> bool:
+        return self.solved_share >= SOLVED_SHARE
+
+    @property
+    def remembered(self) -> bool:
+        return self.remembered_share >= SOLVED_SHARE
+
+
+@dataclass
+class MemoryLength:
+    """A cell's memory length on one task: the longest length it remembers and the longest
+    it solves, with the verdict at every length tried."""
+
+    cell: str
+    task: str
+    headline_name: str
+    chance: float | None
+    verdicts: dict[int, LengthVerdict] = field(default_factory=dict)
+
+    @property
+    def success_rate(self) -> dict[int, float]:
+        """Share of seeds that solved the task, per length."""
+        return {length: v.solved_share for length, v in self.verdicts.items()}
+
+    @property
+    def remembers_up_to(self) -> LengthVerdict | None:
+        """The longest length remembered by at least SOLVED_SHARE of its seeds, if any."""
+        return _longest(v for v in self.verdicts.values() if v.remembered)
+
+    @property
+    def solves_up_to(self) -> LengthVerdict | None:
         """The longest length solved by at least SOLVED_SHARE of its seeds, if any."""
-        solved = [length for length, rate in self.success_rate.items() if rate >= SOLVED_SHARE]
-        return max(solved) if solved else None
+        return _longest(v for v in self.verdicts.values() if v.solved)
+
+
+def _longest(verdicts: Iterable[LengthVerdict]) -> LengthVerdict | None:
+    return max(verdicts, key=lambda v: v.length, default=None)
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -85,16 +128,33 @@ def summarise_cells(records: Iterable[RunRecord]) -> list[CellSummary]:
     return summaries
 
 
+def length_verdict(length: int, records: Sequence[RunRecord]) -> LengthVerdict:
+    """The verdict of one cell at one length from the records of its seeds."""
+    accuracies = [r.accuracy for r in records if r.accuracy is not None]
+    tests = [a.memory for a in accuracies if a.memory is not None]
+    return LengthVerdict(
+        length=length, seeds=len(records),
+        solved_share=sum(a.solved for a in accuracies) / len(records),
+        remembered_share=sum(t.remembers for t in tests) / len(records),
+        headline=_median([a.headline for a in accuracies]),
+        p_value=max((t.p_value for t in tests), default=None),
+        steps=sum(r.steps_done for r in records),
+    )
+
+
 def memory_lengths(records: Iterable[RunRecord]) -> list[MemoryLength]:
-    """Per cell, the success rate at each swept ``length`` and the memory length it implies."""
-    by_cell: dict[str, dict[int, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    """Per cell and task, the verdict at each ``length`` and the memory lengths they imply."""
+    groups: dict[tuple[str, str], dict[int, list[RunRecord]]] = defaultdict(
+        lambda: defaultdict(list))
     for record in records:
         length = record.spec.task_params.get("length")
-        if length is None:
-            continue
-        by_cell[record.spec.cell][int(length)].append(
-            bool(record.accuracy and record.accuracy.solved))
-    return [
-        MemoryLength(cell, {length: sum(v) / len(v) for length, v in sorted(lengths.items())})
-        for cell, lengths in by_cell.items()
-    ]
+        if length is not None:
+            groups[record.spec.cell, record.spec.task][int(length)].append(record)
+    memories = []
+    for (cell, task), lengths in groups.items():
+        first = next((r.accuracy for rs in lengths.values() for r in rs if r.accuracy), None)
+        memories.append(MemoryLength(
+            cell, task, first.headline_name if first else "headline",
+            first.chance if first else None, {
+            length: length_verdict(length, rs) for length, rs in sorted(lengths.items())}))
+    return memories

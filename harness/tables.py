@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
+from harness.answer import MEMORY_RULE, verdict_text
 from harness.formatting import fmt
 from harness.records import RunRecord
-from harness.sweep import SOLVED_SHARE, CellSummary, MemoryLength
+from harness.sweep import CellSummary, LengthVerdict, MemoryLength
 
 STATUS_STYLE = {"ok": "green", "diverged": "yellow", "failed": "red"}
 
@@ -53,21 +54,25 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
 
 
 def memory_table(memories: Sequence[MemoryLength], seeds: int) -> Table:
-    lengths = sorted({length for m in memories for length in m.success_rate})
+    lengths = sorted({length for m in memories for length in m.verdicts})
     table = Table(
         title="memory length", title_justify="left", caption_justify="left",
-        caption=f"share of {seeds} seed(s) that solved each length; memory length = the "
-        f"longest length solved by at least {SOLVED_SHARE:.0%} of the seeds within the budget",
+        caption=f"headline at each length T (median of {seeds} seed(s)); {MEMORY_RULE}",
     )
     table.add_column("cell")
     for length in lengths:
         table.add_column(f"T={length}", justify="right")
-    table.add_column("memory length", justify="right")
+    table.add_column("remembers up to", justify="right")
+    table.add_column("solves up to", justify="right")
     for memory in memories:
-        rates = [memory.success_rate.get(length) for length in lengths]
-        table.add_row(memory.cell, *("-" if r is None else f"{r:.0%}" for r in rates),
-                      str(memory.memory_length) if memory.memory_length else "none")
+        verdicts = [memory.verdicts.get(length) for length in lengths]
+        table.add_row(memory.cell, *("-" if v is None else verdict_text(v) for v in verdicts),
+                      *(_length(v) for v in (memory.remembers_up_to, memory.solves_up_to)))
     return table
+
+
+def _length(verdict: LengthVerdict | None) -> str:
+    return str(verdict.length) if verdict else "none"
 
 
 def seeds_table(summaries: Sequence[CellSummary]) -> Table:

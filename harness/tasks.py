@@ -98,8 +98,18 @@ class Task(abc.ABC):
         return self.sample(rng, size, split="eval")
 
     @abc.abstractmethod
+    def headline_scores(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """The headline metric of each held-out example, ``[B]`` in [0, 1].
+
+        One score per example, not per position: the positions of one example share its
+        sequence and are correlated, so the examples are the independent units that the
+        memory test (:mod:`harness.memory`) counts.
+        """
+
     def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        """Headline metric of model outputs (logits or values) against targets."""
+        """Headline metric of model outputs (logits or values) against targets: the mean of
+        :meth:`headline_scores` (every example weighs the same)."""
+        return float(np.mean(self.headline_scores(outputs, targets)))
 
     @abc.abstractmethod
     def is_solved(self, loss: float, headline: float) -> bool:

@@ -27,8 +27,8 @@ class EchoTask(Task):
         symbols = rng.integers(0, 4, size=(batch_size, self.length))
         return Batch(np.eye(4, dtype=np.float32)[symbols], symbols.astype(np.int64))
 
-    def headline_metric(self, outputs, targets):
-        return float((outputs.argmax(-1) == targets).mean())
+    def headline_scores(self, outputs, targets):
+        return (outputs.argmax(-1) == targets).mean(axis=1)
 
     def is_solved(self, loss, headline):
         return headline >= 0.99

@@ -15,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from harness.answer import answer_json, answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import UsageError
@@ -22,9 +23,10 @@ from harness.executors import Executor, ExecutorOptions
 from harness.plugins import default_host
 from harness.records import RunRecord, ensure_writable, existing_record, write_record
 from harness.runner import validate
+from harness.search import BUDGET_RUNS, plan_searches, search_lengths
 from harness.spec import DEVICES, RunSpec
 from harness.suites import suite_runs
-from harness.sweep import memory_lengths, summarise_cells
+from harness.sweep import MemoryLength, memory_lengths, summarise_cells
 from harness.tables import memory_table, seeds_table, summary_table
 from harness.trainer import OPTIMIZERS
 
@@ -54,7 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     lengths.add_argument("--length", type=int, help="task length T, the memory delay "
                          "(default: the task's own, see bench list)")
     lengths.add_argument("--lengths", type=_int_list, help="sweep these lengths, e.g. "
-                         "25,50,100,200, and report each cell's memory length")
+                         "25,50,100,200, and report each cell's memory length (without "
+                         "--length or --lengths, a task with a length searches it per cell)")
+    p.add_argument("--budget", type=int, help="training steps per cell and seed for the "
+                   f"length search (default: {BUDGET_RUNS} x --steps)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="other task parameter (repeatable)")
     p.add_argument("--seeds", type=_seed_list, default=[0], help="comma-separated seeds "
@@ -171,25 +176,69 @@ def requested_specs(args, registry) -> list[RunSpec]:
     return build_specs(args, registry)
 
 
+def searches_length(args, registry) -> bool:
+    """Whether to search the length: a task with one, and no length given."""
+    given = args.length is not None or args.lengths or any(
+        item.partition("=")[0] == "length" for item in args.param)
+    return not (args.suite or given) and "length" in registry.task(args.task).defaults()
+
+
 def execute_command(args) -> int:
     host = default_host()
     warn_plugin_errors(host)
     specs = requested_specs(args, host.registry)
-    executor = host.registry.executor(args.executor)
+    searching = searches_length(args, host.registry)
+    if args.budget is not None and not searching:
+        raise UsageError("--budget sets the length search, which runs only without --length, "
+                         "--lengths and --suite")
+    searches = plan_searches(specs, host.registry, args.budget) if searching else []
+    executor = host.registry.executor(args.executor).factory(
+        ExecutorOptions(args.workers, args.scheduler))
     out_dir = Path(args.out)
     ensure_writable(out_dir)
-    records = run_all(specs, out_dir, executor.factory(ExecutorOptions(args.workers,
-                                                                       args.scheduler)),
-                      force=args.force)
+    if searching:
+        shared = _KeepOpen(executor)  # every round of the search runs on the same workers
+        try:
+            search_lengths(searches, lambda todo: run_all(todo, out_dir, shared, args.force))
+        finally:
+            executor.close()
+        records = [r for search in searches for r in search.records]
+    else:
+        records = run_all(specs, out_dir, executor, force=args.force)
+    swept = searching or bool(args.lengths)
+    memories = memory_lengths(records) if swept else []
     if args.json:
-        print(json.dumps([r.to_dict() for r in records], indent=1))
+        print(json.dumps({"memory": [answer_json(m) for m in memories],
+                          "records": [r.to_dict() for r in records]}, indent=1))
     elif args.suite:
         for group in _by_setting(records):
             print_summary(group, swept=False, seeds=len({r.spec.seed for r in group}))
     else:
-        print_summary(records, swept=bool(args.lengths), seeds=len(args.seeds))
+        print_answer(memories, searches)
+        print_summary(records, swept=swept, seeds=len(args.seeds))
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)")
     return 1 if any(r.status == "failed" for r in records) else 0
+
+
+class _KeepOpen:
+    """An executor that :func:`run_all` cannot close, for the rounds of a search."""
+
+    def __init__(self, executor: Executor):
+        self.executor = executor
+
+    def run(self, specs, on_step=None):
+        return self.executor.run(specs, on_step=on_step)
+
+    def close(self) -> None:
+        pass
+
+
+def print_answer(memories: list[MemoryLength], searches: list) -> None:
+    """One line per cell: how far back it remembers, with the evidence."""
+    stopped = {search.cell: search.stopped for search in searches}
+    for memory in memories:
+        why = f" [search: {stopped[memory.cell]}]" if memory.cell in stopped else ""
+        stdout.print(answer_line(memory) + why, markup=False)
 
 
 def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:

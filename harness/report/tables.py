@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.answer import MEMORY_RULE, verdict_text
 from harness.formatting import fmt
 from harness.records import RunRecord
-from harness.sweep import SOLVED_SHARE, CellSummary, MemoryLength
+from harness.sweep import CellSummary, MemoryLength
 
 from .groups import headline_name, params_label
 
@@ -99,14 +100,16 @@ def seeds_table(summaries: Sequence[CellSummary], headline: str) -> Table:
 
 
 def memory_table(memories: Sequence[MemoryLength]) -> Table:
-    lengths = sorted({length for m in memories for length in m.success_rate})
+    lengths = sorted({length for m in memories for length in m.verdicts})
     table = Table("Memory length", _columns(
-        "cell", *(f"T={length}" for length in lengths), "memory length", text=("cell",)),
-        caption=f"Share of the seeds that solved each length T; memory length = the longest "
-        f"length solved by at least {SOLVED_SHARE:.0%} of its seeds within the step budget.")
+        "cell", *(f"T={length}" for length in lengths), "remembers up to", "solves up to",
+        text=("cell",)),
+        caption=f"The headline at each length T (median over seeds); {MEMORY_RULE}.")
     for m in memories:
-        table.rows.append([m.cell, *(_share(m.success_rate.get(length)) for length in lengths),
-                           str(m.memory_length) if m.memory_length else "none"])
+        table.rows.append([m.cell, *("-" if (v := m.verdicts.get(length)) is None
+                                     else verdict_text(v) for length in lengths),
+                           *(str(v.length) if v else "none"
+                             for v in (m.remembers_up_to, m.solves_up_to))])
     return table
 
 

@@ -45,9 +45,9 @@ class AddingTask(Task):
         targets = values[rows, first] + values[rows, second]
         return Batch(inputs=np.stack([values, markers], axis=-1), targets=targets[:, None])
 
-    def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        """Fraction of outputs ``[B, 1]`` within the tolerance of the target."""
-        return float((np.abs(outputs - targets) < TOLERANCE).mean())
+    def headline_scores(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """1 where an output ``[B, 1]`` is within the tolerance of its target, else 0."""
+        return (np.abs(outputs - targets) < TOLERANCE).astype(float)[:, 0]
 
     def is_solved(self, loss: float, headline: float) -> bool:
         return loss <= SOLVED_MSE

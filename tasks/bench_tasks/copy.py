@@ -57,10 +57,11 @@ class CopyTask(Task):
         targets[:, -RECALL:] = symbols
         return Batch(inputs=inputs, targets=targets)
 
-    def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        """Accuracy of ``argmax`` of logits ``[B, T+20, 10]`` over the last ten steps."""
+    def headline_scores(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Per example, accuracy of ``argmax`` of logits ``[B, T+20, 10]`` over the last ten
+        steps."""
         predicted = outputs[:, -RECALL:].argmax(axis=-1)
-        return float((predicted == targets[:, -RECALL:]).mean())
+        return (predicted == targets[:, -RECALL:]).mean(axis=1)
 
     def is_solved(self, loss: float, headline: float) -> bool:
         return headline >= SOLVED_ACCURACY

@@ -113,9 +113,9 @@ class DigitsTask(Task):
         """The whole test split in a fixed order, whatever ``rng`` and ``size``."""
         return self._batch(self.test)
 
-    def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        """Accuracy of ``argmax`` of logits ``[B, 10]``."""
-        return float((outputs.argmax(axis=-1) == targets).mean())
+    def headline_scores(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """1 where ``argmax`` of logits ``[B, 10]`` is the label, else 0."""
+        return (outputs.argmax(axis=-1) == targets).astype(float)
 
     def is_solved(self, loss: float, headline: float) -> bool:
         return headline >= SOLVED_ACCURACY

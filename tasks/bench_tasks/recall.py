@@ -100,10 +100,11 @@ class RecallTask(Task):
         targets[:, self.query_start :] = answers
         return Batch(inputs=inputs, targets=targets)
 
-    def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        """Accuracy of ``argmax`` of logits ``[B, 3P+T, values]`` at the query steps."""
+    def headline_scores(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Per example, accuracy of ``argmax`` of logits ``[B, 3P+T, values]`` at the query
+        steps."""
         predicted = outputs[:, self.query_start :].argmax(axis=-1)
-        return float((predicted == targets[:, self.query_start :]).mean())
+        return (predicted == targets[:, self.query_start :]).mean(axis=1)
 
     def is_solved(self, loss: float, headline: float) -> bool:
         return headline >= SOLVED_ACCURACY

@@ -70,10 +70,11 @@ class SelectiveCopyTask(Task):
         targets[:, t + 1 :] = symbols  # positions are sorted: the order of appearance
         return Batch(inputs=inputs, targets=targets)
 
-    def headline_metric(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        """Accuracy of ``argmax`` of logits ``[B, T+1+K, 10]`` over the last K steps."""
+    def headline_scores(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Per example, accuracy of ``argmax`` of logits ``[B, T+1+K, 10]`` over the last K
+        steps."""
         predicted = outputs[:, -self.tokens :].argmax(axis=-1)
-        return float((predicted == targets[:, -self.tokens :]).mean())
+        return (predicted == targets[:, -self.tokens :]).mean(axis=1)
 
     def is_solved(self, loss: float, headline: float) -> bool:
         return headline >= SOLVED_ACCURACY

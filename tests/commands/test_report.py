@@ -9,6 +9,7 @@ import sys
 import pytest
 import torch
 
+from harness.answer import verdict_text
 from harness.cli import main
 from harness.formatting import fmt
 from harness.records import load_results
@@ -77,8 +78,8 @@ def test_report_is_one_self_contained_page_and_a_markdown_summary(sweep, tmp_pat
         assert row["seeds"] == "2"
         assert row["accuracy median [min, max]"].startswith(fmt(summary.headline_median))
         assert row["loss/baseline median"] == fmt(summary.loss_ratio_median)
-    assert {(r["cell"], r["T=4"], r["T=8"], r["memory length"]) for r in memory} == {
-        (m.cell, f"{m.success_rate[4]:.0%}", f"{m.success_rate[8]:.0%}", "none")
+    assert {(r["cell"], r["T=4"], r["T=8"], r["solves up to"]) for r in memory} == {
+        (m.cell, verdict_text(m.verdicts[4]), verdict_text(m.verdicts[8]), "none")
         for m in memory_lengths(results.records)}
     (environment,) = html_tables(page[page.index('<section id="environment">'):])
     facts = {row["item"]: row["value"] for row in environment}

@@ -32,13 +32,15 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
     assert len(list(out.glob("*.json"))) == 4
 
 
-def test_run_json_output_is_the_records(tmp_path, capsys, host):
+def test_run_json_output_has_the_records(tmp_path, capsys, host):
     code = main(["run", "--task", "copy", "--cells", "torch:lnrnn", "--length", "3",
                  "--steps", "6", "--out", str(tmp_path), "--json", "--recurrent-dropout", "0.2",
                  "--device", "cpu",
                  *TINY_RUN])
     assert code == 0
-    (record,) = json.loads(capsys.readouterr().out)
+    output = json.loads(capsys.readouterr().out)
+    assert output["memory"] == []  # one length: no memory length to state
+    (record,) = output["records"]
     assert record["spec"]["cell"] == "torch:lnrnn"
     assert record["spec"]["options"] == {"recurrent_dropout": 0.2}
     assert record["speed"]["kernel_path"] == "loop"
@@ -46,7 +48,7 @@ def test_run_json_output_is_the_records(tmp_path, capsys, host):
 
 
 def test_failed_run_does_not_stop_the_others_and_exits_1(tmp_path, capsys, toy_host):
-    code = main(["run", "--task", "echo", "--cells", "broken,rnn", "--steps", "5",
+    code = main(["run", "--task", "echo", "--cells", "broken,rnn", "--length", "5", "--steps", "5",
                  "--out", str(tmp_path), *TINY_RUN])
     assert code == 1
     statuses = sorted(json.loads(p.read_text())["status"] for p in tmp_path.glob("*.json"))

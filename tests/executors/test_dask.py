@@ -141,7 +141,7 @@ def test_run_command_on_a_separate_scheduler_and_worker(bench, scheduler, tmp_pa
     result = bench("run", *SWEEP_ARGS, "--executor", "dask", "--scheduler", scheduler,
                    "--out", str(tmp_path / "out"), "--json")
     assert result.returncode == 0, result.stderr
-    records = [RunRecord.from_dict(r) for r in json.loads(result.stdout)]
+    records = [RunRecord.from_dict(r) for r in json.loads(result.stdout)["records"]]
     assert [r.run_id for r in records] == list(local_records)
     for record in records:
         assert_same_apart_from_timings(record, local_records[record.run_id])

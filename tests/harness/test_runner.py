@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from harness.errors import UnknownNameError, UsageError
-from harness.runner import eval_stream, execute, plan, train_stream
+from harness.records import Accuracy, EvalPoint
+from harness.runner import confirm_solved, eval_stream, execute, plan, train_stream
 from harness.spec import RunSpec
+from tests.toyplugins import EchoTask
 
 TINY = dict(hidden=16, batch=16, eval_size=64, eval_every=10, steps=20, warmup_steps=2)
 
@@ -56,8 +58,31 @@ def test_solved_run_stops_early(toy_host):
     spec = RunSpec(task="echo", cell="torch:rnn", lr=0.05, **{**TINY, "steps": 400})
     record = execute(spec, toy_host.registry)
     assert record.accuracy.solved and record.accuracy.headline >= 0.99
-    assert record.steps_done == record.accuracy.steps_to_solve < 400
+    # solved at the first of two passing evaluations; the second confirms it and stops the run
+    assert record.steps_done == record.accuracy.steps_to_solve + spec.eval_every < 400
     assert record.accuracy.seconds_to_solve > 0
+    memory = record.accuracy.memory
+    assert memory.remembers and memory.p_value < 1e-6 and memory.examples == spec.eval_size
+    assert memory.margin == pytest.approx(record.accuracy.headline - 0.25)
+
+
+def test_a_run_stays_solved_at_its_first_confirmed_step():
+    accuracy = Accuracy(baseline_loss=1.0, headline_name="accuracy", chance=0.25,
+                        solved_criterion="accuracy >= 0.99")
+    confirm_solved(accuracy, EvalPoint(step=10, seconds=1.0, loss=0.01, loss_ratio=0.01,
+                                       headline=1.0))
+    confirm_solved(accuracy, EvalPoint(20, 2.0, 0.01, 0.01, 1.0))
+    assert accuracy.solved and accuracy.steps_to_solve == 10 and accuracy.seconds_to_solve == 1.0
+
+
+def test_a_dip_under_the_criterion_then_back_is_not_solved(toy_host, monkeypatch):
+    """Evaluations pass, fail, pass: no two consecutive ones pass, so the run is unsolved."""
+    verdicts = iter([False, True, False, True])
+    monkeypatch.setattr(EchoTask, "is_solved", lambda self, loss, headline: next(verdicts))
+    spec = RunSpec(task="echo", cell="torch:rnn", **{**TINY, "steps": 30, "eval_every": 10})
+    record = execute(spec, toy_host.registry)
+    assert [p.step for p in record.accuracy.curve] == [0, 10, 20, 30]
+    assert not record.accuracy.solved and record.accuracy.steps_to_solve is None
 
 
 def test_non_finite_run_ends_as_diverged(toy_host):

@@ -1,0 +1,70 @@
+"""The answer of a memory sweep or search, in words: one line per cell.
+
+"torch:lstm remembers copy up to T=20 (recall_accuracy 0.21 vs chance 0.125, p < 0.001), not
+at T=28; solves none of the 5 lengths tried (T=5-40)." The evidence quoted is the memory test
+of :mod:`harness.memory` at that length (over seeds: the median headline, the largest p).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from harness.memory import MIN_MARGIN, SIGNIFICANCE
+from harness.sweep import SOLVED_SHARE, LengthVerdict, MemoryLength
+
+MEMORY_RULE = (f"✓ remembers: above chance at p < {SIGNIFICANCE:g} by at least {MIN_MARGIN:g}; "
+               f"a length counts as solved or remembered for a cell when at least "
+               f"{SOLVED_SHARE:.0%} of its seeds did")
+
+
+def p_text(p: float | None) -> str:
+    if p is None:
+        return "p unknown"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+def evidence(memory: MemoryLength, verdict: LengthVerdict) -> str:
+    headline = "-" if verdict.headline is None else f"{verdict.headline:.3g}"
+    chance = "" if memory.chance is None else f" vs chance {memory.chance:.3g}"
+    return f"{memory.headline_name} {headline}{chance}, {p_text(verdict.p_value)}"
+
+
+def verdict_text(verdict: LengthVerdict) -> str:
+    """One length in a table: its headline, marked when remembered or solved."""
+    headline = "-" if verdict.headline is None else f"{verdict.headline:.3g}"
+    return "solved" if verdict.solved else f"{headline} ✓" if verdict.remembered else headline
+
+
+def _tried(memory: MemoryLength) -> str:
+    lengths = sorted(memory.verdicts)
+    span = f"T={lengths[0]}" if len(lengths) == 1 else f"T={lengths[0]}-{lengths[-1]}"
+    return f"{len(lengths)} length{'s' if len(lengths) > 1 else ''} tried ({span})"
+
+
+def answer_line(memory: MemoryLength) -> str:
+    remembers, solves = memory.remembers_up_to, memory.solves_up_to
+    if remembers is None:
+        shortest = memory.verdicts[min(memory.verdicts)]
+        return (f"{memory.cell}: no memory detected on {memory.task} from T={shortest.length} "
+                f"({evidence(memory, shortest)}); {_tried(memory)}.")
+    longer = [length for length, v in memory.verdicts.items()
+              if length > remembers.length and not v.remembered]
+    limit = f", not at T={min(longer)}" if longer else ""
+    solved = (f"solves up to T={solves.length}; {_tried(memory)}" if solves is not None
+              else f"solves none of the {_tried(memory)}")
+    return (f"{memory.cell} remembers {memory.task} up to T={remembers.length} "
+            f"({evidence(memory, remembers)}){limit}; {solved}.")
+
+
+def answer_json(memory: MemoryLength) -> dict[str, Any]:
+    """The answer for ``--json``: both memory lengths and every length's verdict."""
+    remembers, solves = memory.remembers_up_to, memory.solves_up_to
+    return {
+        "cell": memory.cell, "task": memory.task, "headline": memory.headline_name,
+        "chance": memory.chance,
+        "remembers_up_to": remembers.length if remembers else None,
+        "solves_up_to": solves.length if solves else None,
+        "answer": answer_line(memory),
+        "lengths": [asdict(v) for _, v in sorted(memory.verdicts.items())],
+    }

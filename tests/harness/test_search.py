@@ -1,0 +1,116 @@
+"""The length search against a backend whose accuracy is a known function of the length."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cli import main
+from harness.errors import UsageError
+from harness.runner import execute
+from harness.search import PRECISION, plan_searches, search_lengths
+from harness.spec import RunSpec
+from tests.plantedmemory import REMEMBERS_UP_TO, SOLVES_UP_TO, PlantedBackend
+
+STEPS = 4
+SEARCH = ["--task", "echo", "--steps", str(STEPS), "--eval-every", "2", "--eval-size", "256",
+          "--batch", "4", "--hidden", "4"]
+
+
+@pytest.fixture
+def planted(toy_host):
+    toy_host.register(PlantedBackend(), "planted")
+    yield toy_host.registry
+    toy_host.unregister("planted")
+
+
+def _searches(registry, cells, budget=None, seeds=(0,)):
+    specs = [RunSpec(task="echo", cell=cell, task_params={"length": 5}, steps=STEPS,
+                     eval_every=2, eval_size=256, batch=4, hidden=4, seed=seed)
+             for cell in cells for seed in seeds]
+    return plan_searches(specs, registry, budget)
+
+
+def _run(registry, rounds=None):
+    def run_round(specs):
+        if rounds is not None:
+            rounds.append([(s.cell, s.task_params["length"]) for s in specs])
+        return [execute(spec, registry) for spec in specs]
+    return run_round
+
+
+def test_search_finds_the_planted_boundary_within_its_budget(planted):
+    (search,) = _searches(planted, ["planted:memory"], budget=10 * STEPS)
+    search_lengths([search], _run(planted))
+    tried = sorted(search.verdicts)
+    remembered = [n for n in tried if search.verdicts[n].remembered]
+    forgotten = [n for n in tried if not search.verdicts[n].remembered]
+    assert remembered and max(remembered) <= REMEMBERS_UP_TO < min(forgotten)
+    assert min(forgotten) - max(remembered) <= max(1, PRECISION * max(remembered))
+    assert all(n <= REMEMBERS_UP_TO for n in remembered)  # never memory at chance
+    solved = [n for n in tried if search.verdicts[n].solved]
+    assert solved and max(solved) <= SOLVES_UP_TO
+    assert search.spent <= search.budget
+    assert search.stopped.startswith("boundary found")
+
+
+def test_a_cell_at_chance_has_no_memory_at_any_length_or_seed(planted):
+    (search,) = _searches(planted, ["planted:chance"], seeds=range(5))
+    search_lengths([search], _run(planted))
+    assert list(search.verdicts) == [5]
+    assert all(not r.accuracy.memory.remembers for r in search.records)
+    assert search.stopped == "no memory at the shortest length, 5"
+
+
+def test_the_budget_stops_the_search(planted):
+    (search,) = _searches(planted, ["planted:memory"], budget=3 * STEPS)
+    search_lengths([search], _run(planted))
+    assert sorted(search.verdicts) == [5, 10, 20]
+    assert search.stopped.startswith(f"budget of {3 * STEPS} steps spent")
+
+
+def test_cells_search_side_by_side_one_run_each_per_round(planted):
+    rounds: list = []
+    searches = _searches(planted, ["planted:memory", "planted:chance"])
+    search_lengths(searches, _run(planted, rounds))
+    assert rounds[0] == [("planted:memory", 5), ("planted:chance", 5)]
+    assert all(len(r) == 1 for r in rounds[1:])  # the chance cell stopped after one round
+
+
+def test_search_starts_at_the_shortest_length_the_task_accepts(registry):
+    spec = RunSpec(task="selective_copy", cell="torch:rnn", task_params={"length": 100})
+    (search,) = plan_searches([spec], registry, budget=None)
+    assert search.start == 10  # 5 < the 8 tokens; 10 is the first doubling that fits
+    assert search.budget == 6 * spec.steps
+
+
+def test_a_budget_below_one_run_is_a_usage_error(planted):
+    with pytest.raises(UsageError, match="--budget must be at least --steps"):
+        _searches(planted, ["planted:memory"], budget=STEPS - 1)
+
+
+def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path, capsys):
+    out = str(tmp_path / "out")
+    cells = ["--cells", "planted:memory,planted:chance", "--out", out]
+    assert main(["run", *SEARCH, *cells, "--budget", str(2 * STEPS)]) == 0  # cut short
+    first = capsys.readouterr()
+    assert "planted:memory remembers echo up to T=10" in first.out
+    assert main(["run", *SEARCH, *cells, "--json"]) == 0
+    again = capsys.readouterr()
+    assert again.err.count("already recorded, skipped") == 3  # memory 5, 10; chance 5
+    answer = {m["cell"]: m for m in json.loads(again.out)["memory"]}
+    memory, chance = answer["planted:memory"], answer["planted:chance"]
+    assert memory["remembers_up_to"] <= REMEMBERS_UP_TO and memory["solves_up_to"] == 5
+    assert memory["answer"].startswith(f"planted:memory remembers echo up to T="
+                                       f"{memory['remembers_up_to']} (accuracy ")
+    assert chance["remembers_up_to"] is None and chance["answer"].startswith(
+        "planted:chance: no memory detected on echo from T=5 (accuracy 0.")
+
+
+def test_budget_without_a_search_is_a_usage_error(planted, tmp_path, capsys):
+    code = main(["run", *SEARCH, "--cells", "planted:memory", "--length", "5", "--budget", "9",
+                 "--out", str(tmp_path)])
+    assert code == 2
+    assert "--budget sets the length search" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.json"))
