@@ -22,6 +22,14 @@ LossKind = Literal["xent", "mse"]
 IGNORE_TARGET = -1
 """Class target meaning "no loss at this step" (for ``xent`` tasks read at every step)."""
 
+LENGTH_PARAMETER = "length"
+"""The parameter a task with a memory delay declares, by this name: an ``int`` with a
+``minimum``, each value building a task whose sequence (``Task.length``) is longer than the
+last. ``bench run --length`` and ``--lengths`` set it, the memory search
+(:func:`harness.sweep.memory_lengths`) ranks cells by the longest one they solve and the
+report plots accuracy against it; ``bench check --tasks`` checks the convention. A task
+without a delay (``digits``) has no ``length`` parameter."""
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -77,11 +85,13 @@ class Task(abc.ABC):
     readout: Readout
     loss: LossKind
     baseline_loss: float
-    """Loss of the best memoryless predictor."""
+    """Loss of the best predictor that ignores the input: per output position, the class
+    frequencies (``xent``) or the mean (``mse``) of the targets, scored on the held-out set.
+    The task kit (:mod:`harness.conformance`) measures it."""
     headline: str
-    """Name of the headline metric (higher is better, in [0, 1])."""
+    """Name of the headline metric (higher is better, in [0, 1]; 1 for perfect outputs)."""
     chance: float
-    """Headline metric of a memoryless predictor."""
+    """Headline metric of that same input-free predictor."""
     solved_criterion: str
     """Human-readable statement of :meth:`is_solved`."""
 

@@ -1,4 +1,4 @@
-"""``bench check``: does a backend, and each of its cells, honour bench's plugin contract?
+"""``bench check``: do backends, their cells and tasks honour bench's plugin contract?
 
 The conformance kit (:mod:`harness.conformance`) from the command line, for someone
 writing a plugin: one command that says what is wrong and how to fix it.
@@ -13,8 +13,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from harness.conformance import DEFAULT_TASK, CheckResult, plan_checks
+from harness.conformance import DEFAULT_TASK, CheckResult, plan_checks, plan_task_checks
 from harness.display import stderr, stdout, warn_plugin_errors
+from harness.errors import UnknownNameError, UsageError
 from harness.plugins import PluginHost, default_host
 
 STYLE = {"passed": "green", "failed": "red", "skipped": "yellow"}
@@ -22,12 +23,14 @@ STYLE = {"passed": "green", "failed": "red", "skipped": "yellow"}
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "check", help="check that backends and cells honour the plugin contract",
+        "check", help="check that backends, cells and tasks honour the plugin contract",
         description="Run the conformance kit on tiny sizes on the CPU: each backend's own "
         "checks (available, devices, probe), then each of its cells' (construct, forward, "
-        "deterministic, gradients, roundtrip, options, record, reference). A failure names "
-        "the cell, the check and how to fix it. Without --backend or --cells every installed "
-        "plugin is checked, and one that failed to load is a failure too.",
+        "deterministic, gradients, roundtrip, options, record, reference), then each task's "
+        "(parameters, batch, deterministic, baseline, chance, headline, length). A failure "
+        "names the cell or task, the check and how to fix it. Without --backend, --cells, "
+        "--tasks or --plugin every installed plugin is checked, and one that failed to load "
+        "is a failure too.",
         epilog="Exit codes: 0 no check failed, 1 a check failed, 2 usage error. "
         "Guide: docs/plugins.md.",
     )
@@ -35,6 +38,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cells", type=lambda raw: raw.split(","),
                    help="comma-separated cells, e.g. peephole or torch:peephole (an "
                    "unqualified name means that cell in every available backend)")
+    p.add_argument("--tasks", type=lambda raw: raw.split(","),
+                   help="comma-separated tasks to check, e.g. copy,adding")
+    p.add_argument("--plugin", help="everything this plugin registered: its backends, "
+                   "cells and tasks (the name `bench plugins` shows)")
     p.add_argument("--task", help=f"task of the record check's tiny run (default: "
                    f"{DEFAULT_TASK})")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -47,8 +54,16 @@ def execute_command(args) -> int:
     warn_plugin_errors(host)
     if args.task is not None:
         registry.task(args.task)
-    planned = plan_checks(registry, args.backend, args.cells, args.task or DEFAULT_TASK)
-    results = [] if args.backend or args.cells else load_failures(host)
+    everything = not (args.backend or args.cells or args.tasks or args.plugin)
+    backend, cells, tasks = args.backend, args.cells, args.tasks
+    if args.plugin is not None:
+        cells, tasks = plugin_selection(host, args.plugin)
+    planned = []
+    if everything or backend or cells:
+        planned += plan_checks(registry, backend, cells, args.task or DEFAULT_TASK)
+    if everything or tasks:
+        planned += plan_task_checks(registry, tasks)
+    results = load_failures(host) if everything else []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
         bar = progress.add_task("checks", total=len(planned))
@@ -68,6 +83,21 @@ def execute_command(args) -> int:
         summary = ", ".join(f"{counts[o]} {o}" for o in STYLE if counts[o])
         stdout.print(f"[{'red' if counts['failed'] else 'green'}]{summary}[/]")
     return 1 if counts["failed"] else 0
+
+
+def plugin_selection(host: PluginHost, plugin: str) -> tuple[list[str], list[str]]:
+    """The qualified cells and the tasks ``plugin`` registered, with the cells of the
+    backends it registered."""
+    registry = host.registry
+    if plugin not in host.plugins:
+        raise UnknownNameError("plugin", plugin, host.plugins)
+    backends = {b.name for b in registry.backends.values() if b.plugin == plugin}
+    cells = [c.qualified_name for c in registry.cells.values()
+             if c.plugin == plugin or c.backend in backends]
+    tasks = [t.name for t in registry.tasks.values() if t.plugin == plugin]
+    if not cells and not tasks:
+        raise UsageError(f"plugin {plugin!r} registered no cell or task to check")
+    return cells, tasks
 
 
 def load_failures(host: PluginHost) -> list[CheckResult]:

@@ -1,4 +1,5 @@
-"""Which checks run: a backend's own, then each of its cells', in registry order."""
+"""Which checks run: a backend's own, then each of its cells', in registry order; each
+task's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from harness.conformance.backend_checks import BACKEND_CHECKS
 from harness.conformance.cell_checks import CELL_CHECKS
 from harness.conformance.fixture import CellFixture, ReferenceEquations
 from harness.conformance.results import CheckResult, PlannedCheck
+from harness.conformance.task_checks import TASK_CHECKS
+from harness.conformance.task_fixture import TaskFixture
 from harness.errors import BackendUnavailableError
 from harness.reference import REFERENCE
 from harness.registry import Backend, Registry
@@ -59,6 +62,15 @@ def run_checks(registry: Registry, backend: str | None = None,
     """Run :func:`plan_checks`'s checks; one result per check, never an exception from a
     plugin."""
     return [p.run() for p in plan_checks(registry, backend, cells, task, references)]
+
+
+def plan_task_checks(registry: Registry, tasks: Sequence[str] | None = None
+                     ) -> list[PlannedCheck]:
+    """The checks of ``tasks`` (every registered task by default), task by task."""
+    names = list(registry.tasks) if tasks is None else tasks
+    return [PlannedCheck(fixture.subject, check, fixture)
+            for fixture in (TaskFixture(registry.task(name)) for name in names)
+            for check in TASK_CHECKS]
 
 
 def _backend_checks(backend: Backend) -> list[PlannedCheck]:

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from bench_tasks.recall import BLANK, RecallTask
-from harness.errors import UsageError
 from harness.tasks import IGNORE_TARGET
 
 
@@ -123,30 +122,3 @@ def test_headline_metric():
     memoryless = np.log(probs[_tokens(batch.inputs)] + 1e-9)
     se = math.sqrt(1 / 8 * 7 / 8 / (20_000 * 4))
     assert task.headline_metric(memoryless, batch.targets) == pytest.approx(task.chance, abs=5 * se)
-
-
-def test_same_seed_same_batch_other_seed_differs():
-    task = RecallTask(30, 4, 8, 8)
-    a = task.sample(np.random.default_rng(7), 32)
-    b = task.sample(np.random.default_rng(7), 32)
-    c = task.sample(np.random.default_rng(8), 32)
-    np.testing.assert_array_equal(a.inputs, b.inputs)
-    np.testing.assert_array_equal(a.targets, b.targets)
-    assert not np.array_equal(a.inputs, c.inputs)
-    assert not np.array_equal(a.targets, c.targets)
-
-
-@pytest.mark.parametrize(
-    ("params", "named"),
-    [
-        ({"length": -1}, "length"),
-        ({"pairs": 0}, "pairs"),
-        ({"values": 1}, "values"),
-        ({"keys": 0}, "keys"),
-        ({"pairs": 5, "keys": 4}, "keys must be >= pairs"),
-        ({"pairs": "many"}, "pairs"),
-    ],
-)
-def test_parameters_are_validated(params, named):
-    with pytest.raises(UsageError, match=named):
-        RecallTask(**params)
