@@ -10,7 +10,7 @@ pixel of ``digits``): the declared numbers are those of this input-free predicto
 The measured loss and headline carry a tolerance that is derived, not tuned:
 
 * sampling: 4 standard errors of the held-out mean, estimated from the per-example losses
-  (per-example headline scores); a correct declaration falls outside with probability
+  (``Task.headline_scores``); a correct declaration falls outside with probability
   about 6e-5 (normal approximation);
 * fitting: a predictor fitted on ``n`` examples is itself off. Plug-in frequencies of the
   ``K`` classes seen at a position lose ``(K-1) / (2n)`` nats there in expectation (the
@@ -53,8 +53,8 @@ def measure(task: Task, train: Batch, held_out: Batch) -> Measurement:
     # The loss is a ratio of sums over examples: its standard error by linearisation.
     spread = np.std(losses - loss * counted, ddof=1) if len(losses) > 1 else 0.0
     loss_se = float(spread / (counted.mean() * math.sqrt(len(losses))))
-    scores = _headline_scores(task, outputs, held_out.targets)
-    headline = task.headline_metric(outputs, held_out.targets)
+    scores = np.asarray(task.headline_scores(outputs, held_out.targets), np.float64)
+    headline = float(scores.mean())
     headline_se = float(np.std(scores, ddof=1) / math.sqrt(len(scores))) if len(scores) > 1 \
         else 0.0
     return Measurement(
@@ -101,8 +101,3 @@ def _positions(targets: np.ndarray) -> np.ndarray:
     """Class targets as ``[batch, positions]``: one position for a last-step read-out."""
     return targets.reshape(len(targets), -1)
 
-
-def _headline_scores(task: Task, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """The headline metric of each example on its own, for its standard error."""
-    return np.array([task.headline_metric(outputs[i:i + 1], targets[i:i + 1])
-                     for i in range(len(targets))])

@@ -139,18 +139,27 @@ def chance(f: TaskFixture) -> str:
 
 
 def headline(f: TaskFixture) -> str:
-    """Perfect outputs score 1, the metric stays in [0, 1], and ``is_solved`` holds for
-    perfect outputs but not at the baseline."""
+    """Per-example scores are in [0, 1], 1 for perfect outputs, and average to the headline
+    metric; ``is_solved`` holds for perfect outputs but not at the baseline."""
     task = f.task()
     drawn = task.sample(np.random.default_rng(SEED), 16)
     perfect = _perfect_outputs(task, drawn.targets)
-    score = task.headline_metric(perfect, drawn.targets)
-    if not isinstance(score, float) or not math.isclose(score, 1.0):
-        raise CheckFailed(f"headline_metric() of outputs equal to the targets is {score!r}",
-                          "return a float in [0, 1], higher better, 1 for perfect outputs")
-    worst = task.headline_metric(-perfect, drawn.targets)
-    if not 0.0 <= worst <= 1.0:
-        raise CheckFailed(f"headline_metric() returned {worst!r}", "stay within [0, 1]")
+    noisy = np.random.default_rng(SEED).normal(size=perfect.shape).astype(np.float32)
+    for name, outputs in (("outputs equal to the targets", perfect), ("random outputs", noisy)):
+        scores = np.asarray(task.headline_scores(outputs, drawn.targets))
+        if scores.shape != (16,) or not ((scores >= 0) & (scores <= 1)).all():
+            raise CheckFailed(f"headline_scores() of {name} for 16 examples is "
+                              f"{_describe(scores)} {np.round(scores, 3).tolist()}",
+                              "return one score in [0, 1] per example, shape [batch]")
+        metric = task.headline_metric(outputs, drawn.targets)
+        if not math.isclose(metric, float(scores.mean()), rel_tol=1e-6, abs_tol=1e-9):
+            raise CheckFailed(f"headline_metric() of {name} is {metric!r}, the mean of "
+                              f"headline_scores() {scores.mean()!r}",
+                              "leave headline_metric to the Task base class: the mean of "
+                              "headline_scores")
+    if not np.allclose(task.headline_scores(perfect, drawn.targets), 1.0):
+        raise CheckFailed("headline_scores() of outputs equal to the targets are not all 1",
+                          "score perfect outputs 1: higher is better, in [0, 1]")
     if not task.is_solved(0.0, 1.0):
         raise CheckFailed("is_solved(loss=0, headline=1) is False",
                           "count perfect outputs as solved")

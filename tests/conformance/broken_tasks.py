@@ -47,11 +47,18 @@ class PerfectScoresZero(EchoTask):
 
     chance = 0.75
 
-    def headline_metric(self, outputs, targets):
-        return 1.0 - super().headline_metric(outputs, targets)
+    def headline_scores(self, outputs, targets):
+        return 1.0 - super().headline_scores(outputs, targets)
 
     def is_solved(self, loss, headline):
         return loss < 0.01
+
+
+class BestExampleMetric(EchoTask):
+    """A headline metric that is not the mean of the per-example scores."""
+
+    def headline_metric(self, outputs, targets):
+        return float(np.max(self.headline_scores(outputs, targets)))
 
 
 class FixedLength(EchoTask):
@@ -82,6 +89,7 @@ FAULTS = {
     "wrong_baseline": (WrongBaseline, "baseline"),
     "wrong_chance": (WrongChance, "chance"),
     "perfect_scores_zero": (PerfectScoresZero, "headline"),
+    "best_example_metric": (BestExampleMetric, "headline"),
     "fixed_length": (FixedLength, "length"),
     "unbounded_symbols": (UnboundedSymbols, "parameters"),
 }
