@@ -10,6 +10,7 @@ import numpy as np
 
 from harness.compare.environment import check_environment
 from harness.compare.matching import MatchedRun, match, pair_rounds
+from harness.compare.memory import memory_changes
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
 from harness.compare.rules import (
     STATUS_RANK,
@@ -84,7 +85,8 @@ def compare(baseline: Sequence[RunRecord], current: Sequence[RunRecord], rules: 
                              for run in group], changes(group))
              for group in _by_cell(matching.runs)]
     return Comparison(rules, interleaved, environment, speed_gates, cells,
-                      matching.only_baseline, matching.only_current)
+                      matching.only_baseline, matching.only_current,
+                      memory_changes(baseline, current))
 
 
 def _blocks(run: MatchedRun, interleaved: bool) -> list[Block]:

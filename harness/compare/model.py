@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.compare.environment import EnvironmentCheck
+from harness.compare.memory import MemoryChange
 from harness.compare.rules import Rules, Verdict
 from harness.spec import RunSpec
 
@@ -79,6 +80,8 @@ class Comparison:
     only_baseline: list[RunSpec] = field(default_factory=list)
     """Runs missing from the current results: a lost measurement fails the comparison."""
     only_current: list[RunSpec] = field(default_factory=list)
+    memory: list[MemoryChange] = field(default_factory=list)
+    """Each cell's memory lengths on both sides: a fall in either fails."""
 
     @property
     def runs(self) -> list[RunComparison]:
@@ -87,7 +90,7 @@ class Comparison:
     @property
     def failed(self) -> bool:
         return bool(self.only_baseline) or any(
-            item.verdict == "regression" for item in [*self.runs, *self.cells])
+            item.verdict == "regression" for item in [*self.runs, *self.cells, *self.memory])
 
     def to_dict(self) -> dict[str, Any]:
         def item(comparison: RunComparison | CellComparison, **identity) -> dict[str, Any]:
@@ -107,4 +110,5 @@ class Comparison:
                            run_ids=[r.spec.run_id for r in c.runs]) for c in self.cells],
             "only_baseline": [s.to_dict() for s in self.only_baseline],
             "only_current": [s.to_dict() for s in self.only_current],
+            "memory": [{**asdict(m), "verdict": m.verdict} for m in self.memory],
         }

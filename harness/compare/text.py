@@ -93,6 +93,7 @@ def findings(comparison: Comparison) -> list[str]:
             changed = [f"{c.metric} {change_text(c)}" for c in item.changes
                        if c.gating and c.verdict == item.verdict]
             lines.append(f"{item.verdict}: {title(item)}: {'; '.join(changed)}")
+    lines += [f"{m.verdict}: {m.text()}" for m in comparison.memory if m.verdict != "unchanged"]
     return lines
 
 
@@ -108,6 +109,9 @@ def headline(comparison: Comparison) -> str:
         parts.append(f"{len(comparison.only_baseline)} run(s) of the baseline missing")
     if comparison.only_current:
         parts.append(f"{len(comparison.only_current)} new run(s)")
+    fallen = sum(m.verdict == "regression" for m in comparison.memory)
+    if fallen:
+        parts.append(f"{fallen} memory length(s) fell")
     outcome = "FAIL" if comparison.failed else "OK"
     return f"{outcome}: {len(comparison.runs)} matched run(s); " + "; ".join(parts)
 

@@ -28,7 +28,8 @@ def test_the_terminal_shows_runs_cells_one_sided_runs_and_the_outcome():
     assert "only in the current results (new):\n  adding length=10 torch:gru seed 0" in text
     assert text.rstrip().endswith("FAIL: 1 matched run(s); 1 run(s) and 1 cell(s) regressed; "
                                   "0 run(s) and 0 cell(s) improved; 1 run(s) of the baseline "
-                                  "missing; 1 new run(s)")
+                                  "missing; 1 new run(s); 1 memory length(s) fell")
+    assert "regression: torch:lstm adding: solves up to T=10 -> none" in text
 
 
 def test_speed_between_machines_is_marked_as_not_failing():

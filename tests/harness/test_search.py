@@ -114,3 +114,22 @@ def test_budget_without_a_search_is_a_usage_error(planted, tmp_path, capsys):
     assert code == 2
     assert "--budget sets the length search" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_compare_fails_when_a_memory_length_falls(toy_host, tmp_path, capsys):
+    grid = [*SEARCH, "--cells", "planted:memory", "--lengths", "5,10,20"]
+    for name, remembers_up_to in (("base", 24), ("head", 12)):
+        toy_host.register(PlantedBackend(remembers_up_to=remembers_up_to), "planted")
+        assert main(["run", *grid, "--out", str(tmp_path / name)]) == 0
+        toy_host.unregister("planted")
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "base"), str(tmp_path / "head"), "--json"]) == 1
+    memory = {m["measure"]: m for m in json.loads(capsys.readouterr().out)["memory"]}
+    remembers = memory["remembers up to"]
+    assert (remembers["baseline"], remembers["current"], remembers["verdict"]) == (
+        20, 10, "regression")
+    assert memory["solves up to"]["verdict"] == "unchanged"
+    assert main(["compare", str(tmp_path / "base"), str(tmp_path / "head")]) == 1
+    out = capsys.readouterr().out
+    assert "regression: planted:memory echo: remembers up to T=20 -> T=10" in out
+    assert "1 memory length(s) fell" in out
