@@ -238,7 +238,7 @@ def print_answer(memories: list[MemoryLength], searches: list) -> None:
     stopped = {search.cell: search.stopped for search in searches}
     for memory in memories:
         why = f" [search: {stopped[memory.cell]}]" if memory.cell in stopped else ""
-        stdout.print(answer_line(memory) + why, markup=False)
+        stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
 
 
 def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:

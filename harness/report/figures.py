@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from harness.records import RunRecord
+from harness.sweep import MemoryLength, memory_lengths
 
 from .groups import by_cell, by_setting, headline_name
 
@@ -40,6 +41,8 @@ STYLE = {
 BASELINE = {"color": "0.25", "linestyle": "--", "linewidth": 1.2}
 THRESHOLD = {"color": "0.25", "linestyle": ":", "linewidth": 1.4}
 CLIP = {"color": "tab:red", "linestyle": "--", "linewidth": 1.2}
+REMEMBERS = {"color": "0.4", "linestyle": "-.", "linewidth": 1.2}
+SOLVES = {"color": "0.4", "linestyle": ":", "linewidth": 1.6}
 BELOW_THRESHOLD = 1e-3
 """Gradient profiles are cut off this far below the reach threshold: a vanished gradient
 (1e-40 and less for a plain RNN) would otherwise squash the interesting part of the plot."""
@@ -183,6 +186,7 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
     ax = fig.add_subplot()
     values: list[float] = []
     cells: set[str] = set()
+    memories = {m.cell: m for m in memory_lengths(runs)}
     for cell, group in by_cell(runs).items():
         by_length: dict[int, list[float]] = defaultdict(list)
         for run in group:
@@ -195,7 +199,11 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
         median, low, high = np.array([spread for _, spread in points]).T
         values += [*low, *high]
         ax.errorbar(xs, median, yerr=[median - low, high - median], color=colours[cell],
-                    linewidth=2, marker="o", capsize=3)
+                    linewidth=2, capsize=3)
+        remembered = [memories[cell].verdicts[x].remembered for x in xs]
+        ax.scatter(xs, median, s=36, zorder=3, edgecolors=colours[cell], linewidths=1.5,
+                   facecolors=[colours[cell] if r else "white" for r in remembered])
+        _boundaries(ax, memories[cell], colours[cell])
     if not cells:
         return None
     ax.axhline(chance, **BASELINE)
@@ -210,11 +218,24 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
         Line2D([], [], color="0.4", linewidth=2, marker="o", label="median over seeds"),
         Line2D([], [], color="0.4", marker="|", markersize=10, linestyle="",
                label="min–max over seeds"),
-        Line2D([], [], **BASELINE, label=f"chance level ({chance:.3g})")])
+        Line2D([], [], **BASELINE, label=f"chance level ({chance:.3g})"),
+        Line2D([], [], color="0.4", marker="o", markerfacecolor="white", linestyle="",
+               label="not remembered"),
+        Line2D([], [], **REMEMBERS, label="remembers up to"),
+        Line2D([], [], **SOLVES, label="solves up to")])
     return _render(
         fig, f"Memory length — {task}",
-        f"Final {headline} against the task length T: median over seeds, error bars min–max. "
-        f"The dashed line is chance level; a cell remembers across T while it stays above it.")
+        f"Final {headline} against the task length T: median over seeds, error bars min–max; "
+        f"a filled point is a length the cell remembers (above chance, p < 0.01), an open one "
+        f"a length it does not. The dashed line is chance level; each cell's dash-dotted line "
+        f"marks the longest length it remembers, its dotted line the longest it solves.")
+
+
+def _boundaries(ax: Axes, memory: MemoryLength, colour) -> None:
+    """A cell's two memory lengths as vertical lines in its colour."""
+    for verdict, style in ((memory.remembers_up_to, REMEMBERS), (memory.solves_up_to, SOLVES)):
+        if verdict is not None:
+            ax.axvline(verdict.length, **{**style, "color": colour})
 
 
 def _normalised(profiles: list[list[float]]) -> np.ndarray | None:

@@ -112,6 +112,9 @@ def render_html(report: Report) -> str:
         "<h1>bench report</h1>",
         f'<p class="meta">Results from <code>{escape(str(report.source))}</code>, '
         f"generated {escape(report.generated)}. {escape(report.overview)}</p>",
+        *(['<section id="answer"><h2>How far back each cell remembers</h2><ul>',
+           *(f"<li>{escape(line)}</li>" for line in report.answers), "</ul></section>"]
+          if report.answers else []),
         f'<nav><ul>{toc}<li><a href="#environment">Environment</a></li>'
         f'<li><a href="#skipped">Skipped files</a></li></ul></nav>',
         f'<dl class="glossary">{glossary}</dl>',

@@ -28,6 +28,9 @@ def render_markdown(report: Report) -> str:
     lines = ["# bench report", "",
              f"Results from `{report.source}`, generated {report.generated}. {report.overview}",
              "", "Figures: see `report.html` next to this file.", ""]
+    if report.answers:
+        lines += ["## How far back each cell remembers", "",
+                  *(f"- {_cell(line)}" for line in report.answers), ""]
     for section in report.sections:
         lines += [f"## Task: {section.task}", "", section.overview, ""]
         for table in section.tables:

@@ -4,9 +4,10 @@ environment and the files that were skipped."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.answer import answer_line
 from harness.environment import now_iso
 from harness.records import ResultSet, RunRecord
 from harness.sweep import memory_lengths, summarise_cells
@@ -43,6 +44,8 @@ class Report:
     sections: list[Section]
     environment: Table
     skipped: Table
+    answers: list[str] = field(default_factory=list)
+    """One line per cell of each task with a length: how far back it remembers."""
 
 
 def _overview(records: list[RunRecord]) -> str:
@@ -76,4 +79,5 @@ def assemble(results: ResultSet, source: Path) -> Report:
         sections=[_section(task, records, colours) for task, records in tasks.items()],
         environment=environment_table(results.records),
         skipped=skipped_table(results.skipped, source),
+        answers=[answer_line(m) for m in memory_lengths(results.records)],
     )

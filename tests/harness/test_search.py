@@ -133,3 +133,21 @@ def test_compare_fails_when_a_memory_length_falls(toy_host, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "regression: planted:memory echo: remembers up to T=20 -> T=10" in out
     assert "1 memory length(s) fell" in out
+
+
+def test_the_answer_heads_the_report_with_each_cells_boundaries(planted, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", *SEARCH, "--cells", "planted:memory,planted:chance",
+                 "--out", str(out)]) == 0
+    answers = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("planted:")][:2]
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.html").read_text()
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    head = page.index("How far back each cell remembers")
+    assert head < page.index("<h2>Task: echo</h2>")
+    assert "marks the longest length it remembers" in page  # the figure's boundaries
+    head = summary.index("## How far back each cell remembers")
+    assert head < summary.index("## Task: echo")
+    assert len(answers) == 2
+    assert all(f"- {line.split(' [search')[0]}\n" in summary[head:] for line in answers)
