@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from harness.canonical import Initializer
+import numpy as np
+
+from harness.canonical import Initializer, Weights
 from harness.errors import DuplicateRegistrationError, UnknownNameError, UsageError
 from harness.executors import ExecutorDefinition
 from harness.tasks import TaskDefinition
@@ -33,6 +36,9 @@ class Backend:
     """``probe_cell(cell, weights, inputs, cotangent, options) -> CellProbe`` on the CPU in
     float32, in training mode with any fused kernel the options allow (dropout must be 0):
     the cross-backend parity check and the conformance kit use it."""
+    cell_protocol: str = ""
+    """Where the protocol its cells' factories follow is documented (a module, e.g.
+    ``bench_torch.cells``): the conformance kit's fix hints name it."""
     plugin: str = field(default="", compare=False)
 
 
@@ -50,6 +56,10 @@ class Cell:
     fused: bool = False
     """Whether a fused framework kernel exists for it (used when the options allow)."""
     description: str = ""
+    reference: Callable[[np.ndarray, Weights], tuple[np.ndarray, Any]] | None = None
+    """Numpy equations ``(x, weights) -> (outputs, final_state)``, as in
+    :mod:`harness.reference`, that the conformance kit's ``reference`` check holds a cell
+    with a name of its own to (a standard name has its equations already)."""
     plugin: str = field(default="", compare=False)
 
     @property

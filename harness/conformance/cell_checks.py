@@ -40,8 +40,6 @@ from harness.registry import STANDARD_OPTIONS
 from harness.runner import execute
 from harness.spec import RunSpec
 
-CONTRACT = "see docs/plugins.md and the cell protocol of your backend (e.g. bench_torch.cells)"
-
 
 def construct(f: CellFixture) -> str:
     """The initializer is seeded and canonical; the backend builds a trainer from it."""
@@ -292,14 +290,14 @@ def reference(f: CellFixture) -> str:
 
 
 CELL_CHECKS = (
-    Check("construct", construct, f"build the cell from TrainerConfig; {CONTRACT}"),
-    Check("forward", forward, f"return (outputs, state) of the documented shapes; {CONTRACT}"),
-    Check("deterministic", deterministic, f"derive all randomness from the seed; {CONTRACT}"),
-    Check("gradients", gradients, f"keep the forward pass differentiable; {CONTRACT}"),
-    Check("roundtrip", roundtrip, f"load and export canonical weights; {CONTRACT}"),
-    Check("options", options, f"accept the options Cell.options declares; {CONTRACT}"),
-    Check("record", record, f"make the trainer run a whole bench run; {CONTRACT}"),
-    Check("reference", reference, f"probe the cell as Backend.probe_cell documents; {CONTRACT}"),
+    Check("construct", construct, "build the cell from TrainerConfig"),
+    Check("forward", forward, "return (outputs, state) of the documented shapes"),
+    Check("deterministic", deterministic, "derive all randomness from the seed"),
+    Check("gradients", gradients, "keep the forward pass differentiable"),
+    Check("roundtrip", roundtrip, "load and export canonical weights"),
+    Check("options", options, "accept the options Cell.options declares"),
+    Check("record", record, "make the trainer run a whole bench run"),
+    Check("reference", reference, "probe the cell as Backend.probe_cell documents"),
 )
 
 

@@ -4,11 +4,12 @@ task's."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from harness.conformance.backend_checks import BACKEND_CHECKS
 from harness.conformance.cell_checks import CELL_CHECKS
 from harness.conformance.fixture import CellFixture, ReferenceEquations
-from harness.conformance.results import CheckResult, PlannedCheck
+from harness.conformance.results import Check, CheckResult, PlannedCheck
 from harness.conformance.task_checks import TASK_CHECKS
 from harness.conformance.task_fixture import TaskFixture
 from harness.errors import BackendUnavailableError
@@ -27,7 +28,8 @@ def plan_checks(registry: Registry, backend: str | None = None,
     of ``backend``, or of everything registered, each with the checks of its backend.
 
     An unavailable backend named explicitly is a UsageError; otherwise it gets one skipped
-    ``available`` check. ``references`` adds numpy equations for non-standard cell names.
+    ``available`` check. A cell is held to ``references[name]``, else to the equations of
+    its standard name, else to the ``reference`` it was registered with.
     """
     equations = {**REFERENCE, **(references or {})}
     if cells:
@@ -47,9 +49,10 @@ def plan_checks(registry: Registry, backend: str | None = None,
         planned.extend(_backend_checks(b))
         if b.available:
             planned.extend(
-                PlannedCheck(cell.qualified_name, check, fixture)
+                PlannedCheck(cell.qualified_name, _naming_protocol(check, b), fixture)
                 for cell in chosen if cell.backend == b.name
-                for fixture in [CellFixture(cell, registry, task, equations.get(cell.name))]
+                for fixture in [CellFixture(cell, registry, task,
+                                            equations.get(cell.name, cell.reference))]
                 for check in CELL_CHECKS
             )
     return planned
@@ -71,6 +74,13 @@ def plan_task_checks(registry: Registry, tasks: Sequence[str] | None = None
     return [PlannedCheck(fixture.subject, check, fixture)
             for fixture in (TaskFixture(registry.task(name)) for name in names)
             for check in TASK_CHECKS]
+
+
+def _naming_protocol(check: Check, backend: Backend) -> Check:
+    """The check with a fix hint that names the cell protocol of the cell's own backend."""
+    protocol = backend.cell_protocol or f"the documentation of backend {backend.name!r}"
+    return replace(check, fix=f"{check.fix}; see docs/plugins.md and the cell protocol of "
+                   f"backend {backend.name!r} ({protocol})")
 
 
 def _backend_checks(backend: Backend) -> list[PlannedCheck]:

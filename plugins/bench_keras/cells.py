@@ -4,15 +4,28 @@ Every cell here (and any Keras cell a third-party plugin registers for this back
 follows one small protocol, which :mod:`bench_keras.trainer` and :mod:`bench_keras.probe`
 rely on:
 
-* ``factory(input_size: int, hidden: int, options: dict) -> layer``, built (its variables
-  exist); ``options`` may hold ``dropout`` and ``recurrent_dropout``
+* ``factory(input_size: int, hidden: int, options: dict) -> layer``, built: every variable
+  exists when it returns (Keras 3 creates variables in ``build()``, and a sublayer only when
+  it is built or first called); ``options`` may hold ``dropout`` and ``recurrent_dropout``
   (:class:`harness.options.CellOptions`), passed to Keras's arguments of those names.
 * ``layer(x, training=...)``, ``x`` [batch, time, input] -> ``(outputs [batch, time,
   hidden], final_state)``, the final state a tuple: ``(h, c)`` for ``lstm``, ``(h,)``
   otherwise.
 * ``load_canonical(weights)`` / ``export_canonical() -> weights`` in the canonical layout
-  of :mod:`harness.canonical`, and ``cell_name``, the canonical name that fixes the layout.
+  of :mod:`harness.canonical`.
+* ``keras_variables() -> {name: keras.Variable}``: the trainable variables by their Keras
+  names; the probe takes the gradients of these.
+* ``cell_name``: the name the cell is registered under. It selects the conversion between
+  the Keras variables and the canonical weights in :mod:`bench_keras.convert` (``gru``
+  permutes gate blocks; any other name renames ``kernel``, ``recurrent_kernel``, ``bias``
+  to ``W``, ``U``, ``b`` and keeps every other name), for weights and gradients alike.
 * ``select_kernel(device) -> kernel_path``, called once before the first forward pass.
+
+A plugin's own cell need not implement any of this: write a Keras RNN cell (the class
+``keras.layers.RNN`` steps: ``state_size``, ``call(inputs, states, training)``) and let
+:func:`recurrent_layer` wrap it in :class:`CellLayer`, which brings the whole protocol.
+Its weights are those names: a weight of its own (``self.add_weight(name="leak")``) is a
+canonical weight of that name.
 
 Kernel paths (which code computes the recurrence):
 
@@ -28,6 +41,7 @@ Kernel paths (which code computes the recurrence):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,7 +98,8 @@ class LNSimpleRNNCell(keras.layers.Layer, DropoutRNNCell):
 
 
 class CellLayer(keras.layers.Layer):
-    """One standard cell: a Keras recurrent layer plus canonical weights and kernel choice."""
+    """One cell: a Keras recurrent layer plus canonical weights and kernel choice, the
+    protocol above for any ``keras.layers.RNN`` (``cell_name`` picks the conversion)."""
 
     def __init__(self, cell_name: str, rnn: keras.layers.RNN, input_size: int,
                  options: CellOptions, path: str):
@@ -94,7 +109,15 @@ class CellLayer(keras.layers.Layer):
         self.options = options
         self.kernel_path = path
         self._unfused_path = path
-        self.rnn.build((None, None, input_size))
+        if type(rnn.cell).build is keras.layers.Layer.build:
+            # A cell without build() (the textbook's LNSimpleRNNCell) creates its sublayers'
+            # variables on its first call only: one step of zeros creates them now (and
+            # Keras's warning that build() left them unbuilt no longer applies).
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"`build\(\)` was called on layer")
+                self.rnn(np.zeros((1, 1, input_size), np.float32))
+        else:
+            self.rnn.build((None, None, input_size))
         self.built = True
 
     def call(self, inputs, training: bool = False):
@@ -118,8 +141,9 @@ class CellLayer(keras.layers.Layer):
         expected = {name: value.shape for name, value in self.export_canonical().items()}
         given = {name: np.shape(value) for name, value in weights.items()}
         if given != expected:
-            raise ValueError(f"cell {self.cell_name!r} takes canonical weights {expected}, "
-                             f"got {given}")
+            raise ValueError(f"cell {self.cell_name!r} takes canonical weights {expected} "
+                             f"(its Keras variables, converted by bench_keras.convert), got "
+                             f"{given}")
         arrays = convert.to_keras(self.cell_name, weights)
         for name, variable in self.keras_variables().items():
             variable.assign(np.asarray(arrays[name], dtype=np.float32))
@@ -129,15 +153,30 @@ class CellLayer(keras.layers.Layer):
         return convert.to_canonical(self.cell_name, arrays)
 
 
+def recurrent_layer(cell_name: str, cell_class: type[keras.layers.Layer], input_size: int,
+                    hidden: int, options: Mapping[str, Any]) -> CellLayer:
+    """A Keras RNN cell class, stepped by ``keras.layers.RNN`` (kernel path ``loop``), as
+    the protocol asks: what a plugin's factory returns for a cell of its own.
+
+    ``cell_class(hidden, dropout=..., recurrent_dropout=...)`` is built; a rate that is 0
+    is not passed, so a cell without those arguments works when its ``Cell.options`` are
+    empty (bench then refuses the options).
+    """
+    parsed = CellOptions.parse(options)
+    rates = {"dropout": parsed.dropout, "recurrent_dropout": parsed.recurrent_dropout}
+    cell = cell_class(hidden, **{name: rate for name, rate in rates.items() if rate})
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    return CellLayer(cell_name, rnn, input_size, parsed, LOOP)
+
+
 def build_cell(cell_name: str, input_size: int, hidden: int,
                options: Mapping[str, Any]) -> CellLayer:
     """The factory of every cell this plugin registers (bound to its name)."""
+    if cell_name == "lnrnn":
+        return recurrent_layer(cell_name, LNSimpleRNNCell, input_size, hidden, options)
     parsed = CellOptions.parse(options)
     rates = {"dropout": parsed.dropout, "recurrent_dropout": parsed.recurrent_dropout}
     outputs = {"return_sequences": True, "return_state": True}
-    if cell_name == "lnrnn":
-        rnn = keras.layers.RNN(LNSimpleRNNCell(hidden, **rates), **outputs)
-        return CellLayer(cell_name, rnn, input_size, parsed, LOOP)
     layers = {
         "rnn": keras.layers.SimpleRNN,
         "lstm": keras.layers.LSTM,

@@ -9,7 +9,8 @@ order is r, z, n, and keeps its two biases as one [2, 3H] ``bias``: row 0 the in
 
 Every conversion is a renaming or a permutation, so the same functions convert gradients.
 Keras-side arrays are keyed by variable name (``kernel``, ``recurrent_kernel``, ``bias``,
-``gamma``, ``beta``).
+``gamma``, ``beta``). Any other cell name converts by :data:`RENAMES` too, and a variable
+named otherwise (a plugin cell's own weight, such as ``leak``) keeps its name on both sides.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ RENAMES = {"W": "kernel", "U": "recurrent_kernel", "b": "bias", "gamma": "gamma"
 def to_keras(cell: str, weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Canonical arrays of ``cell`` as arrays keyed by Keras variable name."""
     if cell != "gru":
-        return {RENAMES[name]: np.asarray(value) for name, value in weights.items()}
+        return {RENAMES.get(name, name): np.asarray(value) for name, value in weights.items()}
     return {
         "kernel": _permute_blocks(weights["W"], KERAS_GRU_BLOCKS),
         "recurrent_kernel": _permute_blocks(weights["U"], KERAS_GRU_BLOCKS),
@@ -42,7 +43,7 @@ def to_canonical(cell: str, arrays: Mapping[str, np.ndarray]) -> Weights:
     """Arrays keyed by Keras variable name as the canonical weights of ``cell``."""
     if cell != "gru":
         keras_names = {keras: canonical for canonical, keras in RENAMES.items()}
-        return {keras_names[name]: np.asarray(value) for name, value in arrays.items()}
+        return {keras_names.get(name, name): np.asarray(value) for name, value in arrays.items()}
     bias = _permute_blocks(arrays["bias"], CANONICAL_GRU_BLOCKS)
     return {
         "W": _permute_blocks(arrays["kernel"], CANONICAL_GRU_BLOCKS),

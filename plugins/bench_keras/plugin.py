@@ -47,6 +47,7 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
             list_devices=list_devices,
             describe_device=describe_device,
             probe_cell=probe_cell,
+            cell_protocol="bench_keras.cells",
         )
     )
 
