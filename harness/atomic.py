@@ -8,8 +8,14 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-FILE_MODE = 0o644
-"""mkstemp creates files readable by the owner only; what bench writes is meant to be shared."""
+
+def shareable_mode() -> int:
+    """0o666 less the process's umask: the mode ``open`` would give a new file. mkstemp
+    creates files readable by the owner only; what bench writes is meant to be shared as far
+    as the user's umask allows."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -20,7 +26,7 @@ def staged(path: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, FILE_MODE)
+        os.chmod(tmp, shareable_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -19,6 +19,12 @@ stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty()
 def warn_plugin_errors(host: PluginHost) -> None:
     """One line per broken plugin on stderr, so a failure is never silent."""
     host.registry  # building it runs the hooks, whose errors count too  # noqa: B018
-    for name, errors in host.load_errors().items():
-        stderr.print(f"[yellow]warning:[/] plugin {name!r} is broken and was skipped: "
-                     f"{escape(errors[0])} (see `bench plugins`)", markup=True)
+    for name, info in host.plugins.items():
+        if not info.errors:
+            continue
+        if info.registered:  # only what failed was dropped, e.g. a duplicate name
+            what = (f"plugin {name!r}: {info.errors[0]}; only that was skipped, the plugin's "
+                    "other entries are loaded")
+        else:
+            what = f"plugin {name!r} is broken and was skipped: {info.errors[0]}"
+        stderr.print(f"[yellow]warning:[/] {escape(what)} (see `bench plugins`)", markup=True)

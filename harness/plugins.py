@@ -8,6 +8,7 @@ entry points load.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -82,7 +83,7 @@ class PluginHost:
             )
             try:
                 module = ep.load()
-            except Exception as exc:  # any import-time failure is the plugin's, not ours
+            except (Exception, SystemExit) as exc:  # any import-time failure is the plugin's
                 self._fail(info, f"failed to load {ep.value!r}: {_describe(exc)}", loading=True)
                 self.plugins[ep.name] = info
                 continue
@@ -98,11 +99,31 @@ class PluginHost:
             self.plugins.setdefault(name, info)
             return
         info = info or PluginInfo(name=name)
+        self.plugins[name] = info
+        self._registry = None
+        unknown = self._unknown_hooks(plugin)
+        if unknown:
+            self.pm.unregister(plugin)
+            self._fail(info, f"unknown hook {unknown}", loading=True)
+            return
         info.hooks = sorted(
             caller.name for caller in self.pm.get_hookcallers(plugin) or []
         )
-        self.plugins[name] = info
-        self._registry = None
+
+    def _unknown_hooks(self, plugin: object) -> str:
+        """The plugin's hook implementations that match no bench hook (a misspelt name is
+        otherwise registered silently and never called), described; "" when there are none."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if exc.plugin is not plugin:
+                raise
+            names = [c.name for c in self.pm.get_hookcallers(plugin) or [] if not c.has_spec()]
+            hints = [difflib.get_close_matches(n, HOOKS, n=1) for n in names]
+            return ", ".join(f"{n!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+                             for n, h in zip(names, hints, strict=True)) + \
+                f" (bench's hooks: {', '.join(HOOKS)})"
+        return ""
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
@@ -148,7 +169,7 @@ class PluginHost:
         staged: list = []
         try:
             impl.function(**{"register": staged.append} if "register" in impl.argnames else {})
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self._fail(info, f"{hook_name} raised {_describe(exc)}")
             return
         for entry in staged:

@@ -9,13 +9,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.atomic import staged
 from harness.errors import UsageError
 from harness.gradients import GradientProfile
 from harness.memory import MemoryEvidence
 from harness.spec import RunSpec
+from harness.typed_json import ShapeError, build, to_json_data
 
 SCHEMA = "bench.run"
 SCHEMA_VERSION = 1
+MAX_RECORD_BYTES = 32 * 2**20
+"""Larger files are refused unread: a real record is kilobytes (a million timed steps would
+be about 8 MB), and parsing hundreds of megabytes costs minutes and gigabytes."""
 
 Status = Literal["ok", "diverged", "failed"]
 
@@ -97,89 +102,100 @@ class RunRecord:
     schema: str = SCHEMA
     schema_version: int = SCHEMA_VERSION
 
+    @property
+    def status_line(self) -> str:
+        """The status, and for a failed run the first line of why (the tables show it)."""
+        reason = (self.error or "").strip().splitlines()
+        return f"{self.status}: {reason[0]}" if self.status == "failed" and reason else self.status
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Strict-JSON data (a non-finite number is None), schema and version first."""
+        data = to_json_data(asdict(self))
         return {"schema": data.pop("schema"), "schema_version": data.pop("schema_version"),
                 **data}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        data = dict(data)
-        accuracy = data.pop("accuracy", None)
-        if accuracy is not None:
-            curve = [EvalPoint(**p) for p in accuracy.pop("curve", [])]
-            memory = accuracy.pop("memory", None)
-            accuracy = Accuracy(**accuracy, curve=curve,
-                                memory=MemoryEvidence(**memory) if memory else None)
-        speed = data.pop("speed", None)
-        stability = data.pop("stability", None)
-        if stability is not None and stability.get("gradient_profile") is not None:
-            stability["gradient_profile"] = GradientProfile(**stability["gradient_profile"])
-        return cls(
-            spec=RunSpec.from_dict(data.pop("spec")),
-            accuracy=accuracy,
-            speed=Speed(**speed) if speed is not None else None,
-            stability=Stability(**stability) if stability is not None else None,
-            **data,
-        )
+        """The record in ``data``, every value checked against the field types
+        (:class:`~harness.typed_json.ShapeError` names the first that does not fit)."""
+        return build(cls, data, "record")
 
 
 def record_path(out_dir: Path, spec: RunSpec) -> Path:
-    return out_dir / f"{spec.label}-{spec.run_id}.json"
+    return out_dir / f"{spec.file_stem}.json"
 
 
 def write_record(out_dir: Path, record: RunRecord) -> Path:
     """Write via a temporary file and rename, so a reader never sees half a record."""
     path = record_path(out_dir, record.spec)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record.to_dict(), handle, indent=1, allow_nan=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with staged(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
+        json.dump(record.to_dict(), handle, indent=1, allow_nan=False)
     return path
 
 
 def read_record(path: Path) -> RunRecord:
     """Load one record; UsageError names the file if it is not a readable bench record."""
     try:
-        data = json.loads(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise UsageError(f"{path}: {size / 2**20:.0f} MiB is larger than any run record "
+                             f"(at most {MAX_RECORD_BYTES // 2**20} MiB); not read")
+        data = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: not a readable JSON record ({exc})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UsageError(f"{path}: not a {SCHEMA} record")
     version = data.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UsageError(f"{path}: schema_version {version!r} is not an integer")
+    if version > SCHEMA_VERSION:
         raise UsageError(f"{path}: schema_version {version!r} is newer than this bench "
                          f"understands ({SCHEMA_VERSION}); upgrade bench-harness")
     try:
         return RunRecord.from_dict(data)
-    except (TypeError, KeyError) as exc:
+    except ShapeError as exc:
         raise UsageError(f"{path}: malformed record ({exc})") from None
 
 
 def existing_record(out_dir: Path, spec: RunSpec) -> RunRecord | None:
-    """The finished record of this exact spec in ``out_dir``, if one is there and readable."""
+    """The finished record of this exact spec in ``out_dir``, or None if there is none.
+
+    A file there that is not a readable record raises UsageError: it may be a newer bench's
+    result, so the caller must not write over it (see :func:`set_aside`).
+    """
     path = record_path(out_dir, spec)
     if not path.exists():
         return None
-    try:
-        record = read_record(path)
-    except UsageError:
-        return None
+    record = read_record(path)
     return record if record.spec == spec and record.status != "failed" else None
 
 
+def set_aside(path: Path) -> Path:
+    """Rename an unreadable file to a free ``NAME.unreadable[-N]`` beside it (never a
+    ``.json`` name, so no reader takes it for a record); return the new path."""
+    for number in range(1000):
+        kept = path.with_name(path.name + (f".unreadable-{number}" if number else ".unreadable"))
+        if not kept.exists():
+            os.replace(path, kept)
+            return kept
+    raise UsageError(f"{path}: cannot set it aside, 1000 earlier copies are in the way")
+
+
+PROBE_BYTES = 4096
+"""Bytes the writability check writes and syncs (a filesystem block, about a small record):
+an empty file would pass on a full disk."""
+
+
 def ensure_writable(out_dir: Path) -> None:
-    """Create ``out_dir`` and prove a file can be written there, before any work starts."""
+    """Create ``out_dir`` and prove a record can be written there, before any work starts."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".probe-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".probe-") as probe:
+            probe.write(b"\0" * PROBE_BYTES)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise UsageError(f"cannot write results to {str(out_dir)!r}: {reason}") from None
 
 

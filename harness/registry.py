@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from harness.tasks import TaskDefinition
 from harness.trainer import CellProbe, Trainer, TrainerConfig
 
 STANDARD_OPTIONS = ("dropout", "recurrent_dropout")
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+"""Names of backends, cells, tasks and executors: they reach file names and command lines."""
 
 
 @dataclass
@@ -78,23 +81,26 @@ class Registry:
 
     def add_backend(self, backend: Backend, plugin: str) -> None:
         _require(isinstance(backend, Backend), plugin, "register a harness.registry.Backend")
+        _require_safe_name(backend.name, "backend", plugin)
         backend.plugin = plugin
         _claim(self.backends, backend.name, backend, f"backend {backend.name!r}")
 
     def add_cell(self, cell: Cell, plugin: str) -> None:
         _require(isinstance(cell, Cell), plugin, "register a harness.registry.Cell")
-        _require(":" not in cell.name, plugin, f"cell name {cell.name!r} must not contain ':'")
+        _require_safe_name(cell.name, "cell", plugin)
         cell.plugin = plugin
         _claim(self.cells, (cell.backend, cell.name), cell, f"cell {cell.qualified_name!r}")
 
     def add_task(self, task: TaskDefinition, plugin: str) -> None:
         _require(isinstance(task, TaskDefinition), plugin, "register a TaskDefinition")
+        _require_safe_name(task.name, "task", plugin)
         task.plugin = plugin
         _claim(self.tasks, task.name, task, f"task {task.name!r}")
 
     def add_executor(self, executor: ExecutorDefinition, plugin: str) -> None:
         _require(isinstance(executor, ExecutorDefinition), plugin,
                  "register a harness.executors.ExecutorDefinition")
+        _require_safe_name(executor.name, "executor", plugin)
         executor.plugin = plugin
         _claim(self.executors, executor.name, executor, f"executor {executor.name!r}")
 
@@ -181,6 +187,12 @@ def _unique(cells: list[Cell]) -> list[Cell]:
 def _require(condition: bool, plugin: str, message: str) -> None:
     if not condition:
         raise TypeError(f"plugin {plugin!r} must {message}")
+
+
+def _require_safe_name(name: object, kind: str, plugin: str) -> None:
+    _require(isinstance(name, str) and SAFE_NAME.fullmatch(name) is not None, plugin,
+             f"name its {kind} with letters, digits and _ . + - (starting with a letter or "
+             f"digit), not {name!r}")
 
 
 def _claim(table: dict, key, entry, what: str) -> None:

@@ -113,10 +113,18 @@ def execute(spec: RunSpec, registry: Registry | None = None,
     run = plan(spec, registry or default_host().registry)
     started = now_iso()
     environment = _environment(run)
+    steps_done = 0
+
+    def count(step: int, loss: float) -> None:
+        nonlocal steps_done
+        steps_done = step
+        if progress is not None:
+            progress(step, loss)
+
     try:
-        record = _train(run, progress)
+        record = _train(run, count)
     except Exception as exc:  # a broken run is recorded, never allowed to stop a suite
-        record = RunRecord(spec=spec, status="failed", run_id=spec.run_id,
+        record = RunRecord(spec=spec, status="failed", run_id=spec.run_id, steps_done=steps_done,
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
     record.environment = environment
     record.started_at, record.finished_at = started, now_iso()
@@ -184,7 +192,7 @@ class _Evaluator:
         return self.size / float(np.median(timed)) if timed else None
 
 
-def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
+def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
     spec, task = run.spec, run.task
     trainer = build_trainer(run)
     evaluate = _Evaluator(task, spec.eval_size, chunk=max(spec.batch, 256))
@@ -226,8 +234,7 @@ def _train(run: Plan, progress: ProgressCallback | None) -> RunRecord:
         step_seconds.append(elapsed)
         losses.append(result.loss)
         grad_norms.append(result.grad_norm)
-        if progress is not None:
-            progress(step, result.loss)
+        progress(step, result.loss)
         if not result.applied:
             nonfinite += 1
             if nonfinite > MAX_NONFINITE_EVENTS:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.errors import UsageError
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("float32",)
+MAX_SEED = 2**32 - 1
+"""Seeds go to numpy's SeedSequence and to each framework's generator, which take 32 bits."""
+UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9_.+=-]")
 
 
 @dataclass(frozen=True)
@@ -18,8 +23,8 @@ class RunSpec:
     task: str
     cell: str
     """Qualified ``backend:cell`` name."""
-    task_params: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
+    task_params: dict[str, bool | int | float | str] = field(default_factory=dict)
+    options: dict[str, float] = field(default_factory=dict)
     """Cell options such as dropout and recurrent_dropout."""
     hidden: int = 128
     batch: int = 64
@@ -34,6 +39,9 @@ class RunSpec:
     device: str = "auto"
     precision: str = "float32"
     stop_when_solved: bool = True
+
+    IGNORES_UNKNOWN_FIELDS: ClassVar[bool] = True
+    """Reading a record drops spec fields this version does not know (see from_dict)."""
 
     @property
     def backend(self) -> str:
@@ -63,6 +71,12 @@ class RunSpec:
         return f"{self.task}{params}-{self.backend}-{self.cell_name}-seed{self.seed}"
 
     @property
+    def file_stem(self) -> str:
+        """The label as a file name: any character outside a safe set (a path separator,
+        say, in a task parameter) becomes ``_``; the run id keeps the name unique."""
+        return UNSAFE_IN_FILE_NAMES.sub("_", f"{self.label}-{self.run_id}")
+
+    @property
     def title(self) -> str:
         """Short human label: cell, task parameters and seed."""
         params = " ".join(f"{k}={v}" for k, v in sorted(self.task_params.items()))
@@ -76,10 +90,12 @@ class RunSpec:
             if value < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, "
                                  f"got {value}")
-        if not self.lr > 0:
-            raise UsageError(f"--lr must be positive, got {self.lr}")
-        if not self.clip_norm > 0:
-            raise UsageError(f"--clip must be positive, got {self.clip_norm}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise UsageError(f"--lr must be a finite positive number, got {self.lr}")
+        if not (math.isfinite(self.clip_norm) and self.clip_norm > 0):
+            raise UsageError(f"--clip must be a finite positive number, got {self.clip_norm}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(f"seed must be in [0, {MAX_SEED}], got {self.seed}")
         if self.warmup_steps < 0:
             raise UsageError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
         if self.device not in DEVICES:
@@ -89,5 +105,5 @@ class RunSpec:
                              f"(valid: {', '.join(PRECISIONS)})")
         for name in ("dropout", "recurrent_dropout"):
             value = self.options.get(name, 0.0)
-            if not 0.0 <= value < 1.0:
+            if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
                 raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")

@@ -25,7 +25,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 SUITES_DIR = Path("results") / "suites"
 """Where a suite given by name is looked up, relative to the working directory."""
-EXECUTION_OPTIONS = frozenset({"out", "force", "json", "executor", "workers", "scheduler"})
+EXECUTION_OPTIONS = frozenset({"out", "force", "json", "executor", "workers", "scheduler",
+                               "timeout"})
 """Options of ``bench run`` that say where and how runs execute, not which: a suite
 cannot set them and the command line may add them to a suite."""
 
@@ -53,17 +54,24 @@ def find_suite(name_or_path: str) -> Path:
 def load_suite(name_or_path: str) -> Suite:
     path = find_suite(name_or_path)
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: not a readable suite ({exc})") from None
     unknown = sorted(set(data) - {"description", "defaults", "runs"})
     if unknown:
         raise UsageError(f"{path}: unknown key {unknown[0]!r} (valid: description, defaults, "
                          f"runs)")
-    if not data.get("runs"):
+    runs, defaults = data.get("runs"), data.get("defaults", {})
+    if not runs:
         raise UsageError(f"{path}: no [[runs]] entries")
-    defaults = data.get("defaults", {})
-    return Suite(path, [_arguments(path, {**defaults, **entry}) for entry in data["runs"]])
+    if not isinstance(runs, list) or not all(isinstance(entry, dict) for entry in runs):
+        raise UsageError(f"{path}: 'runs' must be an array of tables ([[runs]] entries), "
+                         f"got {runs!r}")
+    if not isinstance(defaults, dict):
+        raise UsageError(f"{path}: 'defaults' must be a table ([defaults]), got {defaults!r}")
+    if not isinstance(data.get("description", ""), str):
+        raise UsageError(f"{path}: 'description' must be a string")
+    return Suite(path, [_arguments(path, {**defaults, **entry}) for entry in runs])
 
 
 def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.Namespace]

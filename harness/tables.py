@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from harness.answer import MEMORY_RULE, verdict_text
@@ -22,7 +23,12 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
         f"remembers more than the best memoryless predictor; solved: {first.solved_criterion}"
         if first else None
     )
-    table = Table(title=title or None, caption=caption, caption_justify="left")
+    # Why a run failed goes in a numbered note under the table, not in its narrow column.
+    note_of = {id(r): n for n, r in enumerate((r for r in records if r.status_line != r.status),
+                                              1)}
+    notes = [f"({note_of[id(r)]}) {escape(r.status_line)}" for r in records if id(r) in note_of]
+    table = Table(title=title or None, caption="\n".join(filter(None, [caption, *notes])) or None,
+                  caption_justify="left")
     varying = len({tuple(sorted(r.spec.task_params.items())) for r in records}) > 1
     for column, justify in [
         ("cell", "left"), *([("params", "left")] if varying else []), ("seed", "right"),
@@ -48,7 +54,8 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
             fmt(speed.tokens_per_second if speed else None),
             fmt(stab.grad_norm_p99 if stab else None),
             speed.kernel_path if speed else "-",
-            f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
+            f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+            + (f" ({note_of[id(record)]})" if id(record) in note_of else ""),
         )
     return table
 

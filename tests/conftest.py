@@ -34,14 +34,17 @@ def registry(host):
 
 @pytest.fixture
 def toy_host(host):
-    """The default host plus toy tasks (echo, exploding) and a cell that cannot be built."""
-    from tests.toyplugins import BrokenCell, ToyTasks
+    """The default host plus toy tasks (echo, exploding), a cell that cannot be built, one
+    that fails mid-training (flaky) and one that blocks (hang)."""
+    from tests.toyplugins import BrokenCell, FaultyCells, ToyTasks
 
     host.register(ToyTasks(), "toy-tasks")
     host.register(BrokenCell(), "broken-cell")
+    host.register(FaultyCells(), "faulty-cells")
     yield host
     host.unregister("toy-tasks")
     host.unregister("broken-cell")
+    host.unregister("faulty-cells")
 
 
 BENCH = str(Path(sys.executable).with_name("bench"))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,19 +20,27 @@ from rich.progress import (
 from harness.answer import answer_json, answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
-from harness.errors import UsageError
+from harness.errors import BenchError, UsageError
 from harness.executors import Executor, ExecutorOptions
 from harness.plugins import default_host
-from harness.records import RunRecord, ensure_writable, existing_record, write_record
+from harness.records import (
+    RunRecord,
+    ensure_writable,
+    existing_record,
+    record_path,
+    set_aside,
+    write_record,
+)
 from harness.runner import validate
 from harness.search import BUDGET_RUNS, plan_searches, search_lengths
-from harness.spec import DEVICES, RunSpec
+from harness.spec import DEVICES, MAX_SEED, RunSpec
 from harness.suites import suite_runs
 from harness.sweep import MemoryLength, memory_lengths, summarise_cells
 from harness.tables import memory_table, seeds_table, summary_table
 from harness.trainer import OPTIMIZERS
 
 DEFAULT_OUT = "bench-results"
+DEFAULT_TIMEOUT_S = 86_400.0
 
 
 def add_parser(subparsers) -> None:
@@ -93,7 +103,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: one per CPU core)")
     p.add_argument("--scheduler", help="address of an existing cluster scheduler, e.g. "
                    "tcp://host:8786 (--executor dask)")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default: {DEFAULT_OUT})")
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                   help="time limit of each run; a run over it is stopped and recorded as "
+                   f"failed (default: {DEFAULT_TIMEOUT_S:g}, a day: no real run is near it)")
+    p.add_argument("--out", type=_out_dir, default=DEFAULT_OUT,
+                   help=f"results directory (default: {DEFAULT_OUT})")
     p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
     p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     p.set_defaults(execute=execute_command)
@@ -125,9 +139,25 @@ def _int_list(raw: str, what: str = "lengths") -> list[int]:
 
 def _seed_list(raw: str) -> list[int]:
     seeds = _int_list(raw, "seeds")
-    if any(seed < 0 for seed in seeds):
-        raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {raw!r}")
+    if any(not 0 <= seed <= MAX_SEED for seed in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be in [0, {MAX_SEED}], got {raw!r}")
     return seeds
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _out_dir(raw: str) -> str:
+    if not raw.strip():
+        raise argparse.ArgumentTypeError("must name a directory, got an empty string")
+    return raw
 
 
 def _task_param_grid(args) -> list[dict]:
@@ -137,7 +167,14 @@ def _task_param_grid(args) -> list[dict]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--param expects KEY=VALUE, got {item!r}")
+        if key in params:
+            raise UsageError(f"--param {key} is given twice ({params[key]!r} and {value!r}); "
+                             "give it once")
         params[key] = value
+    if "length" in params and (args.length is not None or args.lengths):
+        option = "--length" if args.length is not None else "--lengths"
+        raise UsageError(f"--param length={params['length']} and {option} both set the length;"
+                         f" give only {option}")
     if args.length is not None:
         params["length"] = args.length
     return [{**params, "length": length} for length in args.lengths or []] or [params]
@@ -193,9 +230,13 @@ def execute_command(args) -> int:
                          "--lengths and --suite")
     searches = plan_searches(specs, host.registry, args.budget) if searching else []
     executor = host.registry.executor(args.executor).factory(
-        ExecutorOptions(args.workers, args.scheduler))
+        ExecutorOptions(args.workers, args.scheduler, args.timeout))
     out_dir = Path(args.out)
-    ensure_writable(out_dir)
+    try:
+        ensure_writable(out_dir)
+    except BenchError:
+        executor.close()
+        raise
     if searching:
         shared = _KeepOpen(executor)  # every round of the search runs on the same workers
         try:
@@ -267,8 +308,8 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
     done: dict[str, RunRecord] = {}
     todo = []
     for spec in specs:
-        existing = None if force else existing_record(out_dir, spec)
-        if existing is not None:
+        existing = _recorded(out_dir, spec)
+        if existing is not None and not force:
             stderr.print(f"{spec.title}: already recorded, skipped")
             done[spec.run_id] = existing
         else:
@@ -285,8 +326,8 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
                     bars[spec.run_id] = progress.add_task(spec.title, total=spec.steps, note="")
                 progress.update(bars[spec.run_id], completed=step, note=f"loss {loss:.4g}")
 
-            for record in executor.run(todo, on_step=on_step):
-                write_record(out_dir, record)
+            for written, record in enumerate(executor.run(todo, on_step=on_step)):
+                _write(out_dir, record, written)
                 done[record.run_id] = record
                 bar = bars.get(record.run_id)
                 if bar is not None:
@@ -297,3 +338,27 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
     finally:
         executor.close()
     return [done[spec.run_id] for spec in specs]
+
+
+def _recorded(out_dir: Path, spec: RunSpec) -> RunRecord | None:
+    """The finished record of ``spec`` in ``out_dir``; a file in its place that cannot be
+    read (truncated, not JSON, a newer schema) is renamed aside and named, never overwritten."""
+    try:
+        return existing_record(out_dir, spec)
+    except UsageError as exc:
+        kept = set_aside(record_path(out_dir, spec))
+        stderr.print(f"[yellow]warning:[/] {escape(str(exc))}; kept it as {escape(kept.name)} "
+                     "and will run it again", soft_wrap=True)
+        return None
+
+
+def _write(out_dir: Path, record: RunRecord, written: int) -> None:
+    """Write one record; a failed write (a full disk) stops the sweep with exit 1, keeping
+    the records already written."""
+    try:
+        write_record(out_dir, record)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BenchError(f"cannot write the record of {record.spec.title} to {str(out_dir)!r}: "
+                         f"{reason}; stopped. The {written} record(s) this run wrote before it "
+                         "are intact") from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from harness.environment import now_iso
+from harness.errors import UsageError
 from harness.records import RunRecord
 from harness.spec import RunSpec
 
@@ -25,6 +26,9 @@ class ExecutorOptions:
     """Worker processes (process executor) or local-cluster workers (dask)."""
     scheduler: str | None = None
     """Address of an existing cluster's scheduler, e.g. tcp://host:8786."""
+    timeout: float | None = None
+    """Seconds a run may take before it is stopped and recorded as failed (local and
+    process enforce it)."""
 
 
 class Executor(Protocol):
@@ -46,6 +50,25 @@ class ExecutorDefinition:
     factory: Callable[[ExecutorOptions], Executor]
     """Start the executor; raise UsageError for bad options or a missing dependency."""
     plugin: str = field(default="", compare=False)
+
+
+def refuse_scheduler(options: ExecutorOptions, executor: str) -> None:
+    """For executors that run on this machine: --scheduler would be silently ignored."""
+    if options.scheduler is not None:
+        raise UsageError(f"--scheduler {options.scheduler} is an option of --executor dask; "
+                         f"the {executor} executor runs on this machine")
+
+
+class RunTimeout(Exception):
+    """A run went over ``--timeout``."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the run took longer than --timeout {seconds:g} s and was stopped")
+
+
+def timed_out(spec: RunSpec, seconds: float) -> RunRecord:
+    """The record of a run whose worker was stopped at its time limit."""
+    return failed_record(spec, f"RunTimeout: {RunTimeout(seconds)}")
 
 
 def failed_record(spec: RunSpec, error: str) -> RunRecord:

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from harness.errors import UsageError
-from harness.executors import ExecutorOptions, StepProgress
+from harness.executors import (
+    ExecutorOptions,
+    RunTimeout,
+    StepProgress,
+    refuse_scheduler,
+    timed_out,
+)
+from harness.plugins import default_host
 from harness.records import RunRecord
-from harness.runner import execute
+from harness.runner import execute, plan
 from harness.spec import RunSpec
 
 
 class LocalExecutor:
     def __init__(self, options: ExecutorOptions):
+        refuse_scheduler(options, "local")
         if options.workers not in (None, 1):
             raise UsageError("the local executor runs one run at a time; for --workers "
                              f"{options.workers} use --executor process")
+        self.timeout = options.timeout
 
     def run(self, specs: Sequence[RunSpec], on_step: StepProgress | None = None
             ) -> Iterator[RunRecord]:
@@ -24,7 +36,35 @@ class LocalExecutor:
             if on_step is not None:
                 def progress(step: int, loss: float, spec: RunSpec = spec) -> None:
                     on_step(spec, step, loss)
-            yield execute(spec, progress=progress)
+            plan(spec, default_host().registry)  # imports the framework: never cut short
+            try:
+                with _time_limit(self.timeout):
+                    record = execute(spec, progress=progress)
+            except RunTimeout:  # it expired outside the training the run records
+                record = timed_out(spec, self.timeout)
+            yield record
 
     def close(self) -> None:
         pass
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise RunTimeout in the run when it passes ``seconds`` (SIGALRM: the main thread only;
+    elsewhere, and on platforms without it, the run is not limited). The run records it as
+    failed, like any exception it raises."""
+    if seconds is None or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise RunTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

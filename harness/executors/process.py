@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 from harness.errors import UsageError
-from harness.executors import ExecutorOptions, StepProgress, failed_record
+from harness.executors import (
+    ExecutorOptions,
+    StepProgress,
+    failed_record,
+    refuse_scheduler,
+    timed_out,
+)
 from harness.records import RunRecord
 from harness.spec import RunSpec
 
@@ -75,7 +81,15 @@ class _Worker:
 
     def give(self, spec: RunSpec) -> None:
         self.spec = spec
+        self.given_at = time.monotonic()
         self.conn.send(spec)
+
+    def replace(self) -> None:
+        """Kill this worker (it hangs) and start a fresh one in its place."""
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+        self.start()
 
 
 def _death(exitcode: int | None) -> str:
@@ -86,11 +100,13 @@ def _death(exitcode: int | None) -> str:
 
 class ProcessExecutor:
     def __init__(self, options: ExecutorOptions):
+        refuse_scheduler(options, "process")
         workers = options.workers if options.workers is not None else os.cpu_count() or 1
         if workers < 1:
             raise UsageError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
         self.threads = max(1, (os.cpu_count() or 1) // workers)
+        self.timeout = options.timeout
         self.pool: list[_Worker] = []
 
     def run(self, specs: Sequence[RunSpec], on_step: StepProgress | None = None
@@ -103,7 +119,8 @@ class ProcessExecutor:
                 worker.give(pending.pop())
         busy = [w for w in self.pool if w.spec is not None]
         while busy:
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         timeout=self._until_first_deadline(busy))
             for worker in list(busy):
                 if worker.conn in ready or worker.process.sentinel in ready:
                     message = self._receive(worker)
@@ -111,12 +128,25 @@ class ProcessExecutor:
                         if on_step is not None:
                             on_step(worker.spec, message.step, message.loss)
                         continue
-                    yield message
-                    if pending:
-                        worker.give(pending.pop())
-                    else:
-                        worker.spec = None
+                elif self._overdue(worker):
+                    worker.replace()
+                    message = timed_out(worker.spec, self.timeout)
+                else:
+                    continue
+                yield message
+                if pending:
+                    worker.give(pending.pop())
+                else:
+                    worker.spec = None
             busy = [w for w in self.pool if w.spec is not None]
+
+    def _until_first_deadline(self, busy: list[_Worker]) -> float | None:
+        if self.timeout is None:
+            return None
+        return max(0.0, min(w.given_at + self.timeout for w in busy) - time.monotonic())
+
+    def _overdue(self, worker: _Worker) -> bool:
+        return self.timeout is not None and time.monotonic() - worker.given_at >= self.timeout
 
     def _receive(self, worker: _Worker) -> RunRecord | _Progress:
         """The worker's next message: progress, its run's record, or a failed record if the

@@ -38,6 +38,6 @@ def build_report(results: ResultSet, source: Path, out_dir: Path) -> list[Path]:
 def _writing(out_dir: Path) -> Iterator[None]:
     try:
         yield
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise UsageError(f"cannot write the report to {str(out_dir)!r}: {reason}") from None

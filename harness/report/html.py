@@ -68,7 +68,7 @@ def _table_body(table: Table) -> str:
         for column, value in zip(table.columns, row, strict=True):
             kind = "num" if column.numeric else "text"
             if column.name == "status":
-                kind += f" status-{escape(value)}"
+                kind += f" status-{escape(value.split(':')[0])}"
             cells.append(f'<td class="{kind}">{escape(value)}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     caption = f'<p class="caption">{escape(table.caption)}</p>' if table.caption else ""

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import html
+
 from .page import Report
 from .tables import Table
 
 
+def _text(text: str) -> str:
+    """Text from records as Markdown shows it: HTML in it (a ``<script>`` in an error message,
+    say) is escaped, as the HTML report escapes it."""
+    return html.escape(text, quote=False)
+
+
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _table(table: Table, level: str = "###") -> list[str]:
-    lines = [f"{level} {table.title}", ""]
+    lines = [f"{level} {_text(table.title)}", ""]
     if table.caption:
         lines += [f"_{_cell(table.caption)}_", ""]
     if table.rows:
@@ -26,13 +34,14 @@ def _table(table: Table, level: str = "###") -> list[str]:
 
 def render_markdown(report: Report) -> str:
     lines = ["# bench report", "",
-             f"Results from `{report.source}`, generated {report.generated}. {report.overview}",
+             f"Results from {_text(str(report.source))}, generated {report.generated}. "
+             f"{_text(report.overview)}",
              "", "Figures: see `report.html` next to this file.", ""]
     if report.answers:
         lines += ["## How far back each cell remembers", "",
                   *(f"- {_cell(line)}" for line in report.answers), ""]
     for section in report.sections:
-        lines += [f"## Task: {section.task}", "", section.overview, ""]
+        lines += [f"## Task: {_text(section.task)}", "", _text(section.overview), ""]
         for table in section.tables:
             lines += _table(table)
     lines += _table(report.environment, "##") + _table(report.skipped, "##")

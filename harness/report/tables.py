@@ -76,7 +76,7 @@ def run_table(records: Sequence[RunRecord]) -> Table:
             _share(stab.clipped_fraction if stab else None),
             _count(stab.nonfinite_events if stab else None),
             _count(stab.loss_spikes if stab else None),
-            r.status,
+            r.status_line,
         ])
     return table
 

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,12 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
     ('runs = []', "no \\[\\[runs\\]\\] entries"),
     ('[[run]]\ntask = "adding"', "unknown key 'run'"),
     ('[[runs]\n', "not a readable suite"),
+    ('runs = 5', re.escape("'runs' must be an array of tables ([[runs]] entries), got 5")),
+    ('runs = [1, 2]', re.escape("'runs' must be an array of tables ([[runs]] entries), got "
+                                "[1, 2]")),
+    ('defaults = 3\n[[runs]]\ntask = "adding"',
+     re.escape("'defaults' must be a table ([defaults]), got 3")),
+    ('description = 1\n[[runs]]\ntask = "adding"', "'description' must be a string"),
 ])
 def test_bad_suites_are_named_with_the_problem(tmp_path, registry, text, message):
     path = write(tmp_path, text)
@@ -92,3 +99,10 @@ def test_options_that_choose_runs_conflict_with_a_suite(registry, monkeypatch):
     with pytest.raises(UsageError, match="--suite ci fixes the runs; drop --task, --steps"):
         requested_specs(run_args("--suite", "ci", "--task", "copy", "--steps", "5",
                                  "--out", "elsewhere"), registry)
+
+
+def test_a_suite_that_is_not_utf8_is_named(tmp_path, registry):
+    path = write(tmp_path, "")
+    path.write_bytes(b'[[runs]]\ntask = "\xff\xfe"\n')
+    with pytest.raises(UsageError, match="not a readable suite .*utf-8"):
+        requested_specs(run_args("--suite", str(path)), registry)

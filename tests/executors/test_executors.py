@@ -55,9 +55,10 @@ def test_process_pool_gives_the_local_records(host, entry_point_plugins):
 
 @pytest.fixture
 def crashing_cell(tmp_path, monkeypatch, entry_point_plugins):
-    """A plugin distribution whose cell kills the interpreter it runs in."""
+    """A plugin distribution whose cells kill the interpreter they run in (crash) or block
+    forever (hang)."""
     (tmp_path / "bench_crasher.py").write_text(textwrap.dedent("""
-        import os, signal
+        import os, signal, time
         from harness import hookimpl
         from harness.canonical import init_lstm
         from harness.registry import Cell
@@ -65,9 +66,13 @@ def crashing_cell(tmp_path, monkeypatch, entry_point_plugins):
         def crash(input_size, hidden, options):
             os.kill(os.getpid(), signal.SIGSEGV)
 
+        def hang(input_size, hidden, options):
+            time.sleep(3600)
+
         @hookimpl
         def bench_register_cells(register):
             register(Cell("crash", "torch", factory=crash, initializer=init_lstm))
+            register(Cell("hang", "torch", factory=hang, initializer=init_lstm))
     """))
     info = tmp_path / "bench_crasher-0.1.dist-info"
     info.mkdir()
@@ -91,6 +96,19 @@ def test_a_run_that_kills_its_worker_is_failed_and_the_rest_complete(crashing_ce
         assert record.status == "failed"
         assert record.error == (f"worker process killed by signal {signal.SIGSEGV.name} "
                                 "during the run")
+
+
+def test_a_hung_worker_is_killed_at_the_time_limit_and_replaced(crashing_cell):
+    # A limit long enough for a worker to start and import torch on a busy machine.
+    executor = ProcessExecutor(ExecutorOptions(workers=1, timeout=20))
+    try:
+        records = list(executor.run(specs("torch:hang", "torch:rnn", seeds=(0,))))
+    finally:
+        executor.close()
+    hung, ran = records
+    assert hung.spec.cell == "torch:hang" and hung.status == "failed"
+    assert hung.error == "RunTimeout: the run took longer than --timeout 20 s and was stopped"
+    assert ran.spec.cell == "torch:rnn" and ran.status == "ok"  # on the replacement worker
 
 
 def test_bad_worker_counts_are_usage_errors():

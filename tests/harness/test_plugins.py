@@ -145,3 +145,73 @@ def test_unavailable_backend_is_listed_with_reason():
     assert [c.qualified_name for c in registry.resolve_cells(["lstm"])] == ["torch:lstm"]
     with pytest.raises(Exception, match="backend 'ghost' is unavailable: Ghost is not installed"):
         registry.resolve_cells(["ghost:lstm"])
+
+
+def test_a_plugin_that_exits_at_import_is_isolated():
+    host = PluginHost(entry_points_=_entry_points(
+        ("tasks", "bench_tasks.plugin"), ("exiting", "tests.exiting_plugin")))
+    assert host.plugins["exiting"].errors == [
+        "failed to load 'tests.exiting_plugin': SystemExit: this plugin refuses to load"]
+    assert "copy" in host.registry.tasks
+
+
+def test_a_hook_that_exits_is_isolated(host):
+    class ExitingCells:
+        @hookimpl
+        def bench_register_cells(self, register):
+            raise SystemExit(3)
+
+    host.register(ExitingCells(), "exiting")
+    assert ("torch", "lstm") in host.registry.cells
+    assert host.plugins["exiting"].errors == ["bench_register_cells raised SystemExit: 3"]
+
+
+def test_a_misspelt_hook_is_that_plugins_error(host):
+    class Misspelt:
+        @hookimpl
+        def bench_register_cell(self, register):  # the hook is bench_register_cells
+            raise AssertionError("never called")
+
+        @hookimpl
+        def bench_register_tasks(self, register):
+            from bench_tasks import adding
+
+            register(TaskDefinition("adding3", "", (adding.LENGTH,), adding.AddingTask))
+
+    host.register(Misspelt(), "misspelt")
+    (error,) = host.plugins["misspelt"].errors
+    assert error.startswith("unknown hook 'bench_register_cell' (did you mean "
+                            "'bench_register_cells'?)")
+    assert "adding3" not in host.registry.tasks  # the plugin is skipped as a whole
+    host.register(ExtraTask(), "extra")  # and later plugins still register
+    assert "adding2" in host.registry.tasks
+
+
+@pytest.mark.parametrize("name", ["my/cell", "../../../escaped", ".hidden", "", "a b", "x:y"])
+def test_unsafe_cell_names_are_refused_naming_the_plugin(host, name):
+    class Unsafe:
+        @hookimpl
+        def bench_register_cells(self, register):
+            register(Cell(name, "torch", factory=object, initializer=lambda *a: {}))
+            register(Cell("fine", "torch", factory=object, initializer=lambda *a: {}))
+
+    host.register(Unsafe(), "unsafe")
+    registry = host.registry
+    (error,) = host.plugins["unsafe"].errors
+    assert error == (f"plugin 'unsafe' must name its cell with letters, digits and _ . + - "
+                     f"(starting with a letter or digit), not {name!r}")
+    assert ("torch", "fine") in registry.cells and ("torch", name) not in registry.cells
+
+
+def test_unsafe_task_names_are_refused():
+    class Unsafe:
+        @hookimpl
+        def bench_register_tasks(self, register):
+            from bench_tasks import adding
+
+            register(TaskDefinition("../up", "", (adding.LENGTH,), adding.AddingTask))
+
+    host = make_host("tasks")
+    host.register(Unsafe(), "unsafe")
+    assert "../up" not in host.registry.tasks
+    assert "must name its task with letters" in host.plugins["unsafe"].errors[0]

@@ -140,3 +140,51 @@ def test_validating_a_cpu_run_imports_no_framework(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             env={**os.environ, "BENCH_PLUGINS": "tasks,torch"}, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# What the runner promises and a mutation of it would break (issue #14): the held-out set,
+# the final evaluation, early stopping.
+
+
+def test_the_held_out_set_is_fixed_and_apart_from_the_training_stream(toy_host):
+    from tests.toyplugins import RecordingTask
+
+    drawn = {}
+    for seed in (0, 1):
+        RecordingTask.drawn.clear()
+        execute(RunSpec(task="recording", cell="torch:rnn", seed=seed, **TINY),
+                toy_host.registry)
+        drawn[seed] = RecordingTask.drawn[:]
+    held_out = {seed: [x for split, x in batches if split == "eval"]
+                for seed, batches in drawn.items()}
+    (eval_0,), (eval_1,) = held_out[0], held_out[1]
+    np.testing.assert_array_equal(eval_0, eval_1)  # one set for every run of the task
+    first_training = next(x for split, x in drawn[0] if split == "train")
+    assert not np.array_equal(eval_0[:len(first_training)], first_training)
+    assert len(eval_0) == TINY["eval_size"]
+
+
+def test_the_last_step_is_evaluated_even_off_the_interval(registry):
+    spec = RunSpec(task="adding", cell="torch:rnn", task_params={"length": 5},
+                   **{**TINY, "steps": 13, "eval_every": 5})
+    record = execute(spec, registry)
+    assert [p.step for p in record.accuracy.curve] == [0, 5, 10, 13]
+    assert record.accuracy.final_loss == record.accuracy.curve[-1].loss
+    assert record.steps_done == 13
+
+
+def test_no_early_stop_trains_on_after_the_task_is_solved(toy_host, tmp_path):
+    import json
+
+    from harness.cli import main
+
+    run = ["run", "--task", "echo", "--cells", "torch:rnn", "--lr", "0.05", "--steps", "120",
+           "--hidden", "16", "--batch", "16", "--eval-size", "64", "--eval-every", "10"]
+    assert main([*run, "--out", str(tmp_path / "stops")]) == 0
+    assert main([*run, "--no-early-stop", "--out", str(tmp_path / "goes-on")]) == 0
+    (stops,) = [json.loads(p.read_text()) for p in (tmp_path / "stops").glob("*.json")]
+    (goes_on,) = [json.loads(p.read_text()) for p in (tmp_path / "goes-on").glob("*.json")]
+    assert stops["accuracy"]["solved"] and stops["steps_done"] < 120
+    assert goes_on["spec"]["stop_when_solved"] is False
+    assert goes_on["accuracy"]["solved"] and goes_on["steps_done"] == 120
+    assert goes_on["accuracy"]["curve"][-1]["step"] == 120

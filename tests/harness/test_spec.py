@@ -26,8 +26,12 @@ def test_round_trips_through_dict_and_pickle():
 @pytest.mark.parametrize("changes, message", [
     ({"batch": 0}, "--batch must be a positive integer, got 0"),
     ({"hidden": -4}, "--hidden must be a positive integer, got -4"),
-    ({"lr": -0.1}, "--lr must be positive, got -0.1"),
-    ({"clip_norm": 0.0}, "--clip must be positive"),
+    ({"lr": -0.1}, "--lr must be a finite positive number, got -0.1"),
+    ({"lr": float("inf")}, "--lr must be a finite positive number, got inf"),
+    ({"lr": float("nan")}, "--lr must be a finite positive number, got nan"),
+    ({"clip_norm": 0.0}, "--clip must be a finite positive number"),
+    ({"clip_norm": float("inf")}, "--clip must be a finite positive number, got inf"),
+    ({"seed": 2**32}, "seed must be in [0, 4294967295], got 4294967296"),
     ({"device": "tpu"}, "unknown device 'tpu' (valid: auto, cpu, cuda)"),
     ({"options": {"dropout": 1.5}}, "--dropout must be in [0, 1), got 1.5"),
 ])

@@ -55,5 +55,19 @@ def test_special_characters_are_escaped_in_both_formats(tmp_path):
                     skipped=skipped)
     page = render_html(report)
     assert "odd &lt;b&gt;|name.json" in page and "<b>" not in page
-    assert "| odd <b>\\|name.json | not a readable JSON record (<eof> \\| 1) |" in (
-        render_markdown(report))
+    markdown = render_markdown(report)
+    assert "| odd &lt;b&gt;\\|name.json | not a readable JSON record (&lt;eof&gt; \\| 1) |" \
+        in markdown
+    assert "<b>" not in markdown and "<eof>" not in markdown
+
+
+def test_html_in_a_failed_runs_error_is_escaped_in_the_summary(records):
+    failed = dataclasses.replace(records[0], status="failed", accuracy=None, speed=None,
+                                 stability=None, error="<script>alert(1)</script>\ntraceback")
+    table = run_table([failed])
+    assert table.rows[0][-1] == "failed: <script>alert(1)</script>"
+    report = Report(source=Path("results"), generated="now", overview="", sections=[],
+                    environment=table, skipped=skipped_table([], Path("results")))
+    markdown = render_markdown(report)
+    assert "failed: &lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert "<script>" not in markdown and "<script>" not in render_html(report)

@@ -1,0 +1,158 @@
+"""bench run under bad input and faults: nothing a user feeds it breaks it, and nothing it
+computed is lost (issue #14)."""
+
+import json
+import resource
+import subprocess
+
+import pytest
+
+from harness.cli import main
+from harness.records import PROBE_BYTES, SCHEMA_VERSION
+from tests.conftest import BENCH
+from tests.helpers import TINY_RUN
+from tests.toyplugins import FAILING_STEP
+
+RUN = ["run", "--task", "adding", "--cells", "torch:rnn", "--length", "4", "--steps", "5",
+       *TINY_RUN]
+
+
+def _one_record(out):
+    (path,) = out.glob("*.json")
+    return path
+
+
+@pytest.mark.parametrize("content", [
+    '{"schema": "bench.run", "schema_ver',  # truncated
+    "not json at all",
+    json.dumps({"schema": "bench.run", "schema_version": SCHEMA_VERSION + 1, "new": "data"}),
+    "WRONG-SHAPE",
+])
+def test_resume_never_overwrites_what_it_cannot_read(tmp_path, capsys, host, content):
+    out = tmp_path / "out"
+    assert main([*RUN, "--out", str(out)]) == 0
+    path = _one_record(out)
+    if content == "WRONG-SHAPE":
+        data = json.loads(path.read_text())
+        data["accuracy"]["headline"] = {"headline": "high"}
+        content = json.dumps(data)
+    path.write_text(content)
+    capsys.readouterr()
+
+    assert main([*RUN, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    kept = out / (path.name + ".unreadable")
+    assert kept.read_text() == content  # kept, byte for byte
+    assert f"kept it as {kept.name} and will run it again" in err and str(path) in err
+    assert json.loads(path.read_text())["status"] == "ok"  # and the run was done again
+
+
+def test_a_wrong_shaped_record_is_skipped_by_report_and_refused_by_compare(tmp_path, capsys,
+                                                                           host):
+    out = tmp_path / "out"
+    assert main([*RUN, "--seeds", "0,1", "--out", str(out)]) == 0
+    first = sorted(out.glob("*.json"))[0]
+    data = json.loads(first.read_text())
+    data["speed"]["step_ms"] = "abc"
+    first.write_text(json.dumps(data))
+    capsys.readouterr()
+
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.err and "record.speed.step_ms: expected a list" in captured.err
+    assert "1 unreadable file skipped" in captured.out
+
+    assert main(["compare", str(out), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has unreadable records" in err and first.name in err
+
+
+def _bench_with_file_size_limit(limit: int, *args: str) -> subprocess.CompletedProcess:
+    """A file-size limit (RLIMIT_FSIZE) makes every write past it fail (EFBIG), as a full
+    disk makes them fail (ENOSPC): a real failing write, without filling a disk."""
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run([BENCH, *args], capture_output=True, text=True,
+                          preexec_fn=limit_file_size,
+                          env={"BENCH_PLUGINS": "tasks,torch", "PATH": "/usr/bin:/bin",
+                               "PYTHONDONTWRITEBYTECODE": "1"})  # no truncated .pyc files
+
+
+def test_the_writability_check_writes_data_not_an_empty_file(tmp_path):
+    out = tmp_path / "out"
+    result = _bench_with_file_size_limit(PROBE_BYTES - 1, *RUN, "--out", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == f"bench: error: cannot write results to '{out}': File too large\n"
+    assert list(out.iterdir()) == []
+
+
+def test_a_full_disk_stops_the_sweep_with_exit_1_and_keeps_what_was_written(tmp_path):
+    out = tmp_path / "out"
+    small = subprocess.run([BENCH, *RUN, "--out", str(out)], capture_output=True, text=True)
+    assert small.returncode == 0, small.stderr
+    earlier = _one_record(out)
+    before = earlier.read_bytes()
+    limit = 2 * PROBE_BYTES
+    assert len(before) < limit
+    # an evaluation every step makes this record larger than the limit
+    big = _bench_with_file_size_limit(limit, *RUN, "--seeds", "1", "--steps", "200",
+                                      "--eval-every", "1", "--out", str(out))
+    assert big.returncode == 1, big.stderr
+    assert "Traceback" not in big.stderr
+    assert "bench: error: cannot write the record of torch:rnn length=4 seed 1" in big.stderr
+    assert "File too large; stopped. The 0 record(s) this run wrote before it are intact" \
+        in big.stderr
+    assert earlier.read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == [earlier.name]  # no temporary left
+
+
+def test_empty_out_is_a_usage_error(tmp_path, capsys, host, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*RUN, "--out", ""]) == 2
+    assert "argument --out: must name a directory, got an empty string" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon"])
+def test_bad_timeouts_are_usage_errors(tmp_path, capsys, host, value):
+    assert main([*RUN, "--timeout", value, "--out", str(tmp_path / "out")]) == 2
+    assert "argument --timeout: must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_a_run_that_fails_mid_training_records_its_steps_and_shows_why(tmp_path, capsys,
+                                                                        toy_host):
+    out = tmp_path / "out"
+    code = main(["run", "--task", "echo", "--cells", "flaky", "--steps", "20",
+                 "--out", str(out), *TINY_RUN])
+    assert code == 1
+    record = json.loads(_one_record(out).read_text())
+    assert record["status"] == "failed" and record["steps_done"] == FAILING_STEP - 1
+    reason = f"RuntimeError: forward failed at training step {FAILING_STEP}"
+    table = capsys.readouterr().out
+    assert "failed (1)" in table and f"(1) failed: {reason}" in table  # a note under the table
+
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert f"| failed: {reason} |" in summary
+    assert f"failed: {reason}" in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_a_run_over_its_time_limit_is_failed_and_the_sweep_goes_on(tmp_path, toy_host):
+    out = tmp_path / "out"
+    code = main(["run", "--task", "echo", "--cells", "hang", "--seeds", "0,1", "--steps", "5",
+                 "--timeout", "0.5", "--out", str(out), *TINY_RUN])
+    assert code == 1
+    records = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert sorted(r["spec"]["seed"] for r in records) == [0, 1]  # the second run still ran
+    for record in records:
+        assert record["status"] == "failed"
+        assert record["error"].startswith("RunTimeout: the run took longer than --timeout "
+                                          "0.5 s and was stopped")
+
+
+def test_an_embedded_null_byte_in_out_is_a_usage_error(tmp_path, capsys, host):
+    assert main([*RUN, "--out", str(tmp_path / "nul\x00byte")]) == 2
+    assert "cannot write results to" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
