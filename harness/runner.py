@@ -18,6 +18,7 @@ import numpy as np
 from harness.canonical import init_readout
 from harness.environment import host_environment, now_iso
 from harness.errors import BackendUnavailableError, UsageError
+from harness.footprint import check_fits
 from harness.gradients import GradientProfile, compact, lag_profile, reach
 from harness.memory import memory_evidence
 from harness.plugins import default_host
@@ -77,7 +78,8 @@ def validate(spec: RunSpec, registry: Registry) -> None:
     need no probe; the process that executes the run resolves ``auto``. Sparing the
     controlling process the framework import is what lets a worker pool beat a serial run.
     """
-    _, _, backend = _resolve(spec, registry)
+    task, _, backend = _resolve(spec, registry)
+    check_fits(spec, task)
     if spec.device not in ("auto", "cpu"):
         resolve_device(backend, spec.device)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
 
 from distributed import Client, Future, LocalCluster, as_completed
 from distributed.comm import connect
+from distributed.comm.addressing import get_address_host_port
 
 from harness.display import stderr
 from harness.errors import UsageError
@@ -60,9 +62,13 @@ class DaskExecutor:
         workers = options.workers if options.workers is not None else os.cpu_count() or 1
         if workers < 1:
             raise UsageError(f"--workers must be at least 1, got {workers}")
+        # Workers' scratch files in a directory of our own, removed on close (Dask's default
+        # is a shared dask-scratch-space that nothing cleans).
+        self.scratch = tempfile.TemporaryDirectory(prefix="bench-dask-")
         # No dashboard; the scheduler's other HTTP routes on a free port, not on 8787.
         self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                     host="127.0.0.1", dashboard_address=None,
+                                    local_directory=self.scratch.name,
                                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         self.client = Client(self.cluster, set_as_default=False)
 
@@ -83,6 +89,7 @@ class DaskExecutor:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+            self.scratch.cleanup()
 
 
 def _record(future: Future, spec: RunSpec) -> RunRecord:
@@ -99,6 +106,7 @@ def _connect(address: str) -> Client:
     forever on a server that is not Dask's (the dashboard's HTTP port, say): probe first.
     """
     try:
+        get_address_host_port(address)  # a malformed address: ValueError naming what is wrong
         asyncio.run(asyncio.wait_for(_handshake(address), CONNECT_TIMEOUT))
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except Exception as exc:  # a malformed address, refused, timed out, not a Dask server
@@ -107,5 +115,10 @@ def _connect(address: str) -> Client:
 
 
 async def _handshake(address: str) -> None:
-    comm = await connect(address, timeout=CONNECT_TIMEOUT)
+    try:
+        comm = await connect(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, asyncio.TimeoutError):
+        raise
+    except Exception:  # it answered, but what it sent is no Dask message
+        raise ConnectionError("the server there does not speak Dask's protocol") from None
     await comm.close()

@@ -83,10 +83,13 @@ def test_a_run_that_keeps_killing_its_worker_is_failed():
     with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                           "distributed.scheduler.worker-saturation": 1.0}):
         executor = DaskExecutor(ExecutorOptions(workers=1))
+    scratch = Path(executor.scratch.name)
     try:
         records = list(executor.run(specs("torch:crash", seeds=(0,)) + specs("torch:rnn")))
+        assert any(scratch.iterdir())  # the workers' scratch files are in bench's directory
     finally:
         executor.close()
+    assert not scratch.exists()  # and it is gone with the cluster
     assert sorted((r.spec.cell, r.status) for r in records) == [
         ("torch:crash", "failed"), ("torch:rnn", "ok"), ("torch:rnn", "ok")]
     (crashed,) = (r for r in records if r.status == "failed")
@@ -183,6 +186,32 @@ def test_a_server_that_is_not_a_scheduler_fails_in_time(http_server):
                        f"no answer in {CONNECT_TIMEOUT:g} s$"):
         DaskExecutor(ExecutorOptions(scheduler=http_server))
     assert time.monotonic() - start < CONNECT_TIMEOUT + 5
+
+
+@pytest.fixture
+def garbage_server() -> Iterator[str]:
+    """A loopback server that answers every connection with bytes that are no Dask message
+    (a Dask client once read them as a frame length and tried to allocate 2.82 EiB)."""
+    script = ("import socket\n"
+              "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+              "print(s.getsockname()[1], flush=True)\n"
+              "kept = []\n"
+              "while True:\n"
+              "    c, _ = s.accept(); c.sendall(b'\\xff' * 64); kept.append(c)\n")
+    process = subprocess.Popen([sys.executable, "-u", "-c", script], stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        yield f"tcp://127.0.0.1:{process.stdout.readline().strip()}"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_server_that_answers_garbage_is_named_as_not_dask(garbage_server):
+    with pytest.raises(UsageError) as error:
+        DaskExecutor(ExecutorOptions(scheduler=garbage_server))
+    assert str(error.value) == (f"cannot reach a Dask scheduler at {garbage_server}: the server "
+                                "there does not speak Dask's protocol")
 
 
 def test_without_dask_the_executor_says_how_to_install_it(monkeypatch):

@@ -188,3 +188,16 @@ def test_no_early_stop_trains_on_after_the_task_is_solved(toy_host, tmp_path):
     assert goes_on["spec"]["stop_when_solved"] is False
     assert goes_on["accuracy"]["solved"] and goes_on["steps_done"] == 120
     assert goes_on["accuracy"]["curve"][-1]["step"] == 120
+
+
+@pytest.mark.parametrize("changes", [{"task_params": {"length": 1_000_000_000}},
+                                     {"batch": 10_000_000}, {"eval_size": 10_000_000_000}])
+def test_a_run_that_cannot_fit_in_memory_is_refused_before_any_work(registry, changes):
+    from harness.runner import validate
+
+    spec = RunSpec(**{**dict(task="adding", cell="torch:rnn", task_params={"length": 10}),
+                      **changes})
+    with pytest.raises(UsageError, match=r"needs at least [\d,.]+ GiB of memory .* more than "
+                                         r"the [\d,.]+ GiB available"):
+        validate(spec, registry)
+
