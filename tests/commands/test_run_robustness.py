@@ -124,7 +124,7 @@ def test_bad_timeouts_are_usage_errors(tmp_path, capsys, host, value):
 def test_a_run_that_fails_mid_training_records_its_steps_and_shows_why(tmp_path, capsys,
                                                                         toy_host):
     out = tmp_path / "out"
-    code = main(["run", "--task", "echo", "--cells", "flaky", "--steps", "20",
+    code = main(["run", "--task", "echo", "--cells", "flaky", "--length", "5", "--steps", "20",
                  "--out", str(out), *TINY_RUN])
     assert code == 1
     record = json.loads(_one_record(out).read_text())
@@ -141,7 +141,8 @@ def test_a_run_that_fails_mid_training_records_its_steps_and_shows_why(tmp_path,
 
 def test_a_run_over_its_time_limit_is_failed_and_the_sweep_goes_on(tmp_path, toy_host):
     out = tmp_path / "out"
-    code = main(["run", "--task", "echo", "--cells", "hang", "--seeds", "0,1", "--steps", "5",
+    code = main(["run", "--task", "echo", "--cells", "hang", "--length", "5", "--seeds", "0,1",
+                 "--steps", "5",
                  "--timeout", "0.5", "--out", str(out), *TINY_RUN])
     assert code == 1
     records = [json.loads(p.read_text()) for p in out.glob("*.json")]

@@ -178,7 +178,8 @@ def test_no_early_stop_trains_on_after_the_task_is_solved(toy_host, tmp_path):
 
     from harness.cli import main
 
-    run = ["run", "--task", "echo", "--cells", "torch:rnn", "--lr", "0.05", "--steps", "120",
+    run = ["run", "--task", "echo", "--cells", "torch:rnn", "--length", "5", "--lr", "0.05",
+           "--steps", "120",
            "--hidden", "16", "--batch", "16", "--eval-size", "64", "--eval-every", "10"]
     assert main([*run, "--out", str(tmp_path / "stops")]) == 0
     assert main([*run, "--no-early-stop", "--out", str(tmp_path / "goes-on")]) == 0
