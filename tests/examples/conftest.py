@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PEEPHOLE = ROOT / "plugins" / "examples" / "bench_peephole"
+EXAMPLES = [ROOT / "plugins" / "examples" / name for name in ("bench_peephole", "bench_leaky_ln")]
 
-if str(PEEPHOLE) not in sys.path:
-    sys.path.insert(0, str(PEEPHOLE))
+for example in EXAMPLES:
+    if str(example) not in sys.path:
+        sys.path.insert(0, str(example))
 
 
 def pytest_configure(config) -> None:

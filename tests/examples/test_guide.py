@@ -1,20 +1,31 @@
-"""docs/plugins.md shows the example plugin's files as they are."""
+"""docs/plugins.md shows the example plugins' files as they are."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "plugins" / "examples" / "bench_peephole"
+EXAMPLES = ROOT / "plugins" / "examples"
+SECTIONS = {
+    "## 6. A complete example": ("bench_peephole", ["plugin.py", "layout.py", "cell.py",
+                                                    "reference.py"]),
+    "## 7. A complete Keras example": ("bench_leaky_ln", ["plugin.py", "layout.py", "cell.py",
+                                                          "reference.py"]),
+}
 
 
-def test_the_guide_quotes_the_example_files_verbatim():
+@pytest.mark.parametrize("heading", SECTIONS)
+def test_the_guide_quotes_the_example_files_verbatim(heading):
     guide = (ROOT / "docs" / "plugins.md").read_text()
-    quoted = dict(re.findall(r"^`([\w./]+)`:\n\n```\w+\n(.*?)^```$", guide, re.M | re.S))
+    section = guide[guide.index(heading):]
+    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    quoted = dict(re.findall(r"^`([\w./]+)`:\n\n```\w+\n(.*?)^```$", section, re.M | re.S))
+    package, modules = SECTIONS[heading]
 
-    assert set(quoted) == {"pyproject.toml", "bench_peephole/plugin.py",
-                           "bench_peephole/layout.py", "bench_peephole/cell.py",
-                           "bench_peephole/reference.py", "tests/test_conformance.py"}
+    assert set(quoted) == {"pyproject.toml", "tests/test_conformance.py",
+                           *(f"{package}/{module}" for module in modules)}
     for name, text in quoted.items():
-        assert text == (EXAMPLE / name).read_text(), name
+        assert text == (EXAMPLES / package / name).read_text(), name

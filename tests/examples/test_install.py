@@ -1,4 +1,4 @@
-"""The example plugin installed the way its users would: into a virtualenv, next to bench.
+"""The example plugins installed the way their users would: into a virtualenv, next to bench.
 
 Marked ``venv`` (a virtualenv and pip installs, about half a minute): deselect with
 ``-m "not venv"``. The new environment sees this test environment's packages (torch,
@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.venv, pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "plugins" / "examples" / "bench_peephole"
+KERAS_EXAMPLE = ROOT / "plugins" / "examples" / "bench_leaky_ln"
 PLUGINS = "tasks,torch,peephole"
 """BENCH_PLUGINS in the virtualenv: the example and what it needs (not Keras: faster)."""
 
@@ -42,8 +43,9 @@ class Venv:
         (Path(paths["purelib"]) / "bench-test-parent.pth").write_text(
             "\n".join(dict.fromkeys([here["purelib"], here["platlib"]])) + "\n")
 
-    def run(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        env = {**os.environ, "BENCH_PLUGINS": PLUGINS}
+    def run(self, *args: str, cwd: Path | None = None, plugins: str = PLUGINS
+            ) -> subprocess.CompletedProcess:
+        env = {**os.environ, "BENCH_PLUGINS": plugins}
         return subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd,
                               timeout=300)
 
@@ -54,8 +56,8 @@ class Venv:
                         *isolation, *args)
         assert done.returncode == 0, done.stderr
 
-    def bench(self, *args: str) -> subprocess.CompletedProcess:
-        return self.run(str(self.bin / "bench"), *args)
+    def bench(self, *args: str, plugins: str = PLUGINS) -> subprocess.CompletedProcess:
+        return self.run(str(self.bin / "bench"), *args, plugins=plugins)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,24 @@ def test_the_installed_plugin_is_listed_checked_and_runs(venv, tmp_path):
                          cwd=EXAMPLE)
     assert own_tests.returncode == 0, own_tests.stdout
     assert " passed" in own_tests.stdout and "failed" not in own_tests.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None,
+                    reason="the Keras example needs Keras")
+def test_the_installed_keras_plugin_passes_the_kit_with_its_own_reference(venv):
+    venv.pip_install(str(KERAS_EXAMPLE))
+    plugins = "tasks,keras,leakyln"
+
+    listed = json.loads(venv.bench("plugins", "--json", plugins=plugins).stdout)
+    (leaky,) = [p for p in listed if p["name"] == "leakyln"]
+    assert (leaky["distribution"], leaky["registered"], leaky["errors"]) == (
+        "bench-leaky-ln", ["cell keras:leakyln"], [])
+    checked = venv.bench("check", "--cells", "leakyln", "--json", plugins=plugins)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    results = {r["check"]: r for r in json.loads(checked.stdout)["results"]
+               if r["subject"] == "keras:leakyln"}
+    assert all(r["outcome"] == "passed" for r in results.values()), results
+    assert "bench_leaky_ln.reference.leaky_ln" in results["reference"]["message"]
 
 
 BREAKAGES = {

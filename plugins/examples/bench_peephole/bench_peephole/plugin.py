@@ -1,8 +1,9 @@
 """The plugin module (entry point ``bench = peephole``): registers ``torch:peephole``.
 
-It registers a cell only; the backend is bench's own ``torch``. Like every plugin module it
-must not import the framework, so the factory imports the torch module on first call (and,
-being a module-level function, stays picklable for process executors).
+It registers a cell only, with its numpy equations for the kit's ``reference`` check; the
+backend is bench's own ``torch``. Like every plugin module it must not import the framework,
+so the factory imports the torch module on first call (and, being a module-level function,
+stays picklable for process executors).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench_peephole.layout import init_peephole
+from bench_peephole.reference import peephole
 from harness import hookimpl
 from harness.registry import STANDARD_OPTIONS, Cell
 
@@ -29,6 +31,7 @@ def bench_register_cells(register: Callable[[Cell], None]) -> None:
             factory=build_cell,
             initializer=init_peephole,
             options=STANDARD_OPTIONS,
+            reference=peephole,
             description="peephole LSTM (Gers & Schmidhuber 2000): the gates read the cell "
             "state",
         )

@@ -1,4 +1,5 @@
-"""The peephole equations in plain numpy, for the conformance kit's ``reference`` check."""
+"""The peephole equations in plain numpy, for the conformance kit's ``reference`` check: the
+plugin registers them with the cell (``Cell.reference``), so ``bench check`` uses them."""
 
 from __future__ import annotations
 
@@ -27,7 +28,3 @@ def peephole(x: np.ndarray, w: Weights) -> tuple[np.ndarray, tuple[np.ndarray, n
         h = _sigmoid(z_o + p_o * c) * np.tanh(c)
         outputs.append(h)
     return np.stack(outputs, 1), (h, c)
-
-
-REFERENCES = {"peephole": peephole}
-"""Cell name -> equations, as :func:`harness.conformance.conformance_tests` takes them."""

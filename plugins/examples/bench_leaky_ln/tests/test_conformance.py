@@ -1,0 +1,3 @@
+from harness.conformance import conformance_tests
+
+test_conformance = conformance_tests("keras:leakyln")
