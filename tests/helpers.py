@@ -16,11 +16,14 @@ BUILTIN_PLUGINS = {
 }
 
 
-def make_host(*names: str) -> PluginHost:
-    """A host with entry-point discovery off and the named built-in plugins registered."""
+def make_host(*names: str, **plugins: object) -> PluginHost:
+    """A host with entry-point discovery off, the named built-in plugins registered and then
+    ``plugins`` (plugin name = plugin object)."""
     host = PluginHost(discover=False)
     for name in names or BUILTIN_PLUGINS:
         host.register(importlib.import_module(BUILTIN_PLUGINS[name]), name)
+    for name, plugin in plugins.items():
+        host.register(plugin, name)
     return host
 
 TINY_RUN = ["--hidden", "8", "--batch", "8", "--eval-size", "32", "--eval-every", "5"]

@@ -19,10 +19,7 @@ from tests.toyplugins import EchoTask, ToyTasks
 
 @pytest.fixture(scope="module")
 def broken():
-    host = make_host("tasks")
-    host.register(BrokenTasks(), "broken-tasks")
-    host.register(ToyTasks(), "toy-tasks")
-    return host
+    return make_host("tasks", **{"broken-tasks": BrokenTasks(), "toy-tasks": ToyTasks()})
 
 
 def test_each_planted_fault_fails_exactly_its_check(broken):

@@ -1,25 +1,14 @@
-"""The Keras example plugin ``keras:leakyln``, registered in-process: the kit holds it to the
-numpy reference it registers, which is the LN-RNN's when nothing leaks. (The whole kit runs
-on it in tests/examples/test_install.py, from the installed package.)"""
+"""The Keras example plugin ``keras:leakyln``: its numpy reference is the LN-RNN's when
+nothing leaks. (The whole kit runs on it in tests/examples/test_install.py, from the
+installed package.)"""
 
 from __future__ import annotations
 
-import bench_leaky_ln.plugin
 import numpy as np
 from bench_leaky_ln.layout import init_leaky_ln
 from bench_leaky_ln.reference import leaky_ln
 
-from harness.conformance import plan_checks
 from harness.reference import lnrnn
-from tests.helpers import make_host
-
-
-def test_the_kit_holds_the_cell_to_the_reference_it_was_registered_with():
-    host = make_host("tasks", "keras")
-    host.register(bench_leaky_ln.plugin, "leakyln")
-    (planned,) = [p for p in plan_checks(host.registry, cells=["keras:leakyln"])
-                  if p.check.name == "reference"]
-    assert planned.target.reference is leaky_ln
 
 
 def test_the_reference_is_the_lnrnn_when_nothing_leaks():

@@ -54,9 +54,7 @@ class TextbookPlugin:
 
 @pytest.fixture(scope="module")
 def host():
-    host = make_host("tasks", "keras")
-    host.register(TextbookPlugin(), "textbook")
-    return host
+    return make_host("tasks", "keras", textbook=TextbookPlugin())
 
 
 def test_the_textbook_cell_passes_every_check_and_its_registered_reference(host):
