@@ -16,6 +16,10 @@ follows one small protocol, which :mod:`bench_torch.trainer` relies on:
   runs, ``"loop"`` when a Python step loop does. The options fix it at construction: the
   fused kernel whenever ``recurrent_dropout`` is 0, the loop otherwise; ``lnrnn`` always
   loops. The loop reads the same parameters, so both paths compute the same function.
+* optionally ``use_kernel(choice, device_type)``, ``choice`` one of
+  :data:`harness.registry.KERNELS`: the standard cells also offer bench's own recurrence
+  (:mod:`bench_torch.kernels`, ``"bench-fused"``), chosen by ``"bench"``, and by ``"auto"``
+  on the CPU; ``"framework"`` keeps the path above.
   On CUDA the trainer captures a loop cell's whole training step in a CUDA graph
   (:mod:`bench_torch.graph`; recorded as ``"loop+cuda-graph"``), so a loop must not read
   values back to the host; one that does still trains, eagerly, and the record says why.
@@ -40,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from bench_torch import kernels
+from bench_torch.kernels import BENCH_FUSED
 from bench_torch.weights import ParameterTable, export_weights, load_weights
 from harness.canonical import Weights
 from harness.options import CellOptions
@@ -72,9 +78,22 @@ class RecurrentCell(nn.Module):
         state_mask = None
         if self.training and rate:
             state_mask = _keep_mask(x, (x.shape[0], self.hidden), rate)
+        if self.kernel_path == BENCH_FUSED:
+            return self._bench(x.transpose(0, 1), state_mask)
         return self._loop(x, state_mask)
 
+    def use_kernel(self, choice: str, device_type: str) -> None:
+        """``bench`` (and ``auto`` on the CPU) runs :meth:`_bench`; ``framework`` and ``auto``
+        elsewhere keep the path the options chose. On a GPU the frameworks' kernels and the
+        CUDA-graphed loop beat a recurrence of small launches."""
+        if choice == "bench" or (choice == "auto" and device_type == "cpu"):
+            self.kernel_path = BENCH_FUSED
+
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
+        raise NotImplementedError
+
+    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
+        """bench's own recurrence on time-major ``x`` [time, batch, input]."""
         raise NotImplementedError
 
     def canonical_parameters(self) -> ParameterTable:
@@ -103,7 +122,7 @@ class FusedCell(RecurrentCell):
             self.kernel_path = f"fused:nn.{self.fused_class.__name__}"
 
     def _run(self, x: Tensor) -> tuple[Tensor, State]:
-        if self.kernel_path == LOOP:
+        if not self.kernel_path.startswith("fused:"):
             return super()._run(x)
         outputs, state = self.rnn(x)
         if isinstance(state, tuple):
@@ -136,9 +155,15 @@ class RNN(FusedCell):
         h = x.new_zeros(x.shape[0], self.hidden)
         outputs = []
         for xw in self._steps(x):
-            h = torch.tanh(torch.addmm(xw, _masked(h, state_mask), recurrent))
+            h = torch.tanh(torch.addmm(xw, kernels.masked(h, state_mask), recurrent))
             outputs.append(h)
         return torch.stack(outputs, 1), h
+
+    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        rnn = self.rnn
+        xw = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
+        outputs = kernels.RNNRecurrence.apply(xw, rnn.weight_hh_l0, state_mask)
+        return outputs.transpose(0, 1), outputs[-1]
 
 
 class LSTM(FusedCell):
@@ -153,13 +178,20 @@ class LSTM(FusedCell):
         c = torch.zeros_like(h)
         outputs = []
         for xw in self._steps(x):
-            z = torch.addmm(xw, _masked(h, state_mask), recurrent)
+            z = torch.addmm(xw, kernels.masked(h, state_mask), recurrent)
             i, f, _, o = torch.sigmoid(z).chunk(4, 1)
             g = torch.tanh(z[:, 2 * hidden : 3 * hidden])
             c = torch.addcmul(f * c, i, g)
             h = o * torch.tanh(c)
             outputs.append(h)
         return torch.stack(outputs, 1), (h, c)
+
+    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
+        rnn = self.rnn
+        order = _gate_rows((3, 0, 1, 2), self.hidden, x.device)  # i f g o -> o i f g
+        xw = F.linear(x, rnn.weight_ih_l0[order], rnn.bias_ih_l0[order])
+        outputs, c = kernels.LSTMRecurrence.apply(xw, rnn.weight_hh_l0[order], state_mask)
+        return outputs.transpose(0, 1), (outputs[-1], c)
 
 
 class GRU(FusedCell):
@@ -176,7 +208,7 @@ class GRU(FusedCell):
         outputs = []
         for xw in self._steps(x):
             x_rz, x_n = xw.split(split, 1)
-            h_rz, h_n = torch.addmm(recurrent_bias, _masked(h, state_mask), recurrent).split(
+            h_rz, h_n = torch.addmm(recurrent_bias, kernels.masked(h, state_mask), recurrent).split(
                 split, 1
             )
             r, z = torch.sigmoid(x_rz + h_rz).chunk(2, 1)
@@ -184,6 +216,12 @@ class GRU(FusedCell):
             h = torch.lerp(n, h, z)  # (1 - z) * n + z * h
             outputs.append(h)
         return torch.stack(outputs, 1), h
+
+    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        rnn = self.rnn
+        xw = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
+        outputs = kernels.GRURecurrence.apply(xw, rnn.weight_hh_l0, rnn.bias_hh_l0, state_mask)
+        return outputs.transpose(0, 1), outputs[-1]
 
 
 class LNRNN(RecurrentCell):
@@ -209,10 +247,15 @@ class LNRNN(RecurrentCell):
         h = x.new_zeros(x.shape[0], self.hidden)
         outputs = []
         for xw in _project(x, self.W.t(), self.b):
-            z = torch.addmm(xw, _masked(h, state_mask), self.U)
+            z = torch.addmm(xw, kernels.masked(h, state_mask), self.U)
             h = torch.tanh(F.layer_norm(z, shape, self.gamma, self.beta, LAYER_NORM_EPSILON))
             outputs.append(h)
         return torch.stack(outputs, 1), h
+
+    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        xw = F.linear(x, self.W.t(), self.b)
+        outputs = kernels.LNRNNRecurrence.apply(xw, self.U, self.gamma, self.beta, state_mask)
+        return outputs.transpose(0, 1), outputs[-1]
 
 
 CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNN, "lnrnn": LNRNN, "lstm": LSTM, "gru": GRU}
@@ -223,8 +266,10 @@ def _project(x: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, ...]:
     return F.linear(x.transpose(0, 1), weight, bias).unbind(0)
 
 
-def _masked(h: Tensor, mask: Tensor | None) -> Tensor:
-    return h if mask is None else h * mask
+def _gate_rows(blocks: tuple[int, ...], hidden: int, device: torch.device) -> Tensor:
+    """Row indices that put a fused weight's gate blocks in the order ``blocks``."""
+    return torch.arange(len(blocks) * hidden, device=device).view(-1, hidden)[
+        list(blocks)].flatten()
 
 
 def _keep_mask(like: Tensor, shape: tuple[int, ...], rate: float) -> Tensor:
