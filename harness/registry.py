@@ -38,7 +38,8 @@ class Backend:
     probe_cell: Callable[..., CellProbe] | None = None
     """``probe_cell(cell, weights, inputs, cotangent, options) -> CellProbe`` on the CPU in
     float32, in training mode with any fused kernel the options allow (dropout must be 0):
-    the cross-backend parity check and the conformance kit use it."""
+    the cross-backend parity check and the conformance kit use it. For a cell with more
+    than one of :attr:`Cell.kernels` the kit also passes ``kernel=`` each of them."""
     cell_protocol: str = ""
     """Where the protocol its cells' factories follow is documented (a module, e.g.
     ``bench_torch.cells``): the conformance kit's fix hints name it."""
@@ -58,6 +59,9 @@ class Cell:
     options: tuple[str, ...] = STANDARD_OPTIONS
     fused: bool = False
     """Whether a fused framework kernel exists for it (used when the options allow)."""
+    kernels: tuple[str, ...] = ("framework",)
+    """The choices of :data:`harness.spec.KERNELS` besides ``auto`` that it honours;
+    ``framework`` always."""
     description: str = ""
     reference: Callable[[np.ndarray, Weights], tuple[np.ndarray, Any]] | None = None
     """Numpy equations ``(x, weights) -> (outputs, final_state)``, as in

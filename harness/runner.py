@@ -94,6 +94,9 @@ def _resolve(spec: RunSpec, registry: Registry) -> tuple[Task, Cell, Backend]:
             f"cell {cell.qualified_name!r} does not accept option {unknown[0]!r} "
             f"(accepted: {', '.join(cell.options) or 'none'})"
         )
+    if spec.kernel != "auto" and spec.kernel not in cell.kernels:
+        raise UsageError(f"cell {cell.qualified_name!r} has no kernel {spec.kernel!r} "
+                         f"(valid: {', '.join(('auto', *cell.kernels))})")
     return task, cell, registry.backend(cell.backend)
 
 
@@ -157,7 +160,7 @@ def build_trainer(run: Plan) -> Trainer:
         input_size=task.input_size, output_size=task.output_size, hidden=spec.hidden,
         readout=task.readout, loss=task.loss, options=dict(spec.options),
         optimizer=spec.optimizer, lr=spec.lr, clip_norm=spec.clip_norm, device=run.device,
-        precision=spec.precision, seed=spec.seed,
+        precision=spec.precision, seed=spec.seed, kernel=spec.kernel,
         cell_weights=cell_weights, readout_weights=readout_weights,
     )
     return run.backend.build_trainer(config)

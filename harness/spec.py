@@ -12,6 +12,10 @@ from typing import Any, ClassVar
 from harness.errors import UsageError
 
 DEVICES = ("auto", "cpu", "cuda")
+KERNELS = ("auto", "framework", "bench")
+"""Which recurrence runs (``bench run --kernel``): ``framework``, the framework's own kernels
+(fused where the options allow, else its step loop); ``bench``, bench's own where a backend
+has them (``Cell.kernels`` says); ``auto``, the fastest that is legal for the options."""
 PRECISIONS = ("float32",)
 MAX_SEED = 2**32 - 1
 """Seeds go to numpy's SeedSequence and to each framework's generator, which take 32 bits."""
@@ -39,6 +43,8 @@ class RunSpec:
     device: str = "auto"
     precision: str = "float32"
     stop_when_solved: bool = True
+    kernel: str = "auto"
+    """One of :data:`KERNELS`."""
 
     IGNORES_UNKNOWN_FIELDS: ClassVar[bool] = True
     """Reading a record drops spec fields this version does not know (see from_dict)."""
@@ -100,6 +106,8 @@ class RunSpec:
             raise UsageError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
         if self.device not in DEVICES:
             raise UsageError(f"unknown device {self.device!r} (valid: {', '.join(DEVICES)})")
+        if self.kernel not in KERNELS:
+            raise UsageError(f"unknown kernel {self.kernel!r} (valid: {', '.join(KERNELS)})")
         if self.precision not in PRECISIONS:
             raise UsageError(f"unknown precision {self.precision!r} "
                              f"(valid: {', '.join(PRECISIONS)})")

@@ -34,6 +34,8 @@ class TrainerConfig:
     seed: int
     cell_weights: Weights
     readout_weights: Weights = field(default_factory=dict)
+    kernel: str = "auto"
+    """``auto``, ``framework`` or one of the cell's ``Cell.kernels`` (harness.spec.KERNELS)."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from harness.records import (
 )
 from harness.runner import validate
 from harness.search import BUDGET_RUNS, plan_searches, search_lengths
-from harness.spec import DEVICES, MAX_SEED, RunSpec
+from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
 from harness.suites import suite_runs
 from harness.sweep import MemoryLength, memory_lengths, summarise_cells
 from harness.tables import memory_table, seeds_table, summary_table
@@ -87,7 +87,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"global gradient-norm clip (default: {d.clip_norm:g})")
     p.add_argument("--dropout", type=float, default=0.0, help="input dropout (default: 0)")
     p.add_argument("--recurrent-dropout", type=float, default=0.0,
-                   help="recurrent-state dropout; forces the step-loop path (default: 0)")
+                   help="recurrent-state dropout; rules out the frameworks' fused kernels "
+                   "(default: 0)")
+    p.add_argument("--kernel", choices=KERNELS, default=d.kernel,
+                   help="framework: the framework's own kernels; bench: bench's own "
+                   "(torch cells); auto: the fastest legal for the options (default: auto)")
     p.add_argument("--eval-every", type=int, default=d.eval_every,
                    help=f"evaluate every N steps (default: {d.eval_every})")
     p.add_argument("--eval-size", type=int, default=d.eval_size,
@@ -192,7 +196,7 @@ def build_specs(args, registry) -> list[RunSpec]:
                 hidden=args.hidden, batch=args.batch, optimizer=args.optimizer, lr=args.lr,
                 clip_norm=args.clip, steps=args.steps, eval_every=args.eval_every,
                 eval_size=args.eval_size, seed=seed, device=args.device,
-                stop_when_solved=not args.no_early_stop)
+                stop_when_solved=not args.no_early_stop, kernel=args.kernel)
         for cell in cells for params in grid for seed in args.seeds
     ]
     for spec in specs:

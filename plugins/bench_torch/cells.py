@@ -48,6 +48,7 @@ from bench_torch import kernels
 from bench_torch.kernels import BENCH_FUSED
 from bench_torch.weights import ParameterTable, export_weights, load_weights
 from harness.canonical import Weights
+from harness.errors import UsageError
 from harness.options import CellOptions
 from harness.reference import LAYER_NORM_EPSILON
 
@@ -60,6 +61,8 @@ class RecurrentCell(nn.Module):
     """Options, dropout masks and canonical weights; subclasses bring the recurrence."""
 
     kernel_path: str = LOOP
+    auto_bench = True
+    """Whether ``auto`` picks bench's recurrence on the CPU (where it measured faster)."""
 
     def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
         super().__init__()
@@ -83,10 +86,15 @@ class RecurrentCell(nn.Module):
         return self._loop(x, state_mask)
 
     def use_kernel(self, choice: str, device_type: str) -> None:
-        """``bench`` (and ``auto`` on the CPU) runs :meth:`_bench`; ``framework`` and ``auto``
-        elsewhere keep the path the options chose. On a GPU the frameworks' kernels and the
+        """``bench`` (and ``auto`` on the CPU where :attr:`auto_bench`) runs :meth:`_bench`;
+        otherwise the path the options chose stays. On a GPU the frameworks' kernels and the
         CUDA-graphed loop beat a recurrence of small launches."""
-        if choice == "bench" or (choice == "auto" and device_type == "cpu"):
+        has_bench = type(self)._bench is not RecurrentCell._bench
+        if choice == "bench" and not has_bench:
+            raise UsageError(f"cell {type(self).__name__} has no kernel 'bench' "
+                             "(valid: auto, framework)")
+        auto = choice == "auto" and device_type == "cpu" and self.auto_bench
+        if has_bench and (choice == "bench" or auto):
             self.kernel_path = BENCH_FUSED
 
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
@@ -264,6 +272,16 @@ CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNN, "lnrnn": LNRNN, "lstm": LST
 def _project(x: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, ...]:
     """The input projection of all steps in one matmul, split into contiguous steps."""
     return F.linear(x.transpose(0, 1), weight, bias).unbind(0)
+
+
+def use_kernel(cell: nn.Module, choice: str, device_type: str) -> None:
+    """Let ``cell`` pick its path for ``choice`` (harness.spec.KERNELS) on ``device_type``;
+    a cell without ``use_kernel`` honours ``framework`` and ``auto`` only."""
+    if hasattr(cell, "use_kernel"):
+        cell.use_kernel(choice, device_type)
+    elif choice not in ("auto", "framework"):
+        raise UsageError(f"cell {type(cell).__name__} has no kernel {choice!r} "
+                         "(valid: auto, framework)")
 
 
 def _gate_rows(blocks: tuple[int, ...], hidden: int, device: torch.device) -> Tensor:

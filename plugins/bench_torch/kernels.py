@@ -148,24 +148,22 @@ class LSTMRecurrence(Function):
         hidden = recurrent.shape[1]
         d_h = _output_grads(d_outputs, states[1:])
         d_c = torch.zeros_like(cells[0]) if d_cell is None else d_cell.clone()
-        d_pre = torch.empty_like(gates)
-        scratch = torch.empty_like(d_c)
+        # Everything that does not depend on the incoming gradients, for all steps at once:
+        # d_pre ends as [d o, d i, d f, d g] = [dh, dc, dc, dc] * d_pre_factors.
+        d_pre = _sigmoid_slope(gates)
+        o, i, f, g = gates.split(hidden, 2)
+        f_o, f_i, f_f, f_g = d_pre.split(hidden, 2)
+        _one_minus_square(g, out=f_g).mul_(i)
+        f_o.mul_(tanh_c)
+        f_i.mul_(g)
+        f_f.mul_(cells[:-1])
+        d_c_factor = _one_minus_square(tanh_c).mul_(o)  # d c_t = dh o (1 - tanh(c_t)^2)
         for t in range(len(gates) - 1, -1, -1):
-            z, d, dh, tc = gates[t], d_pre[t], d_h[t], tanh_c[t]
-            o, i, f, g = z.split(hidden, 1)
-            d_o, d_i, d_f, d_g = d.split(hidden, 1)
-            _sigmoid_slope(z[:, : 3 * hidden], out=d[:, : 3 * hidden])
-            _one_minus_square(g, out=d_g)
-            # d c_t += dh o (1 - tanh(c_t)^2)
-            _one_minus_square(tc, out=scratch).mul_(o)
-            d_c.addcmul_(dh, scratch)
-            d_o.mul_(dh).mul_(tc)
-            # i, f and g all take d c_t: one pass over the three blocks
+            d, dh = d_pre[t], d_h[t]
+            d_c.addcmul_(dh, d_c_factor[t])
+            d[:, :hidden].mul_(dh)
             d[:, hidden:].unflatten(1, (3, hidden)).mul_(d_c.unsqueeze(1))
-            d_i.mul_(g)
-            d_f.mul_(cells[t])
-            d_g.mul_(i)
-            d_c.mul_(f)
+            d_c.mul_(f[t])
             if t:
                 _add_recurrent_grad(d_h[t - 1], d, recurrent, mask)
         return d_pre, _weight_grad(_recurrent_inputs(states, mask), d_pre), None
@@ -200,28 +198,29 @@ class GRURecurrence(Function):
         states, hz_all, gates, recurrent, mask = ctx.saved_tensors
         hidden = recurrent.shape[1]
         d_h = _output_grads(d_outputs, states[1:])
-        d_xw = torch.empty_like(gates)
+        # What does not depend on the incoming gradients, for all steps at once:
+        # d n_pre = dh (1 - z)(1 - n^2); d z_pre = dh (h_prev - n) z (1 - z);
+        # d r_pre = d n_pre hz_n r (1 - r).
+        r, z, n = gates.split(hidden, 2)
+        factors = _sigmoid_slope(gates)
+        f_r, f_z, f_n = factors.split(hidden, 2)
+        f_r.mul_(hz_all[..., 2 * hidden :])
+        f_z.mul_(states[:-1] - n)
+        _one_minus_square(n, out=f_n).addcmul_(f_n, z, value=-1)
         d_hz = torch.empty_like(gates)
-        for t in range(len(gates) - 1, -1, -1):
-            a, dh, h_prev = gates[t], d_h[t], states[t]
-            r, z, n = a.split(hidden, 1)
-            dx, dhz = d_xw[t], d_hz[t]
-            dx_rz, dx_n = dx[:, : 2 * hidden], dx[:, 2 * hidden :]
-            dx_r, dx_z = dx_rz.split(hidden, 1)
-            # n: d n_pre = dh (1 - z) (1 - n^2)
-            _one_minus_square(n, out=dx_n).mul_(dh)
-            dx_n.addcmul_(dx_n, z, value=-1)
-            torch.mul(dx_n, r, out=dhz[:, 2 * hidden :])
-            # r: dh_n-side product; z: dh (h_prev - n); both times the sigmoid's slope
-            torch.mul(dx_n, hz_all[t][:, 2 * hidden :], out=dx_r)
-            torch.sub(h_prev, n, out=dx_z).mul_(dh)
-            dx_rz.mul_(_sigmoid_slope(a[:, : 2 * hidden]))
-            dhz[:, : 2 * hidden].copy_(dx_rz)
+        for t in range(len(gates) - 1, -1, -1):  # the factors become d xw in place
+            dh, dx, dhz = d_h[t], factors[t], d_hz[t]
+            dx_r, dx_z, dx_n = dx.split(hidden, 1)
+            dx_n.mul_(dh)
+            dx_z.mul_(dh)
+            dx_r.mul_(dx_n)
+            torch.mul(dx_n, r[t], out=dhz[:, 2 * hidden :])
+            dhz[:, : 2 * hidden].copy_(dx[:, : 2 * hidden])
             if t:
-                d_h[t - 1].addcmul_(dh, z)
+                d_h[t - 1].addcmul_(dh, z[t])
                 _add_recurrent_grad(d_h[t - 1], dhz, recurrent, mask)
         d_recurrent = _weight_grad(_recurrent_inputs(states, mask), d_hz)
-        return d_xw, d_recurrent, d_hz.sum((0, 1)), None
+        return factors, d_recurrent, d_hz.sum((0, 1)), None
 
 
 class LNRNNRecurrence(Function):

@@ -72,6 +72,7 @@ def bench_register_cells(register: Callable[[Cell], None]) -> None:
                 initializer=STANDARD_INITIALIZERS[name],
                 options=STANDARD_OPTIONS,
                 fused=name in FUSED_CELLS,
+                kernels=("framework", "bench"),
                 description=description,
             )
         )

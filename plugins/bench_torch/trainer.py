@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import clip_grad_norm_
 
-from bench_torch.cells import LOOP
+from bench_torch.cells import LOOP, use_kernel
 from bench_torch.devices import resolve_device
 from bench_torch.graph import GraphedStep
 from bench_torch.weights import load_weights
@@ -82,6 +82,7 @@ def build_trainer(config: TrainerConfig) -> TorchTrainer:
     _require(config.readout, get_args(Readout), "read-out")
     device = resolve_device(config.device)
     cell = config.cell_factory(config.input_size, config.hidden, config.options)
+    use_kernel(cell, config.kernel, device.type)
     cell.load_canonical(config.cell_weights)
     readout = nn.Linear(config.hidden, config.output_size)
     load_weights(

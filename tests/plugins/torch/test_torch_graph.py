@@ -63,7 +63,7 @@ def assert_same_training_state(got: TorchTrainer, expected: TorchTrainer, atol: 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize(("cell", "options"), LOOP_CELLS, ids=LOOP_IDS)
 def test_captured_step_trains_as_the_eager_step(cell, options, optimizer):
-    config = make_config(cell, options=options, optimizer=optimizer)
+    config = make_config(cell, options=options, optimizer=optimizer, kernel="framework")
     eager, captured = build_trainer(config), build_trainer(config)
     assert captured.kernel_path == "loop"
     batches = [recall_first(np.random.default_rng(seed), batch=16) for seed in range(3)]
@@ -88,7 +88,7 @@ def test_captured_step_trains_as_the_eager_step(cell, options, optimizer):
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_captured_step_leaves_everything_alone_when_not_finite(optimizer):
-    trainer = build_trainer(make_config("lnrnn", optimizer=optimizer))
+    trainer = build_trainer(make_config("lnrnn", optimizer=optimizer, kernel="framework"))
     x, y = recall_first(np.random.default_rng(5), batch=16)
     trainer.eager_step(*tensors(trainer, (x, y)))
     update = GuardedUpdate(trainer.optimizer, trainer.parameters)
@@ -108,7 +108,7 @@ def test_captured_step_leaves_everything_alone_when_not_finite(optimizer):
 
 
 def test_a_graph_that_cannot_be_set_up_falls_back_to_eager_and_says_why():
-    config = make_config("lnrnn", options={"recurrent_dropout": 0.3})  # on the CPU
+    config = make_config("lnrnn", options={"recurrent_dropout": 0.3}, kernel="framework")
     fallback, eager = trainer_on(config, graph=True), trainer_on(config, graph=False)
     rngs = (np.random.default_rng(seed) for seed in range(WARMUP_STEPS + 2))
     batches = [recall_first(rng, batch=16) for rng in rngs]
@@ -124,13 +124,14 @@ def test_a_graph_that_cannot_be_set_up_falls_back_to_eager_and_says_why():
     assert_same_training_state(fallback, eager, atol=0)
 
 
-@pytest.mark.parametrize(("device", "path"), [
-    ("cpu", "loop"),  # the CPU stays eager: measured, nothing compiled made it faster
-    pytest.param("cuda", "loop+cuda-graph", marks=needs_cuda),
+@pytest.mark.parametrize(("device", "kernel", "path"), [
+    ("cpu", "auto", "bench-fused"),  # on the CPU bench's own recurrence is the fastest
+    ("cpu", "framework", "loop"),  # eager: measured, nothing compiled made it faster
+    pytest.param("cuda", "auto", "loop+cuda-graph", marks=needs_cuda),
 ])
-def test_records_name_the_path_that_ran(device, path):
+def test_records_name_the_path_that_ran(device, kernel, path):
     spec = RunSpec(task="adding", cell="torch:lnrnn", task_params={"length": 4}, hidden=8,
-                   batch=8, steps=8, eval_every=4, eval_size=16, device=device)
+                   batch=8, steps=8, eval_every=4, eval_size=16, device=device, kernel=kernel)
     record = execute(spec, make_host("torch", "tasks").registry)
     assert record.status == "ok", record.error
     assert record.speed.kernel_path == path

@@ -111,7 +111,7 @@ def test_input_gradient_matches_finite_differences_and_leaves_training_alone():
 
 @pytest.mark.parametrize("cell", CELL_NAMES)
 def test_trainer_reports_weights_kernel_path_and_size(cell):
-    config = make_config(cell, input_size=3, output_size=2, hidden=4)
+    config = make_config(cell, input_size=3, output_size=2, hidden=4, kernel="framework")
     trainer = build_trainer(config)
 
     for key, value in config.cell_weights.items():
@@ -126,7 +126,8 @@ def test_trainer_reports_weights_kernel_path_and_size(cell):
 
 
 def test_recurrent_dropout_takes_the_loop():
-    trainer = build_trainer(make_config("lstm", options={"recurrent_dropout": 0.2}))
+    trainer = build_trainer(make_config("lstm", options={"recurrent_dropout": 0.2},
+                                        kernel="framework"))
     assert trainer.kernel_path == "loop"
 
 
