@@ -247,7 +247,7 @@ def record(f: CellFixture) -> str:
         else {}
     spec = RunSpec(task=f.task, cell=f.cell.qualified_name, task_params=params, hidden=HIDDEN,
                    batch=BATCH + 1, steps=3, eval_every=2, eval_size=8, warmup_steps=1,
-                   device="cpu", seed=SEED, stop_when_solved=False)
+                   device="cpu", seed=SEED, stop_when_solved=False, kernel=f.kernel)
     result = execute(spec, f.registry)
     if result.status != "ok":
         error = (result.error or "").strip().splitlines()

@@ -51,11 +51,13 @@ class Snapshot:
 
 
 class CellFixture:
-    """One registered cell with everything its checks draw on (see :mod:`.cell_checks`)."""
+    """One registered cell with everything its checks draw on (see :mod:`.cell_checks`), on
+    one of its kernel paths (``kernel``, as ``bench run --kernel`` takes it)."""
 
     def __init__(self, cell: Cell, registry: Registry, task: str,
-                 reference: ReferenceEquations | None):
+                 reference: ReferenceEquations | None, kernel: str = "auto"):
         self.cell = cell
+        self.kernel = kernel
         self.backend: Backend = registry.backend(cell.backend)
         self.registry = registry
         self.task = task
@@ -79,7 +81,7 @@ class CellFixture:
             cell_name=self.cell.name, cell_factory=self.cell.factory, input_size=INPUT_SIZE,
             output_size=OUTPUT_SIZE, hidden=hidden, readout=readout, loss="mse",
             options=dict(options or {}), optimizer="adam", lr=0.01, clip_norm=1.0,
-            device="cpu", precision="float32", seed=SEED,
+            device="cpu", precision="float32", seed=SEED, kernel=self.kernel,
             cell_weights=weights if weights is not None else self.weights(hidden),
             readout_weights=init_readout(hidden, OUTPUT_SIZE, np.random.default_rng(SEED)),
         )
@@ -123,7 +125,8 @@ class CellFixture:
     def probe(self, weights: Weights, inputs: np.ndarray, cotangent: np.ndarray) -> CellProbe:
         if self.backend.probe_cell is None:
             raise CheckSkipped(f"backend {self.backend.name!r} has no probe_cell")
+        chosen = {} if self.kernel == "auto" else {"kernel": self.kernel}
         return self.backend.probe_cell(
             self.cell, {name: value.copy() for name, value in weights.items()},
-            np.array(inputs, np.float32), np.array(cotangent, np.float32), {},
+            np.array(inputs, np.float32), np.array(cotangent, np.float32), {}, **chosen,
         )

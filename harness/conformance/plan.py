@@ -14,7 +14,7 @@ from harness.conformance.task_checks import TASK_CHECKS
 from harness.conformance.task_fixture import TaskFixture
 from harness.errors import BackendUnavailableError
 from harness.reference import REFERENCE
-from harness.registry import Backend, Registry
+from harness.registry import Backend, Cell, Registry
 
 DEFAULT_TASK = "adding"
 """The task of the ``record`` check's tiny run."""
@@ -49,13 +49,22 @@ def plan_checks(registry: Registry, backend: str | None = None,
         planned.extend(_backend_checks(b))
         if b.available:
             planned.extend(
-                PlannedCheck(cell.qualified_name, _naming_protocol(check, b), fixture)
+                PlannedCheck(subject, _naming_protocol(check, b), fixture)
                 for cell in chosen if cell.backend == b.name
+                for subject, kernel in _kernel_paths(cell)
                 for fixture in [CellFixture(cell, registry, task,
-                                            equations.get(cell.name, cell.reference))]
+                                            equations.get(cell.name, cell.reference), kernel)]
                 for check in CELL_CHECKS
             )
     return planned
+
+
+def _kernel_paths(cell: Cell) -> list[tuple[str, str]]:
+    """(subject, kernel) for each kernel path the cell offers: ``torch:lstm/bench``; a cell
+    with one path keeps its plain name and is built as ``auto`` builds it."""
+    if len(cell.kernels) == 1:
+        return [(cell.qualified_name, "auto")]
+    return [(f"{cell.qualified_name}/{kernel}", kernel) for kernel in cell.kernels]
 
 
 def run_checks(registry: Registry, backend: str | None = None,

@@ -21,18 +21,20 @@ def faulty_host(host):
 def test_a_conforming_cell_passes(capsys, host):
     assert main(["check", "--cells", "torch:lnrnn"]) == 0
     out = capsys.readouterr().out
-    assert "torch:lnrnn" in out and "roundtrip" in out
-    assert out.strip().endswith("11 passed")
+    assert "torch:lnrnn/framework" in out and "torch:lnrnn/bench" in out
+    assert "roundtrip" in out
+    assert out.strip().endswith("19 passed")  # 3 backend checks, 8 per kernel path
 
 
 def test_json_lists_every_result(capsys, host):
     assert main(["check", "--cells", "lnrnn", "--backend", "torch", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["ok"] and data["counts"] == {"passed": 11}
+    assert data["ok"] and data["counts"] == {"passed": 19}
     assert data["results"][3] == {
-        "subject": "torch:lnrnn", "check": "construct", "outcome": "passed",
+        "subject": "torch:lnrnn/framework", "check": "construct", "outcome": "passed",
         "message": "loop, 50 parameters", "fix": "",
     }
+    assert data["results"][11]["message"] == "bench-fused, 50 parameters"
 
 
 def test_a_failure_is_named_with_its_fix_and_exits_1(capsys, faulty_host):

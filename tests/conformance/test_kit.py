@@ -96,22 +96,25 @@ def test_what_needs_probe_cell_is_skipped_with_why_and_unavailable_backends_are_
 
     assert results["noprobe", "probe"].outcome == "skipped"
     assert "no probe_cell" in results["noprobe", "probe"].message
-    assert results["noprobe:lnrnn", "reference"].outcome == "skipped"
-    assert results["noprobe:lnrnn", "reference"].message == \
-        "backend 'noprobe' has no probe_cell"
-    assert results["noprobe:lnrnn", "gradients"].message == \
-        "trainer input_gradient reaches step 0"
+    for path in ("framework", "bench"):
+        assert results[f"noprobe:lnrnn/{path}", "reference"].outcome == "skipped"
+        assert results[f"noprobe:lnrnn/{path}", "reference"].message == \
+            "backend 'noprobe' has no probe_cell"
+        assert results[f"noprobe:lnrnn/{path}", "gradients"].message == \
+            "trainer input_gradient reaches step 0"
     assert not any(r.failed for r in results.values())
     assert results["missing", "available"].outcome == "skipped"
     assert results["missing", "available"].message == "unavailable: pip install nothing"
-    assert not any(subject == "missing:lnrnn" for subject, _ in results)
+    assert not any(subject.startswith("missing:") for subject, _ in results)
     with pytest.raises(UsageError, match="backend 'missing' is unavailable: pip install"):
         plan_checks(host.registry, backend="missing")
 
 
 def test_without_the_task_the_record_check_is_skipped(faulty):
     planned = plan_checks(faulty.registry, cells=["torch:lnrnn"], task="nonesuch")
-    (record,) = [p.run() for p in planned if p.check.name == "record"]
+    records = [p.run() for p in planned if p.check.name == "record"]
 
-    assert record.outcome == "skipped"
-    assert record.message.startswith("task 'nonesuch' is not registered")
+    assert [r.subject for r in records] == ["torch:lnrnn/framework", "torch:lnrnn/bench"]
+    for record in records:
+        assert record.outcome == "skipped"
+        assert record.message.startswith("task 'nonesuch' is not registered")
