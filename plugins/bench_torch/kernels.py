@@ -58,7 +58,8 @@ def _weight_grad(inputs: Tensor, d_pre: Tensor) -> Tensor:
 def _output_grads(d_outputs: Tensor | None, like: Tensor) -> Tensor:
     """A writable copy of the gradient arriving at every h_t from above; the backward loop
     adds the recurrent part to it step by step."""
-    return torch.zeros_like(like) if d_outputs is None else d_outputs.clone()
+    grads = torch.empty_like(like)  # contiguous, as ``like``; d_outputs may be transposed
+    return grads.zero_() if d_outputs is None else grads.copy_(d_outputs)
 
 
 def _add_recurrent_grad(target: Tensor, d_pre: Tensor, recurrent: Tensor,
@@ -148,22 +149,24 @@ class LSTMRecurrence(Function):
         hidden = recurrent.shape[1]
         d_h = _output_grads(d_outputs, states[1:])
         d_c = torch.zeros_like(cells[0]) if d_cell is None else d_cell.clone()
-        # Everything that does not depend on the incoming gradients, for all steps at once:
-        # d_pre ends as [d o, d i, d f, d g] = [dh, dc, dc, dc] * d_pre_factors.
-        d_pre = _sigmoid_slope(gates)
-        o, i, f, g = gates.split(hidden, 2)
-        f_o, f_i, f_f, f_g = d_pre.split(hidden, 2)
-        _one_minus_square(g, out=f_g).mul_(i)
-        f_o.mul_(tanh_c)
-        f_i.mul_(g)
-        f_f.mul_(cells[:-1])
-        d_c_factor = _one_minus_square(tanh_c).mul_(o)  # d c_t = dh o (1 - tanh(c_t)^2)
+        d_pre = torch.empty_like(gates)
+        scratch = torch.empty_like(d_c)
         for t in range(len(gates) - 1, -1, -1):
-            d, dh = d_pre[t], d_h[t]
-            d_c.addcmul_(dh, d_c_factor[t])
-            d[:, :hidden].mul_(dh)
+            z, d, dh, tc = gates[t], d_pre[t], d_h[t], tanh_c[t]
+            o, i, f, g = z.split(hidden, 1)
+            d_o, d_i, d_f, d_g = d.split(hidden, 1)
+            _sigmoid_slope(z[:, : 3 * hidden], out=d[:, : 3 * hidden])
+            _one_minus_square(g, out=d_g)
+            # d c_t += dh o (1 - tanh(c_t)^2)
+            _one_minus_square(tc, out=scratch).mul_(o)
+            d_c.addcmul_(dh, scratch)
+            d_o.mul_(dh).mul_(tc)
+            # i, f and g all take d c_t: one pass over the three blocks
             d[:, hidden:].unflatten(1, (3, hidden)).mul_(d_c.unsqueeze(1))
-            d_c.mul_(f[t])
+            d_i.mul_(g)
+            d_f.mul_(cells[t])
+            d_g.mul_(i)
+            d_c.mul_(f)
             if t:
                 _add_recurrent_grad(d_h[t - 1], d, recurrent, mask)
         return d_pre, _weight_grad(_recurrent_inputs(states, mask), d_pre), None
