@@ -185,6 +185,12 @@ class LSTM(FusedCell):
 
     fused_class = nn.LSTM
 
+    @property
+    def auto_bench(self) -> bool:
+        """Not over torch's oneDNN LSTM, measured ~10% faster on the CPU; over the step loop
+        that recurrent dropout forces (README)."""
+        return self.kernel_path == LOOP
+
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
         recurrent = self.rnn.weight_hh_l0.t()
         hidden = self.hidden
@@ -241,9 +247,11 @@ class GRU(FusedCell):
 class LNRNN(RecurrentCell):
     """h_t = tanh(LayerNorm(x_t W + h_{t-1} U + b)), learnable scale and offset, eps 1e-3.
 
-    No fused kernel exists, so it always runs the step loop. Its parameters are kept in the
+    No fused kernel exists: ``framework`` runs the step loop. Its parameters are kept in the
     canonical orientation; they are zero (scale one) until :meth:`load_canonical`.
     """
+
+    auto_bench = False  # no faster than the loop, whose layer norm is fused too (README)
 
     def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
         super().__init__(input_size, hidden, options)

@@ -1,6 +1,7 @@
 """Which framework is faster for which cell: ``keras:X`` against ``torch:X`` at the standard
 size, timed interleaved in one process so that the host's drift (±30% over minutes on a
-shared VM) hits both sides alike. The ratio, not either time, is the finding."""
+shared VM) hits both sides alike. The ratio, not either time, is the finding. Both sides run
+their framework's own kernels (``--kernel framework``), not bench's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ CELLS = ["rnn", "lnrnn", "lstm", "gru"]
 def test_keras_against_torch_training_step(benchmark, full_registry, cell):
     if not full_registry.backends["keras"].available:
         pytest.skip(full_registry.backends["keras"].reason)
-    steps = {backend: training_step(*harness_trainer(full_registry, f"{backend}:{cell}")[1:])
+    steps = {backend: training_step(*harness_trainer(full_registry, f"{backend}:{cell}",
+                                                     kernel="framework")[1:])
              for backend in ("torch", "keras")}
     medians = interleaved_medians(steps, rounds=15, warmup=3)
     ratio = medians["keras"] / medians["torch"]
