@@ -17,11 +17,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from harness import claims
 from harness.answer import answer_json, answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError
-from harness.executors import Executor, ExecutorOptions
+from harness.executors import Executor, ExecutorOptions, failed_record
 from harness.plugins import default_host
 from harness.records import (
     RunRecord,
@@ -310,14 +311,18 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
             force: bool) -> list[RunRecord]:
     """Run what is not yet recorded, writing each record as soon as it arrives."""
     done: dict[str, RunRecord] = {}
-    todo = []
+    todo, elsewhere = [], []
     for spec in specs:
         existing = _recorded(out_dir, spec)
         if existing is not None and not force:
             stderr.print(f"{spec.title}: already recorded, skipped")
             done[spec.run_id] = existing
-        else:
+        elif claims.take(out_dir, spec):
             todo.append(spec)
+        else:
+            stderr.print(f"{spec.title}: being run by another bench "
+                         f"({claims.holder(out_dir, spec)}); its record will be used")
+            elsewhere.append(spec)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[note]}"), TimeRemainingColumn())
     try:
@@ -332,6 +337,7 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
 
             for written, record in enumerate(executor.run(todo, on_step=on_step)):
                 _write(out_dir, record, written)
+                claims.release(out_dir, record.spec)
                 done[record.run_id] = record
                 bar = bars.get(record.run_id)
                 if bar is not None:
@@ -341,6 +347,11 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
                                 f"{record.status}")
     finally:
         executor.close()
+        for spec in todo:
+            claims.release(out_dir, spec)
+    for spec in elsewhere:
+        done[spec.run_id] = claims.await_record(out_dir, spec) or failed_record(
+            spec, "another bench claimed this run and stopped without its record; run again")
     return [done[spec.run_id] for spec in specs]
 
 

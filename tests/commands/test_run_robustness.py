@@ -2,12 +2,15 @@
 computed is lost (issue #14)."""
 
 import json
+import os
 import resource
+import socket
 import subprocess
+import time
 
 import pytest
 
-from harness.cli import main
+from harness.cli import build_parser, main
 from harness.records import PROBE_BYTES, SCHEMA_VERSION
 from tests.conftest import BENCH
 from tests.helpers import TINY_RUN
@@ -157,3 +160,44 @@ def test_an_embedded_null_byte_in_out_is_a_usage_error(tmp_path, capsys, host):
     assert main([*RUN, "--out", str(tmp_path / "nul\x00byte")]) == 2
     assert "cannot write results to" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_benches_on_one_out_compute_each_run_once(tmp_path):
+    out = tmp_path / "out"
+    run = [BENCH, *RUN, "--steps", "2000", "--eval-every", "1000", "--out", str(out)]
+    env = {**os.environ, "BENCH_PLUGINS": "tasks,torch"}
+    first = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".*.claim")) and first.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    second = subprocess.run(run, capture_output=True, text=True, env=env)
+    first_err = first.communicate()[1]
+    assert first.returncode == 0 and second.returncode == 0, first_err + second.stderr
+    if "being run by another bench" not in second.stderr:  # the first was already done
+        assert "already recorded, skipped" in second.stderr
+    record = json.loads(_one_record(out).read_text())
+    assert record["steps_done"] == 2000
+    assert not list(out.glob(".*.claim"))  # every claim released
+
+
+def test_a_stale_claim_of_a_dead_process_is_taken_over(tmp_path, capsys, host):
+    from harness.claims import claim_path
+    from harness.commands.run import build_specs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (spec,) = build_specs(build_parser().parse_args([*RUN, "--out", str(out)]),
+                          host.registry)
+    claim_path(out, spec).write_text(f"{_dead_pid()}@{socket.gethostname()}")
+    assert main([*RUN, "--out", str(out)]) == 0
+    assert "being run by another bench" not in capsys.readouterr().err
+    assert json.loads(_one_record(out).read_text())["status"] == "ok"
+    assert not claim_path(out, spec).exists()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
