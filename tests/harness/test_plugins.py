@@ -215,3 +215,24 @@ def test_unsafe_task_names_are_refused():
     host.register(Unsafe(), "unsafe")
     assert "../up" not in host.registry.tasks
     assert "must name its task with letters" in host.plugins["unsafe"].errors[0]
+
+
+def test_the_warning_says_only_the_duplicate_was_skipped(host, capsys):
+    from harness.display import warn_plugin_errors
+
+    class HalfDuplicate:
+        @hookimpl
+        def bench_register_tasks(self, register):
+            from bench_tasks import adding, copy
+
+            register(TaskDefinition("copy", "an impostor", (copy.LENGTH,), copy.CopyTask))
+            register(TaskDefinition("adding4", "", (adding.LENGTH,), adding.AddingTask))
+
+    host.register(HalfDuplicate(), "half")
+    host.register(DuplicateCopyTask(), "impostor")
+    warn_plugin_errors(host)
+    err = " ".join(capsys.readouterr().err.split())
+    assert "plugin 'half': task 'copy' registered by both plugin 'tasks' and plugin 'half'; " \
+           "only that was skipped, the plugin's other entries are loaded" in err
+    assert "plugin 'impostor' is broken and was skipped" in err  # nothing of it loaded
+    assert "adding4" in host.registry.tasks
