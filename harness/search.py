@@ -23,6 +23,7 @@ from harness.records import RunRecord
 from harness.registry import Registry
 from harness.spec import RunSpec
 from harness.sweep import LengthVerdict, length_verdict
+from harness.tasks import LENGTH_PARAMETER
 
 START_LENGTH = 5
 GROWTH = 2
@@ -31,7 +32,7 @@ PRECISION = 0.25
 longer than the longest remembered (or the next length up)."""
 MAX_LENGTH = 4096
 """The longest length tried when the task sets no maximum."""
-BUDGET_RUNS = 6
+BUDGET_RUNS = 4
 """The default budget: this many runs' training steps (``--steps``) per cell and seed."""
 
 RunRound = Callable[[list[RunSpec]], list[RunRecord]]
@@ -62,7 +63,7 @@ class CellSearch:
         return sum(v.steps for v in self.verdicts.values()) // len(self.templates)
 
     def specs_at(self, length: int) -> list[RunSpec]:
-        return [replace(t, task_params={**t.task_params, "length": length})
+        return [replace(t, task_params={**t.task_params, LENGTH_PARAMETER: length})
                 for t in self.templates]
 
     def add(self, length: int, records: Sequence[RunRecord]) -> None:
@@ -113,7 +114,7 @@ def plan_searches(specs: Sequence[RunSpec], registry: Registry,
     """One search per cell over ``specs`` (cells × seeds at any one length)."""
     first = specs[0]
     definition = registry.task(first.task)
-    (parameter,) = [p for p in definition.parameters if p.name == "length"]
+    (parameter,) = [p for p in definition.parameters if p.name == LENGTH_PARAMETER]
     maximum = int(parameter.maximum) if parameter.maximum is not None else MAX_LENGTH
     start = _shortest_valid(first, registry, maximum)
     steps = budget if budget is not None else BUDGET_RUNS * first.steps
@@ -133,7 +134,7 @@ def _shortest_valid(spec: RunSpec, registry: Registry, maximum: int) -> int:
     length = START_LENGTH
     while True:
         try:
-            definition.build({**spec.task_params, "length": length})
+            definition.build({**spec.task_params, LENGTH_PARAMETER: length})
             return length
         except UsageError:
             if length >= maximum:

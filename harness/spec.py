@@ -33,9 +33,9 @@ class RunSpec:
     hidden: int = 128
     batch: int = 64
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: float = 0.01
     clip_norm: float = 1.0
-    steps: int = 300
+    steps: int = 1000
     eval_every: int = 50
     eval_size: int = 512
     warmup_steps: int = 5

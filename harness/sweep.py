@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.records import RunRecord
+from harness.tasks import LENGTH_PARAMETER
 
 SOLVED_SHARE = 0.5
 """A length counts as solved (remembered) when at least this share of its seeds solved it
@@ -147,7 +148,7 @@ def memory_lengths(records: Iterable[RunRecord]) -> list[MemoryLength]:
     groups: dict[tuple[str, str], dict[int, list[RunRecord]]] = defaultdict(
         lambda: defaultdict(list))
     for record in records:
-        length = record.spec.task_params.get("length")
+        length = record.spec.task_params.get(LENGTH_PARAMETER)
         if length is not None:
             groups[record.spec.cell, record.spec.task][int(length)].append(record)
     memories = []

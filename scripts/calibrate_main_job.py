@@ -30,8 +30,8 @@ CHECKPOINTS = (250, 500, 1000)
 EVAL_EVERY = 50
 
 
-def run_grid(out: Path, workers: int) -> None:
-    for lr in RATES:
+def run_grid(out: Path, workers: int, rates: list[float]) -> None:
+    for lr in rates:
         subprocess.run(
             [sys.executable, "-m", "harness.cli", "run", "--task", "copy", "--cells", CELLS,
              "--lengths", ",".join(map(str, LENGTHS)), "--lr", str(lr), "--steps", str(STEPS),
@@ -69,11 +69,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("calibration-results"))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rates", type=lambda raw: [float(r) for r in raw.split(",")],
+                        default=list(RATES), help="learning rates to run (default: all)")
     parser.add_argument("--table-only", action="store_true",
                         help="only print the table of the records already in --out")
     args = parser.parse_args()
     if not args.table_only:
-        run_grid(args.out, args.workers)
+        run_grid(args.out, args.workers, args.rates)
     print(table(load_results(args.out).records))
     print("\n* remembers (p < 0.01, margin >= 0.02 above chance 0.125); "
           "train s: training time of the four lengths, evaluation excluded")

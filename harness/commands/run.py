@@ -38,6 +38,7 @@ from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
 from harness.suites import suite_runs
 from harness.sweep import MemoryLength, memory_lengths, summarise_cells
 from harness.tables import memory_table, seeds_table, summary_table
+from harness.tasks import LENGTH_PARAMETER
 from harness.trainer import OPTIMIZERS
 
 DEFAULT_OUT = "bench-results"
@@ -221,8 +222,8 @@ def requested_specs(args, registry) -> list[RunSpec]:
 def searches_length(args, registry) -> bool:
     """Whether to search the length: a task with one, and no length given."""
     given = args.length is not None or args.lengths or any(
-        item.partition("=")[0] == "length" for item in args.param)
-    return not (args.suite or given) and "length" in registry.task(args.task).defaults()
+        item.partition("=")[0] == LENGTH_PARAMETER for item in args.param)
+    return not (args.suite or given) and LENGTH_PARAMETER in registry.task(args.task).defaults()
 
 
 def execute_command(args) -> int:

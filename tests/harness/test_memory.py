@@ -22,13 +22,21 @@ def binary(rng, accuracy, examples=EXAMPLES):
     return (rng.random(examples) < accuracy).astype(float)
 
 
+def correlated(rng, accuracy, examples=EXAMPLES, positions=10):
+    """Positions correlated within an example: each example has its own chance of being
+    right (Beta-distributed around ``accuracy``), as sequences that are easy or hard."""
+    own = rng.beta(accuracy * 4, (1 - accuracy) * 4, size=examples)
+    return rng.binomial(positions, own) / positions
+
+
 def all_or_nothing(rng, accuracy, examples=EXAMPLES):
     """Positions perfectly correlated within an example: the whole example right or wrong."""
     return binary(rng, accuracy, examples)
 
 
-@pytest.mark.parametrize("draw, chance", [(copy_like, 1 / 8), (binary, 0.0784),
-                                          (all_or_nothing, 1 / 8), (binary, 0.5)])
+@pytest.mark.parametrize("draw, chance", [(copy_like, 1 / 8), (correlated, 1 / 8),
+                                          (binary, 0.0784), (all_or_nothing, 1 / 8),
+                                          (binary, 0.5)])
 def test_false_positive_rate_at_chance_is_at_most_the_level(draw, chance):
     rng = np.random.default_rng(0)
     p_values = np.array([p_value(draw(rng, chance), chance) for _ in range(TRIALS)])

@@ -10,7 +10,7 @@ import pytest
 from harness.cli import main
 from harness.errors import UsageError
 from harness.runner import execute
-from harness.search import PRECISION, plan_searches, search_lengths
+from harness.search import BUDGET_RUNS, PRECISION, plan_searches, search_lengths
 from harness.spec import RunSpec
 from tests.plantedmemory import REMEMBERS_UP_TO, SOLVES_UP_TO, PlantedBackend
 
@@ -83,7 +83,7 @@ def test_search_starts_at_the_shortest_length_the_task_accepts(registry):
     spec = RunSpec(task="selective_copy", cell="torch:rnn", task_params={"length": 100})
     (search,) = plan_searches([spec], registry, budget=None)
     assert search.start == 10  # 5 < the 8 tokens; 10 is the first doubling that fits
-    assert search.budget == 6 * spec.steps
+    assert search.budget == BUDGET_RUNS * spec.steps == 4000
 
 
 def test_a_budget_below_one_run_is_a_usage_error(planted):
