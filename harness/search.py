@@ -76,7 +76,8 @@ class CellSearch:
             return None
         length, why = self._candidate()
         if length is not None and self.spent + self.templates[0].steps > self.budget:
-            length, why = None, f"budget of {self.budget} steps spent ({self.spent} used)"
+            length, why = None, (f"the next length would exceed the budget of {self.budget} "
+                                 f"steps ({self.spent} used)")
         self.stopped = why
         return length
 

@@ -284,7 +284,7 @@ def print_answer(memories: list[MemoryLength], searches: list) -> None:
     """One line per cell: how far back it remembers, with the evidence."""
     stopped = {search.cell: search.stopped for search in searches}
     for memory in memories:
-        why = f" [search: {stopped[memory.cell]}]" if memory.cell in stopped else ""
+        why = f" Search stopped: {stopped[memory.cell]}." if memory.cell in stopped else ""
         stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
 
 

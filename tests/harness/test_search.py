@@ -68,7 +68,10 @@ def test_the_budget_stops_the_search(planted):
     (search,) = _searches(planted, ["planted:memory"], budget=3 * STEPS)
     search_lengths([search], _run(planted))
     assert sorted(search.verdicts) == [5, 10, 20]
-    assert search.stopped.startswith(f"budget of {3 * STEPS} steps spent")
+    # T=5 is solved and stops early (confirmed at step 2): 2 + 4 + 4 steps, and 4 more won't fit
+    assert search.spent == 10
+    assert search.stopped == f"the next length would exceed the budget of {3 * STEPS} steps " \
+                             "(10 used)"
 
 
 def test_cells_search_side_by_side_one_run_each_per_round(planted):
@@ -152,5 +155,5 @@ def test_the_answer_heads_the_report_with_each_cells_boundaries(planted, tmp_pat
     assert head < summary.index("## Task: echo")
     assert len(answers) == 2
     # summary.md escapes HTML as report.html does (a "<" in an answer is "&lt;")
-    assert all(f"- {html.escape(line.split(' [search')[0], quote=False)}\n" in summary[head:]
+    assert all(f"- {html.escape(line.split(' Search stopped')[0], quote=False)}\n" in summary[head:]
                for line in answers)
