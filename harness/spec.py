@@ -33,7 +33,7 @@ class RunSpec:
     hidden: int = 128
     batch: int = 64
     optimizer: str = "adam"
-    lr: float = 0.01
+    lr: float = 0.003
     clip_norm: float = 1.0
     steps: int = 1000
     eval_every: int = 50
