@@ -46,6 +46,9 @@ def answer_line(memory: MemoryLength) -> str:
     remembers, solves = memory.remembers_up_to, memory.solves_up_to
     if remembers is None:
         shortest = memory.verdicts[min(memory.verdicts)]
+        if shortest.headline is None:
+            return (f"{memory.cell}: no answer on {memory.task}: no run at T={shortest.length} "
+                    f"finished (see the table's status).")
         return (f"{memory.cell}: no memory detected on {memory.task} from T={shortest.length} "
                 f"({evidence(memory, shortest)}); {_tried(memory)}.")
     longer = [length for length, v in memory.verdicts.items()

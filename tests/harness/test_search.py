@@ -157,3 +157,12 @@ def test_the_answer_heads_the_report_with_each_cells_boundaries(planted, tmp_pat
     # summary.md escapes HTML as report.html does (a "<" in an answer is "&lt;")
     assert all(f"- {html.escape(line.split(' Search stopped')[0], quote=False)}\n" in summary[head:]
                for line in answers)
+
+
+def test_a_cell_that_cannot_run_gets_no_answer_rather_than_no_memory(planted, tmp_path, capsys):
+    code = main(["run", *SEARCH, "--cells", "planted:memory,torch:broken", "--out",
+                 str(tmp_path)])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "torch:broken: no answer on echo: no run at T=5 finished" in out
+    assert "planted:memory remembers echo up to T=" in out
