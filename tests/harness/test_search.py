@@ -9,6 +9,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import UsageError
+from harness.report.markdown import _cell
 from harness.runner import execute
 from harness.search import BUDGET_RUNS, PRECISION, plan_searches, search_lengths
 from harness.spec import RunSpec
