@@ -60,8 +60,9 @@ def answer_line(memory: MemoryLength) -> str:
             f"({evidence(memory, remembers)}){limit}; {solved}.")
 
 
-def answer_json(memory: MemoryLength) -> dict[str, Any]:
-    """The answer for ``--json``: both memory lengths and every length's verdict."""
+def answer_json(memory: MemoryLength, search_stopped: str | None = None) -> dict[str, Any]:
+    """The answer for ``--json``: both memory lengths, every length's verdict and, after a
+    search, why it stopped."""
     remembers, solves = memory.remembers_up_to, memory.solves_up_to
     return {
         "cell": memory.cell, "task": memory.task, "headline": memory.headline_name,
@@ -69,5 +70,6 @@ def answer_json(memory: MemoryLength) -> dict[str, Any]:
         "remembers_up_to": remembers.length if remembers else None,
         "solves_up_to": solves.length if solves else None,
         "answer": answer_line(memory),
+        "search_stopped": search_stopped,
         "lengths": [asdict(v) for _, v in sorted(memory.verdicts.items())],
     }

@@ -255,7 +255,8 @@ def execute_command(args) -> int:
     swept = searching or bool(args.lengths)
     memories = memory_lengths(records) if swept else []
     if args.json:
-        print(json.dumps({"memory": [answer_json(m) for m in memories],
+        stopped = {search.cell: search.stopped for search in searches}
+        print(json.dumps({"memory": [answer_json(m, stopped.get(m.cell)) for m in memories],
                           "records": [r.to_dict() for r in records]}, indent=1))
     elif args.suite:
         for group in _by_setting(records):

@@ -109,6 +109,7 @@ def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path
     assert memory["remembers_up_to"] <= REMEMBERS_UP_TO and memory["solves_up_to"] == 5
     assert memory["answer"].startswith(f"planted:memory remembers echo up to T="
                                        f"{memory['remembers_up_to']} (accuracy ")
+    assert chance["search_stopped"] == "no memory at the shortest length, 5"
     assert chance["remembers_up_to"] is None and chance["answer"].startswith(
         "planted:chance: no memory detected on echo from T=5 (accuracy 0.")
 
