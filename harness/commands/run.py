@@ -102,9 +102,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="keep training after the task is solved")
     p.add_argument("--device", choices=DEVICES, default=d.device,
                    help="auto picks the backend's best device (default: auto)")
-    p.add_argument("--executor", default="local",
-                   help="where runs execute: local (default), process, or one a plugin adds "
-                   "(bench list)")
+    p.add_argument("--executor",
+                   help="where runs execute: local, process, or one a plugin adds (bench list); "
+                   "default: process for a length search of several cells (one cell per "
+                   "worker, docs/memory.md), else local")
     p.add_argument("--workers", type=int, help="worker processes for --executor process "
                    "(default: one per CPU core)")
     p.add_argument("--scheduler", help="address of an existing cluster scheduler, e.g. "
@@ -235,7 +236,7 @@ def execute_command(args) -> int:
         raise UsageError("--budget sets the length search, which runs only without --length, "
                          "--lengths and --suite")
     searches = plan_searches(specs, host.registry, args.budget) if searching else []
-    executor = host.registry.executor(args.executor).factory(
+    executor = host.registry.executor(_executor_name(args, searches)).factory(
         ExecutorOptions(args.workers, args.scheduler, args.timeout))
     out_dir = Path(args.out)
     try:
@@ -266,6 +267,14 @@ def execute_command(args) -> int:
         print_summary(records, swept=swept, seeds=len(args.seeds))
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)")
     return 1 if any(r.status == "failed" for r in records) else 0
+
+
+def _executor_name(args, searches: list) -> str:
+    """The chosen executor, else the process pool for the searches of several cells: each
+    worker runs one cell's search on one thread, side by side (measured: docs/memory.md)."""
+    if args.executor is not None:
+        return args.executor
+    return "process" if len(searches) > 1 else "local"
 
 
 class _KeepOpen:

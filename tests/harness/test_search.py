@@ -8,6 +8,7 @@ import json
 import pytest
 
 from harness.cli import main
+from harness.commands.run import _executor_name
 from harness.errors import UsageError
 from harness.report.markdown import _cell
 from harness.runner import execute
@@ -17,7 +18,8 @@ from tests.plantedmemory import REMEMBERS_UP_TO, SOLVES_UP_TO, PlantedBackend
 
 STEPS = 4
 SEARCH = ["--task", "echo", "--steps", str(STEPS), "--eval-every", "2", "--eval-size", "256",
-          "--batch", "4", "--hidden", "4"]
+          "--batch", "4", "--hidden", "4", "--executor", "local"]
+"""Local: the planted backend is registered in this process only, not in pool workers."""
 
 
 @pytest.fixture
@@ -168,3 +170,10 @@ def test_a_cell_that_cannot_run_gets_no_answer_rather_than_no_memory(planted, tm
     out = capsys.readouterr().out
     assert "torch:broken: no answer on echo: no run at T=5 finished" in out
     assert "planted:memory remembers echo up to T=" in out
+
+
+@pytest.mark.parametrize("executor, cells, expected", [
+    (None, 2, "process"), (None, 1, "local"), ("local", 2, "local"), ("dask", 1, "dask")])
+def test_a_search_of_several_cells_runs_them_side_by_side_by_default(executor, cells, expected):
+    args = argparse.Namespace(executor=executor)
+    assert _executor_name(args, [object()] * cells) == expected
