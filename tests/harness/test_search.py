@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
 
@@ -10,7 +11,6 @@ import pytest
 from harness.cli import main
 from harness.commands.run import _executor_name
 from harness.errors import UsageError
-from harness.report.markdown import _cell
 from harness.runner import execute
 from harness.search import BUDGET_RUNS, PRECISION, plan_searches, search_lengths
 from harness.spec import RunSpec
