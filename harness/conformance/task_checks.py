@@ -32,8 +32,8 @@ BATCH_SIZES = (1, 3)
 
 
 def parameters(f: TaskFixture) -> str:
-    """The defaults build; every out-of-range or ill-typed value is refused with a
-    UsageError naming its parameter, or builds a task that samples a valid batch."""
+    """The defaults build; every boundary, out-of-range or ill-typed value is refused with a
+    UsageError naming its parameter, or builds a valid task that samples its length."""
     _require_task(f.task())
     for p in f.definition.parameters:
         if not p.help:
