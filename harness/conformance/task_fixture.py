@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.conformance.memoryless import Measurement, measure
+from harness.errors import UsageError
 from harness.tasks import LENGTH_PARAMETER, Task, TaskDefinition
 
 SEED = 0
@@ -43,15 +44,17 @@ class TaskFixture:
                     None)
 
     def settings(self) -> list[dict[str, Any]]:
-        """The defaults and, for a task with a length, half the default length: the
-        baseline of a delay task depends on it."""
+        """The defaults and, for a task with a length, half the default length where the
+        other defaults allow it: the baseline of a delay task depends on the length."""
         length = self.length_parameter()
-        if length is None or not isinstance(length.default, int):
+        if length is None or not isinstance(length.default, int) or length.default < 2:
             return [{}]
-        half = length.default // 2
-        if half == length.default or (length.minimum is not None and half < length.minimum):
+        half = {LENGTH_PARAMETER: length.default // 2}
+        try:
+            self.task(half)
+        except UsageError:
             return [{}]
-        return [{}, {LENGTH_PARAMETER: half}]
+        return [{}, half]
 
     def measurement(self, params: Mapping[str, Any]) -> Measurement:
         """The input-free predictor of the task at ``params``, fitted and scored once."""
