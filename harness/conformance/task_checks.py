@@ -64,7 +64,7 @@ def parameters(f: TaskFixture) -> str:
             except Exception as exc:
                 raise CheckFailed(f"{where} is accepted, but sample() raised "
                                   f"{describe_exception(exc)}", _bounds_fix(p)) from None
-    return f"defaults build; {tried} bad or boundary values refused or valid"
+    return f"defaults build; refused or valid at each of {tried} boundary and bad values"
 
 
 def batch(f: TaskFixture) -> str:
@@ -118,8 +118,9 @@ def baseline(f: TaskFixture) -> str:
                 "declare the loss of the per-position class frequencies (xent: the "
                 "targets' entropy averaged over the counted positions) or of the targets' "
                 "mean (mse: their variance), as the task scores it")
-        details.append(f"{_setting(params)}{m.loss:.4g} ± {m.loss_tolerance:.1g}")
-    return "measured " + "; ".join(details)
+        details.append(f"{_setting(params)}declared {task.baseline_loss:.4g}, measured "
+                       f"{m.loss:.4g} ± {m.loss_tolerance:.1g}")
+    return "; ".join(details)
 
 
 def chance(f: TaskFixture) -> str:
@@ -134,8 +135,9 @@ def chance(f: TaskFixture) -> str:
                 f"{m.headline_tolerance:.2g} on {m.held_out} held-out examples",
                 "declare the headline metric of the most frequent class at each position "
                 "(xent) or of the targets' mean (mse)")
-        details.append(f"{_setting(params)}{m.headline:.3g} ± {m.headline_tolerance:.1g}")
-    return "measured " + "; ".join(details)
+        details.append(f"{_setting(params)}declared {task.chance:.3g}, measured "
+                       f"{m.headline:.3g} ± {m.headline_tolerance:.1g}")
+    return "; ".join(details)
 
 
 def headline(f: TaskFixture) -> str:
