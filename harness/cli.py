@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from harness import __version__
 from harness.commands import Parser
 from harness.errors import BenchError
+from harness.stopping import RunInterrupted
 
 COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export")
 """Modules of :mod:`harness.commands`, one per subcommand, each with
@@ -45,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("bench: interrupted; finished records are kept", file=sys.stderr)
+    except (KeyboardInterrupt, RunInterrupted):
+        print("bench: interrupted; the records of finished runs are kept", file=sys.stderr)
         return 130
 
 

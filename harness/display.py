@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
@@ -10,10 +11,19 @@ from rich.markup import escape
 from harness.plugins import PluginHost
 
 PIPE_WIDTH = 160
-"""Width of tables written to a file or pipe, where there is no terminal to measure."""
+"""Width of tables written to a file or pipe, where there is no terminal to measure, unless
+COLUMNS says otherwise."""
 
-stdout = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
-stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else PIPE_WIDTH)
+
+def _width(stream) -> int | None:
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+
+
+stdout = Console(highlight=False, width=_width(sys.stdout))
+stderr = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
 def warn_plugin_errors(host: PluginHost) -> None:

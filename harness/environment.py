@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import platform
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from harness import __version__
@@ -26,6 +28,25 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id",
+                    "/sys/class/dmi/id/product_uuid")
+
+
+def machine_id() -> str:
+    """A stable, anonymous name for this machine: a hash of the OS's machine id (or the
+    hardware's UUID), else of the hostname and CPU model. Hostnames repeat across VMs and CI
+    runners (``vm``, ``runner``), so they cannot tell two machines apart."""
+    for path in MACHINE_ID_FILES:
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text:
+            return hashlib.sha256(text.encode()).hexdigest()[:16]
+    fallback = f"{platform.node()}|{_cpu_model()}"
+    return "host-" + hashlib.sha256(fallback.encode()).hexdigest()[:16]
 
 
 def _git(*args: str) -> str | None:
@@ -48,6 +69,7 @@ def host_environment() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "hostname": platform.node(),
+        "machine_id": machine_id(),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "git_commit": commit,

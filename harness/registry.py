@@ -43,6 +43,10 @@ class Backend:
     cell_protocol: str = ""
     """Where the protocol its cells' factories follow is documented (a module, e.g.
     ``bench_torch.cells``): the conformance kit's fix hints name it."""
+    set_threads: Callable[[int], int] | None = None
+    """``set_threads(n)`` sets the framework's intra- and inter-op thread counts for the runs
+    that follow in this process and returns the intra-op count in effect (a framework may
+    only take it before its first use). bench's thread policy decides ``n``."""
     plugin: str = field(default="", compare=False)
 
 

@@ -26,7 +26,9 @@ from harness.records import Accuracy, EvalPoint, RunRecord, Speed, Stability
 from harness.registry import Backend, Cell, Registry
 from harness.spec import RunSpec
 from harness.stats import count_spikes, percentile
+from harness.stopping import check as stop_if_asked
 from harness.tasks import Batch, Task
+from harness.threads import ThreadPolicy, busy_now, cpu_times, decide, others_busy, usable_cpus
 from harness.trainer import Trainer, TrainerConfig
 
 EVAL_STREAM_ENTROPY = 20_160_217
@@ -113,11 +115,19 @@ def resolve_device(backend: Backend, requested: str) -> str:
 
 
 def execute(spec: RunSpec, registry: Registry | None = None,
-            progress: ProgressCallback | None = None) -> RunRecord:
-    """Run ``spec`` to a record. Usage errors raise; anything else becomes status ``failed``."""
+            progress: ProgressCallback | None = None,
+            threads: ThreadPolicy | None = None) -> RunRecord:
+    """Run ``spec`` to a record. Usage errors raise; anything else becomes status ``failed``.
+
+    ``threads`` is decided here (auto, for one run at a time) when not given. Raises
+    :class:`~harness.stopping.RunInterrupted` when a stop is asked for before the last step.
+    """
     run = plan(spec, registry or default_host().registry)
     started = now_iso()
-    environment = _environment(run)
+    before = cpu_times()
+    busy = busy_now()
+    policy = threads or decide(None, busy=busy)
+    environment = {**_environment(run), **apply_threads(run.backend, policy, busy)}
     steps_done = 0
 
     def count(step: int, loss: float) -> None:
@@ -131,9 +141,24 @@ def execute(spec: RunSpec, registry: Registry | None = None,
     except Exception as exc:  # a broken run is recorded, never allowed to stop a suite
         record = RunRecord(spec=spec, status="failed", run_id=spec.run_id, steps_done=steps_done,
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
+    environment["cpus_busy_during_run"] = round(others_busy(before, cpu_times()), 2)
     record.environment = environment
     record.started_at, record.finished_at = started, now_iso()
     return record
+
+
+def apply_threads(backend: Backend, policy: ThreadPolicy, busy: float) -> dict:
+    """Set the run's thread counts in its framework and in every loaded BLAS/OpenMP pool."""
+    from threadpoolctl import threadpool_limits
+
+    effective = backend.set_threads(policy.threads) if backend.set_threads else policy.threads
+    threadpool_limits(policy.threads)
+    return {
+        "threads": effective,
+        "thread_policy": policy.description,
+        "cpus_usable": usable_cpus(),
+        "cpus_busy_at_start": round(busy, 2),
+    }
 
 
 def _environment(run: Plan) -> dict:
@@ -231,6 +256,7 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
     step = 0
     record_eval(0)
     for step in range(1, spec.steps + 1):
+        stop_if_asked()
         batch = task.sample(rng, spec.batch)
         start = time.perf_counter()
         result = trainer.train_step(batch.inputs, batch.targets)

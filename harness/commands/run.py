@@ -8,22 +8,15 @@ import math
 from pathlib import Path
 
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
-from harness import claims
+from harness import claims, stopping
 from harness.answer import answer_json, answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError
 from harness.executors import Executor, ExecutorOptions, failed_record
 from harness.plugins import default_host
+from harness.progress import RunProgress
 from harness.records import (
     RunRecord,
     ensure_writable,
@@ -113,6 +106,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                    help="time limit of each run; a run over it is stopped and recorded as "
                    f"failed (default: {DEFAULT_TIMEOUT_S:g}, a day: no real run is near it)")
+    p.add_argument("--threads", type=_positive_int, help="threads per run for every framework "
+                   "(default: the CPUs free to this process at each run's start, shared among "
+                   "the runs going on at once, at least 1)")
     p.add_argument("--out", type=_out_dir, default=DEFAULT_OUT,
                    help=f"results directory (default: {DEFAULT_OUT})")
     p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
@@ -132,6 +128,16 @@ def _comma_list(raw: str) -> list[str]:
     if not all(items):
         raise argparse.ArgumentTypeError(f"empty name in {raw!r}")
     return items
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of threads >= 1, got {raw!r}")
+    return value
 
 
 def _int_list(raw: str, what: str = "lengths") -> list[int]:
@@ -237,7 +243,7 @@ def execute_command(args) -> int:
                          "--lengths and --suite")
     searches = plan_searches(specs, host.registry, args.budget) if searching else []
     executor = host.registry.executor(_executor_name(args, searches)).factory(
-        ExecutorOptions(args.workers, args.scheduler, args.timeout))
+        ExecutorOptions(args.workers, args.scheduler, args.timeout, args.threads))
     out_dir = Path(args.out)
     try:
         ensure_writable(out_dir)
@@ -265,7 +271,7 @@ def execute_command(args) -> int:
     else:
         print_answer(memories, searches)
         print_summary(records, swept=swept, seeds=len(args.seeds))
-    stderr.print(f"records in {out_dir}/ ({len(records)} runs)")
+    stderr.print(f"records in {out_dir}/ ({len(records)} runs)", soft_wrap=True)
     return 1 if any(r.status == "failed" for r in records) else 0
 
 
@@ -334,28 +340,14 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
             stderr.print(f"{spec.title}: being run by another bench "
                          f"({claims.holder(out_dir, spec)}); its record will be used")
             elsewhere.append(spec)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[note]}"), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=stderr) as progress:
-            overall = progress.add_task("runs", total=len(todo), note="")
-            bars: dict[str, TaskID] = {}
-
-            def on_step(spec: RunSpec, step: int, loss: float) -> None:
-                if spec.run_id not in bars:
-                    bars[spec.run_id] = progress.add_task(spec.title, total=spec.steps, note="")
-                progress.update(bars[spec.run_id], completed=step, note=f"loss {loss:.4g}")
-
-            for written, record in enumerate(executor.run(todo, on_step=on_step)):
+        with stopping.graceful(), RunProgress(stderr, len(todo)) as progress:
+            for written, record in enumerate(executor.run(todo, on_step=progress.step)):
                 _write(out_dir, record, written)
                 claims.release(out_dir, record.spec)
                 done[record.run_id] = record
-                bar = bars.get(record.run_id)
-                if bar is not None:
-                    progress.update(bar, total=record.steps_done or 1,
-                                    completed=record.steps_done or 1, note=record.status)
-                progress.update(overall, advance=1, note=f"last: {record.spec.title} "
-                                f"{record.status}")
+                progress.finished(record)
+            stopping.check()  # a stop asked for after the last run still ends the command
     finally:
         executor.close()
         for spec in todo:

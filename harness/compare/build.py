@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.compare.environment import check_environment
+from harness.compare.load import load_reason
 from harness.compare.matching import MatchedRun, match, pair_rounds
 from harness.compare.memory import memory_changes
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
@@ -75,10 +76,13 @@ def compare(baseline: Sequence[RunRecord], current: Sequence[RunRecord], rules: 
     blocks = {run.spec.run_id: _blocks(run, interleaved) for run in matching.runs}
 
     def changes(runs: list[MatchedRun]) -> list[Change]:
-        return _changes(summarise([r for run in runs for r in run.baseline]),
-                        summarise([r for run in runs for r in run.current]),
+        old = [r for run in runs for r in run.baseline]
+        new = [r for run in runs for r in run.current]
+        load = "" if rules.strict_speed else load_reason(old, new, interleaved)
+        return _changes(summarise(old), summarise(new),
                         compare_speed([b for run in runs for b in blocks[run.spec.run_id]]),
-                        rules, speed_gates, early_stop=runs[0].spec.stop_when_solved)
+                        rules, speed_gates, early_stop=runs[0].spec.stop_when_solved,
+                        load=load)
 
     cells = [CellComparison([RunComparison(run.spec, changes([run]),
                                            (len(run.baseline), len(run.current)))
@@ -110,7 +114,7 @@ def _by_cell(runs: Iterable[MatchedRun]) -> list[list[MatchedRun]]:
 
 
 def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, speed_gates: bool,
-             early_stop: bool) -> list[Change]:
+             early_stop: bool, load: str) -> list[Change]:
     def change(metric: str, aspect: str, attribute: str,
                judge: Callable[[float | None, float | None], Verdict | None] | None) -> Change:
         a, b = getattr(old, attribute), getattr(new, attribute)
@@ -132,8 +136,8 @@ def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, spee
                lambda a, b: by_ratio(a, b, rules.steps_tolerance)),
         Change("ms/step", "speed", None, None, None) if speed is None else Change(
             "ms/step", "speed", speed.baseline_ms, speed.current_ms,
-            by_speed(speed.ratio, speed.p_value, rules), gating=speed_gates,
-            ratio=speed.ratio, p_value=speed.p_value),
+            by_speed(speed.ratio, speed.p_value, rules), gating=speed_gates and not load,
+            ratio=speed.ratio, p_value=speed.p_value, note=load if speed_gates else ""),
         change("grad-norm p99", "stability", "grad_norm_p99", None),
         change("non-finite", "stability", "nonfinite_events", by_count),
         Change("status", "stability", old.status, new.status,

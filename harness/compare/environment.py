@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.records import RunRecord
 
-MACHINE_KEYS = ("hostname", "cpu_model", "cpu_count", "device_name")
+MACHINE_KEYS = ("machine_id", "cpu_model", "cpu_count", "device_name")
+"""``machine_id`` rather than the hostname, which repeats across VMs and CI runners."""
 SOFTWARE_KEYS = ("python",)
+THREAD_KEYS = ("threads",)
+"""Step times with different thread counts measure different things."""
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,11 @@ class EnvironmentCheck:
     """Python and framework versions (frameworks compared where both sides used them)."""
     commits: tuple[list[str], list[str]]
     """The git commits each side was run from, for the reader; they may differ freely."""
+    threads: list[Difference] = field(default_factory=list)
 
     @property
     def same(self) -> bool:
-        return not (self.machine or self.software)
+        return not (self.machine or self.software or self.threads)
 
 
 def check_environment(baseline: Sequence[RunRecord],
@@ -39,7 +43,8 @@ def check_environment(baseline: Sequence[RunRecord],
     old, new = _frameworks(baseline), _frameworks(current)
     software += [Difference(name, sorted(old[name]), sorted(new[name]))
                  for name in sorted(old.keys() & new.keys()) if old[name] != new[name]]
-    return EnvironmentCheck(machine, software, (_commits(baseline), _commits(current)))
+    return EnvironmentCheck(machine, software, (_commits(baseline), _commits(current)),
+                            _differences(THREAD_KEYS, baseline, current))
 
 
 def _differences(keys: Sequence[str], baseline: Sequence[RunRecord],

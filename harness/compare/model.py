@@ -26,6 +26,8 @@ class Change:
     """False for a speed change between different machines or framework versions."""
     ratio: float | None = None
     p_value: float | None = None
+    note: str = ""
+    """Why a speed change is not judged although machine and software agree (the load)."""
 
     @property
     def fails(self) -> bool:

@@ -123,8 +123,13 @@ def notes(comparison: Comparison) -> list[str]:
     if not env.same:
         effect = ("speed changes still fail (--strict-speed)" if comparison.rules.strict_speed
                   else f"speed changes are reported (marked {NOT_GATING}) but do not fail")
-        lines.append("the two sides come from different machines or software; " + effect + ":")
-        lines += [f"  {difference_text(d)}" for d in env.machine + env.software]
+        lines.append("the two sides come from different machines, software or thread counts; "
+                     + effect + ":")
+        lines += [f"  {difference_text(d)}" for d in env.machine + env.software + env.threads]
+    reasons = dict.fromkeys(c.note for item in comparison.cells for c in item.changes if c.note)
+    if reasons:
+        lines.append(f"speed not judged where the load differed (marked {NOT_GATING}):")
+        lines += [f"  {reason}" for reason in reasons]
     if comparison.interleaved:
         lines.append("interleaved: step times compared round by round (each round scaled by "
                      "its own median), so drift between rounds cancels")

@@ -29,6 +29,8 @@ class ExecutorOptions:
     timeout: float | None = None
     """Seconds a run may take before it is stopped and recorded as failed (local and
     process enforce it)."""
+    threads: int | None = None
+    """Threads per run (--threads); None: bench's thread policy decides (harness.threads)."""
 
 
 class Executor(Protocol):

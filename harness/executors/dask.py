@@ -9,9 +9,9 @@ task raised on every attempt, or its workers kept dying) comes back as a ``faile
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 
@@ -19,12 +19,14 @@ from distributed import Client, Future, LocalCluster, as_completed
 from distributed.comm import connect
 from distributed.comm.addressing import get_address_host_port
 
+from harness import stopping
 from harness.display import stderr
 from harness.errors import UsageError
 from harness.executors import ExecutorOptions, StepProgress, failed_record
 from harness.records import RunRecord
 from harness.runner import execute
 from harness.spec import RunSpec
+from harness.threads import ThreadPolicy, decide, usable_cpus
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to reach a scheduler before giving up."""
@@ -32,15 +34,18 @@ RETRIES = 2
 """Further attempts at a run whose task raised. A run lost with its worker is not one of
 these: the scheduler resubmits it (up to ``distributed.scheduler.allowed-failures`` times)."""
 
+STOP_POLL_S = 0.2
+"""How often the client looks for a stop request while it waits for runs."""
+
 _one_run_at_a_time = threading.Lock()
 
 
-def _execute(spec: RunSpec) -> RunRecord:
+def _execute(spec: RunSpec, threads: ThreadPolicy | None) -> RunRecord:
     """Run on a worker, one run at a time per process even where the worker has several
     threads: runs share torch's global generator (dropout masks) and their timings would
-    share the cores."""
+    share the cores. ``threads`` None: the worker decides (auto, for one run)."""
     with _one_run_at_a_time:
-        return execute(spec)
+        return execute(spec, threads=threads)
 
 
 class DaskExecutor:
@@ -55,16 +60,18 @@ class DaskExecutor:
                 raise UsageError("--workers sizes a local Dask cluster; the cluster at "
                                  "--scheduler has its own workers")
             self.client = _connect(options.scheduler)
+            self.threads = decide(options.threads) if options.threads is not None else None
             if not self.client.nthreads():
                 stderr.print(f"[yellow]warning:[/] the Dask scheduler at {options.scheduler} "
                              "has no workers yet; runs wait until one joins")
             return
-        workers = options.workers if options.workers is not None else os.cpu_count() or 1
+        workers = options.workers if options.workers is not None else usable_cpus()
         if workers < 1:
             raise UsageError(f"--workers must be at least 1, got {workers}")
         # Workers' scratch files in a directory of our own, removed on close (Dask's default
         # is a shared dask-scratch-space that nothing cleans).
         self.scratch = tempfile.TemporaryDirectory(prefix="bench-dask-")
+        self.threads = decide(options.threads, concurrent=workers)
         # No dashboard; the scheduler's other HTTP routes on a free port, not on 8787.
         self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                     host="127.0.0.1", dashboard_address=None,
@@ -79,11 +86,20 @@ class DaskExecutor:
         # unique on the cluster, or another submission of the same run (another client, a
         # --force rerun) would share this one's task.
         keys = [f"bench-{spec.run_id}-{uuid.uuid4().hex}" for spec in specs]
-        pending = dict(zip(self.client.map(_execute, specs, key=keys, retries=RETRIES), specs,
+        pending = dict(zip(self.client.map(_execute, specs, threads=self.threads, key=keys,
+                                            retries=RETRIES), specs,
                            strict=True))
-        for future in as_completed(list(pending), loop=self.client.loop):
-            # Dropping the future releases the record on the cluster.
-            yield _record(future, pending.pop(future))
+        completed = as_completed(list(pending), loop=self.client.loop)
+        while not completed.is_empty():
+            if stopping.requested():
+                self.client.cancel(list(pending))
+                raise stopping.RunInterrupted
+            if not completed.has_ready():
+                time.sleep(STOP_POLL_S)
+                continue
+            for future in completed.next_batch(block=False):
+                # Dropping the future releases the record on the cluster.
+                yield _record(future, pending.pop(future))
 
     def close(self) -> None:
         self.client.close()

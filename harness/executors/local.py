@@ -1,4 +1,5 @@
-"""The default executor: runs one after another in this process."""
+"""The default executor: runs one after another in this process, each with the thread count
+bench's thread policy decides at its start (the load may change between runs)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from harness import stopping
 from harness.errors import UsageError
 from harness.executors import (
     ExecutorOptions,
@@ -19,6 +21,7 @@ from harness.plugins import default_host
 from harness.records import RunRecord
 from harness.runner import execute, plan
 from harness.spec import RunSpec
+from harness.threads import decide
 
 
 class LocalExecutor:
@@ -28,10 +31,12 @@ class LocalExecutor:
             raise UsageError("the local executor runs one run at a time; for --workers "
                              f"{options.workers} use --executor process")
         self.timeout = options.timeout
+        self.threads = decide(options.threads) if options.threads is not None else None
 
     def run(self, specs: Sequence[RunSpec], on_step: StepProgress | None = None
             ) -> Iterator[RunRecord]:
         for spec in specs:
+            stopping.check()
             progress = None
             if on_step is not None:
                 def progress(step: int, loss: float, spec: RunSpec = spec) -> None:
@@ -39,7 +44,7 @@ class LocalExecutor:
             plan(spec, default_host().registry)  # imports the framework: never cut short
             try:
                 with _time_limit(self.timeout):
-                    record = execute(spec, progress=progress)
+                    record = execute(spec, progress=progress, threads=self.threads)
             except RunTimeout:  # it expired outside the training the run records
                 record = timed_out(spec, self.timeout)
             yield record

@@ -29,6 +29,7 @@ FUSED = {"lstm", "gru"}
 build_cell = LazyFunction("bench_keras.cells:build_cell")
 build_trainer = LazyFunction("bench_keras.trainer:build_trainer")
 probe_cell = LazyFunction("bench_keras.probe:probe_cell")
+set_threads = LazyFunction("bench_keras.threads:set_threads")
 list_devices = LazyFunction("bench_keras.framework:list_devices")
 describe_device = LazyFunction("bench_keras.framework:describe_device")
 
@@ -48,6 +49,7 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
             describe_device=describe_device,
             probe_cell=probe_cell,
             cell_protocol="bench_keras.cells",
+            set_threads=set_threads,
         )
     )
 

@@ -33,6 +33,7 @@ build_trainer = LazyFunction("bench_torch.trainer:build_trainer")
 list_devices = LazyFunction("bench_torch.devices:list_devices")
 describe_device = LazyFunction("bench_torch.devices:describe_device")
 probe_cell = LazyFunction("bench_torch.probe:probe_cell")
+set_threads = LazyFunction("bench_torch.threads:set_threads")
 
 
 def _torch_version() -> str | None:
@@ -57,6 +58,7 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
             describe_device=describe_device,
             probe_cell=probe_cell,
             cell_protocol="bench_torch.cells",
+            set_threads=set_threads,
         )
     )
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -10,13 +11,19 @@ from tests.helpers import TINY_RUN
 def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
     out = tmp_path / "results"
     result = bench("run", "--task", "adding", "--cells", "lstm,rnn", "--length", "6",
-                   "--steps", "12", "--seeds", "0,1", "--out", str(out), *TINY_RUN)
+                   "--steps", "12", "--seeds", "0,1", "--out", str(out), *TINY_RUN,
+                   env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    for column in ("accuracy", "loss/baseline", "ms/step", "tokens/s", "grad-norm p99"):
+    # piped, at 80 columns: headers wrap, names and numbers are never cut
+    assert max(map(len, result.stdout.splitlines())) <= 80 and "…" not in result.stdout
+    for column in ("accuracy", "loss/", "ms/", "tokens", "p99", "kernel path: torch:lstm"):
         assert column in result.stdout
-    # one row per seed, then one row per cell in the across-seeds table
-    assert result.stdout.count("torch:lstm") == 3 and result.stdout.count("torch:rnn") == 3
+    # without a terminal, a plain line per run at its start and end, with its wall time
+    assert result.stderr.count(": started (") == 4
+    assert re.search(r"torch:rnn length=6 seed 1: ok in \d+:\d\d:\d\d, 12 steps", result.stderr)
+    # one row per seed, its kernel path, then one row per cell in the across-seeds table
+    assert result.stdout.count("torch:lstm") == 4 and result.stdout.count("torch:rnn") == 4
     assert "across seeds" in result.stdout
     assert "chance 0.0784" in result.stdout
     assert f"records in {out}/ (4 runs)" in result.stderr

@@ -7,9 +7,11 @@ import numpy as np
 from harness.records import Accuracy, RunRecord, Speed, Stability
 from harness.spec import RunSpec
 
-ENVIRONMENT = {"hostname": "ci-1", "cpu_model": "EPYC", "cpu_count": 2, "device_name": "cpu",
-               "python": "3.11.9", "framework": "PyTorch", "framework_version": "2.13.0",
-               "git_commit": "0123456789abcdef"}
+ENVIRONMENT = {"hostname": "vm", "machine_id": "ci-1", "cpu_model": "EPYC", "cpu_count": 2,
+               "device_name": "cpu", "python": "3.11.9", "framework": "PyTorch",
+               "framework_version": "2.13.0", "git_commit": "0123456789abcdef", "threads": 1,
+               "thread_policy": "--threads 1", "cpus_usable": 2, "cpus_busy_at_start": 0.1,
+               "cpus_busy_during_run": 0.1}
 
 
 def step_times(median_ms: float, n: int = 200, spread: float = 0.05,

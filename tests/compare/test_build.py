@@ -74,12 +74,52 @@ def test_a_slowdown_on_the_same_machine_fails():
 
 
 def test_between_machines_speed_is_reported_but_fails_only_when_strict():
-    slow = make_record(step_ms=step_times(20.0), hostname="ci-2")
+    slow = make_record(step_ms=step_times(20.0), machine_id="ci-2")
     comparison = compare([make_record()], [slow], Rules())
     speed = changes(comparison.runs[0])["ms/step"]
     assert speed.verdict == "regression" and not speed.gating
     assert not comparison.failed and not comparison.speed_gates
     assert compare([make_record()], [slow], Rules(strict_speed=True)).failed
+
+
+def test_one_hostname_on_two_machines_is_two_machines():
+    """CI runners and VMs share hostnames; the machine id tells them apart."""
+    slow = make_record(step_ms=step_times(20.0), machine_id="runner-2")
+    comparison = compare([make_record()], [slow], Rules())
+    assert not comparison.failed and not comparison.speed_gates
+
+
+def test_different_thread_counts_are_not_comparable_for_speed():
+    slow = make_record(step_ms=step_times(20.0), threads=2)
+    comparison = compare([make_record()], [slow], Rules())
+    assert not comparison.failed and comparison.environment.threads[0].name == "threads"
+
+
+@pytest.mark.parametrize("load, reason", [
+    (dict(cpus_busy_during_run=1.9), "current: torch:lstm ran 1 thread(s) while other "
+                                     "processes kept 1.9 of 2 CPUs busy"),
+    (dict(cpus_busy_during_run=0.9), "kept 0.1 CPUs busy during the baseline and 0.9 "
+                                     "during current"),
+])
+def test_speed_measured_under_other_load_is_reported_with_the_reason(load, reason):
+    slow = make_record(step_ms=step_times(20.0), **load)
+    comparison = compare([make_record()], [slow], Rules())
+    speed = changes(comparison.runs[0])["ms/step"]
+    assert speed.verdict == "regression" and not speed.gating and reason in speed.note
+    assert not comparison.failed and comparison.speed_gates
+    assert compare([make_record()], [slow], Rules(strict_speed=True)).failed
+
+
+def test_interleaved_sides_need_no_equal_load_but_no_contention():
+    def rounds(side: int, **changes):
+        return [make_record(started_at=f"2026-01-01T00:0{2 * i + side}:00", **changes)
+                for i in range(2)]
+
+    baseline = rounds(0)
+    loaded = rounds(1, step_ms=step_times(20.0), cpus_busy_during_run=0.9)
+    assert compare(baseline, loaded, Rules(), interleaved=True).failed
+    crowded = rounds(1, step_ms=step_times(20.0), cpus_busy_during_run=1.9)
+    assert not compare(baseline, crowded, Rules(), interleaved=True).failed
 
 
 def test_a_missing_run_fails_and_a_new_one_does_not():
@@ -96,8 +136,8 @@ def test_the_gradient_norm_is_reported_never_judged():
 
 
 def test_interleaved_sides_must_come_from_one_machine():
-    with pytest.raises(UsageError, match="one machine; they differ in hostname: ci-1"):
-        compare([make_record()], [make_record(hostname="ci-2")], Rules(), interleaved=True)
+    with pytest.raises(UsageError, match="one machine; they differ in machine_id: ci-1"):
+        compare([make_record()], [make_record(machine_id="ci-2")], Rules(), interleaved=True)
 
 
 def test_the_json_form_is_plain_data():

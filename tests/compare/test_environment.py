@@ -11,10 +11,10 @@ def test_same_machine_and_software():
 
 def test_machine_and_framework_differences_are_named():
     check = check_environment([make_record()],
-                              [make_record(hostname="ci-2", framework_version="2.14.0")])
+                              [make_record(machine_id="ci-2", framework_version="2.14.0")])
     assert not check.same
     assert [(d.name, d.baseline, d.current) for d in check.machine] == [
-        ("hostname", ["ci-1"], ["ci-2"])]
+        ("machine_id", ["ci-1"], ["ci-2"])]
     assert [(d.name, d.baseline, d.current) for d in check.software] == [
         ("PyTorch", ["2.13.0"], ["2.14.0"])]
 

@@ -33,11 +33,19 @@ def test_the_terminal_shows_runs_cells_one_sided_runs_and_the_outcome():
 
 
 def test_speed_between_machines_is_marked_as_not_failing():
-    text = terminal_text(comparison(step_ms=step_times(20.0), hostname="ci-2"))
+    text = terminal_text(comparison(step_ms=step_times(20.0), machine_id="ci-2"))
     assert "(x2.00, p<0.001)*" in text
-    assert "different machines or software; speed changes are reported (marked *) but do not " \
-           "fail" in text and "hostname: ci-1 (baseline) vs ci-1, ci-2 (current)" in text
+    assert "different machines, software or thread counts; speed changes are reported (marked " \
+           "*) but do not fail" in text
+    assert "machine_id: ci-1 (baseline) vs ci-1, ci-2 (current)" in text
     assert "* reported, does not fail" in text
+
+
+def test_speed_under_other_load_is_marked_with_the_reason():
+    text = terminal_text(comparison(step_ms=step_times(20.0), cpus_busy_during_run=1.9))
+    assert "(x2.00, p<0.001)*" in text
+    assert "speed not judged where the load differed (marked *):" in text
+    assert "ran 1 thread(s) while other processes kept 1.9 of 2 CPUs busy" in text
 
 
 def test_markdown_for_a_step_summary():

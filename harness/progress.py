@@ -1,0 +1,98 @@
+"""What ``bench run`` shows while runs go: bars on a terminal, plain lines elsewhere.
+
+Without a terminal (CI logs, nohup, a pipe) bars would be either invisible or a wall of
+control codes, so each run gets a line when it starts and ends, and one at most every
+:data:`PLAIN_INTERVAL_S` while it trains (step, loss, elapsed, estimated remaining).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from harness.records import RunRecord
+from harness.spec import RunSpec
+
+PLAIN_INTERVAL_S = 30.0
+"""Without a terminal, a running run's line is repeated at most this often."""
+
+
+def clock(seconds: float) -> str:
+    return str(timedelta(seconds=round(seconds)))
+
+
+class RunProgress:
+    """Progress of a sweep on ``console``: ``step`` per training step, ``finished`` per record."""
+
+    def __init__(self, console: Console, runs: int):
+        self.console = console
+        self.started: dict[str, float] = {}
+        self.last_line: dict[str, float] = {}
+        self.bars: dict[str, TaskID] = {}
+        self.runs, self.done = runs, 0
+        self.live: Progress | None = None
+        if console.is_terminal:
+            # Elapsed, not remaining: a finished bar then keeps its run's wall time.
+            self.live = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                                 TimeElapsedColumn(), console=console)
+            self.overall = self.live.add_task("runs", total=runs, note="")
+
+    def __enter__(self) -> RunProgress:
+        if self.live is not None:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self.live is not None:
+            self.live.__exit__(kind, error, trace)
+
+    def step(self, spec: RunSpec, step: int, loss: float) -> None:
+        now = time.monotonic()
+        if spec.run_id not in self.started:
+            self.started[spec.run_id] = self.last_line[spec.run_id] = now
+            self._start(spec)
+        if self.live is not None:
+            self.live.update(self.bars[spec.run_id], completed=step, note=f"loss {loss:.4g}")
+        elif now - self.last_line[spec.run_id] >= PLAIN_INTERVAL_S:
+            self.last_line[spec.run_id] = now
+            elapsed = now - self.started[spec.run_id]
+            left = elapsed / step * (spec.steps - step)
+            self.console.print(f"{spec.title}: step {step}/{spec.steps}, loss {loss:.4g}, "
+                               f"{clock(elapsed)} elapsed, ~{clock(left)} left", soft_wrap=True)
+
+    def _start(self, spec: RunSpec) -> None:
+        if self.live is not None:
+            self.bars[spec.run_id] = self.live.add_task(spec.title, total=spec.steps, note="")
+        else:
+            self.console.print(f"{spec.title}: started ({self.done + 1} of {self.runs})",
+                               soft_wrap=True)
+
+    def finished(self, record: RunRecord) -> None:
+        self.done += 1
+        spec = record.spec
+        started = self.started.get(spec.run_id)
+        wall = f" in {clock(time.monotonic() - started)}" if started is not None else ""
+        if self.live is None:
+            self.console.print(f"{spec.title}: {record.status}{wall}, "
+                               f"{record.steps_done} steps ({self.done} of {self.runs} done)",
+                               soft_wrap=True)
+            return
+        bar = self.bars.get(spec.run_id)
+        if bar is not None:
+            steps = record.steps_done or 1
+            self.live.update(bar, total=steps, completed=steps, note=record.status)
+            self.live.stop_task(bar)
+        self.live.update(self.overall, advance=1, note=f"last: {spec.title} {record.status}")

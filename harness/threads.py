@@ -1,0 +1,134 @@
+"""bench's thread policy: how many threads each run may use, the same in every executor.
+
+A framework left to itself starts one thread per core of the host. On a shared machine (a CI
+runner, a workstation running other work) that is slower than fewer threads, often by 2-3x:
+the threads wait for cores that are busy. bench therefore decides the count per run, from
+the CPUs this process may use (its affinity and the cgroup's CPU quota, not the host's core
+count), the load other processes put on them at the start of the run, and how many runs go
+on at once; ``--threads N`` overrides. The measurements behind the default are in the
+README ("Threads").
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LOAD_SAMPLE_S = 0.15
+"""How long the load on our CPUs is sampled at the start of a run."""
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return cpus
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs' worth of time the cgroup may use (cgroup v2 ``cpu.max``, else v1 CFS quota), or
+    None when unlimited or unknown."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """Busy and total time of our CPUs and of this process, at one instant."""
+
+    busy: float
+    """Seconds our CPUs (the affinity set) spent busy since boot."""
+    total: float
+    """Seconds they existed (busy plus idle) since boot."""
+    own: float
+    """CPU seconds this process has used (all its threads, and its waited-for children)."""
+    wall: float
+
+
+def cpu_times() -> CpuTimes:
+    ticks = os.sysconf("SC_CLK_TCK")
+    busy = total = 0
+    mine = _affinity()
+    try:
+        with open("/proc/stat") as handle:
+            for line in handle:
+                name, *fields = line.split()
+                if not (name.startswith("cpu") and name[3:].isdigit()):
+                    continue
+                if mine is not None and int(name[3:]) not in mine:
+                    continue
+                values = [int(v) for v in fields[:8]]
+                idle = values[3] + values[4]  # idle and iowait
+                busy += sum(values) - idle
+                total += sum(values)
+    except OSError:  # no /proc: nothing to go on, every CPU counts as free
+        pass
+    usage = os.times()
+    return CpuTimes(busy / ticks, total / ticks, usage.user + usage.system, time.monotonic())
+
+
+def _affinity() -> set[int] | None:
+    try:
+        return os.sched_getaffinity(0)
+    except AttributeError:
+        return None
+
+
+def others_busy(start: CpuTimes, end: CpuTimes) -> float:
+    """How many of our CPUs other processes kept busy, on average, between two samples."""
+    if end.total <= start.total:
+        return 0.0
+    cpus = (end.total - start.total) / max(end.wall - start.wall, 1e-9)
+    share = (end.busy - start.busy) / (end.total - start.total) * cpus
+    own = (end.own - start.own) / max(end.wall - start.wall, 1e-9)
+    return max(0.0, share - own)
+
+
+def busy_now(seconds: float = LOAD_SAMPLE_S) -> float:
+    """CPUs (of ours) other processes keep busy, sampled over ``seconds``."""
+    start = cpu_times()
+    time.sleep(seconds)
+    return others_busy(start, cpu_times())
+
+
+@dataclass(frozen=True)
+class ThreadPolicy:
+    """The thread count decided for runs, and why."""
+
+    threads: int
+    description: str
+    """``auto: 2 of 2 CPUs free`` or ``--threads 1``, for the record."""
+
+
+def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
+           busy: float | None = None) -> ThreadPolicy:
+    """``requested`` threads, or (None) the CPUs free to us shared among ``concurrent`` runs.
+
+    Auto counts a CPU as free when other processes leave at least half of it (measured over
+    :data:`LOAD_SAMPLE_S` unless ``busy`` is given), and gives every run at least one thread.
+    """
+    if requested is not None:
+        return ThreadPolicy(requested, f"--threads {requested}")
+    cpus = usable_cpus() if cpus is None else cpus
+    busy = busy_now() if busy is None else busy
+    free = max(0, min(cpus, math.floor(cpus - busy + 0.5)))
+    threads = max(1, free // concurrent)
+    shared = f", shared by {concurrent} runs at once" if concurrent > 1 else ""
+    return ThreadPolicy(threads, f"auto: {free} of {cpus} CPUs free{shared}")

@@ -1,0 +1,134 @@
+"""How many threads a run should use, measured: the table behind bench's thread policy.
+
+    python -m tests.benchmarks.threads_table [--rounds 1] [--steps 10]
+
+For each load condition (quiet, then one and two busy neighbour processes that spin on a
+core, as other jobs on a CI runner or workstation do) and each thread setting (1, 2, 2 with
+``OMP_WAIT_POLICY=PASSIVE`` for torch, and bench's default ``auto``), a fresh process times
+training steps of torch:lstm, torch:lnrnn, keras:lstm and keras:lnrnn at the standard size
+(copy T=100, batch 128, 128 units) and a tiny one (T=10, batch 16, 16 units). A fresh
+process per setting, because TensorFlow and OpenMP take their thread counts and wait policy
+only at start. Prints a Markdown table of median ms/step and each cell's default ÷ best
+fixed setting. Takes about 5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+SIZES = {
+    "standard": dict(task_params={"length": 100}, hidden=128, batch=128),
+    "tiny": dict(task_params={"length": 10}, hidden=16, batch=16),
+}
+CELLS = {"torch": ["lstm", "lnrnn"], "keras": ["lstm", "lnrnn"]}
+SETTINGS = {"torch": ["1", "2", "2 passive", "auto"], "keras": ["1", "2", "auto"]}
+FIXED = ("1", "2", "2 passive")
+NEIGHBOURS = (0, 1, 2)
+WARMUP = 3
+
+
+def measure(backend: str, setting: str, steps: int) -> dict:
+    """In the child process: ms/step of every cell and size with ``setting``'s threads."""
+    from harness.runner import apply_threads, plan
+    from harness.spec import RunSpec
+    from harness.threads import busy_now, decide
+    from tests.benchmarks.conftest import STANDARD, harness_trainer, training_step
+    from tests.helpers import make_host
+
+    registry = make_host().registry
+    busy = busy_now()
+    policy = decide(None if setting == "auto" else int(setting.split()[0]), busy=busy)
+    environment = apply_threads(registry.backend(backend), policy, busy)
+    times = {}
+    for cell in CELLS[backend]:
+        for size, changes in SIZES.items():
+            spec = {**STANDARD, **changes}
+            plan(RunSpec(cell=f"{backend}:{cell}", **spec), registry)
+            _, trainer, batches = harness_trainer(registry, f"{backend}:{cell}", **changes)
+            step = training_step(trainer, batches)
+            samples = []
+            for index in range(WARMUP + steps):
+                start = time.perf_counter()
+                step()
+                if index >= WARMUP:
+                    samples.append(time.perf_counter() - start)
+            times[f"{cell} {size}"] = sorted(samples)[len(samples) // 2] * 1e3
+    return {"times": times, "policy": policy.description, "threads": environment["threads"]}
+
+
+def _child(backend: str, setting: str, steps: int) -> dict:
+    env = {**os.environ, "BENCH_PLUGINS": f"tasks,{backend}"}
+    env.pop("OMP_NUM_THREADS", None)
+    if setting.endswith("passive"):
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.threads_table", "--child",
+                          backend, setting, "--steps", str(steps)],
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=2, metavar=("BACKEND", "SETTING"))
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--neighbours", default="0,1,2")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(*args.child, args.steps)))
+        return
+    rows = []
+    for neighbours in (int(n) for n in args.neighbours.split(",")):
+        spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                    for _ in range(neighbours)]
+        try:
+            time.sleep(1.0)
+            load = _loadavg()
+            for backend in CELLS:
+                results: dict[str, list[dict]] = {s: [] for s in SETTINGS[backend]}
+                for round_ in range(args.rounds):
+                    order = SETTINGS[backend][round_ % 2::] + SETTINGS[backend][:round_ % 2]
+                    for setting in order:
+                        results[setting].append(_child(backend, setting, args.steps))
+                rows += _rows(backend, neighbours, load, results)
+        finally:
+            for spinner in spinners:
+                spinner.kill()
+                spinner.wait()
+        print(f"{neighbours} neighbours done (loadavg {_loadavg()})", file=sys.stderr)
+    print(_markdown(rows))
+
+
+def _rows(backend: str, neighbours: int, load: str, results: dict[str, list[dict]]) -> list:
+    rows = []
+    for key in results[next(iter(results))][0]["times"]:
+        best = {s: min(r["times"][key] for r in runs) for s, runs in results.items()}
+        fixed = min(v for s, v in best.items() if s in FIXED)
+        auto = results["auto"][0]
+        rows.append([f"{backend}:{key}", str(neighbours), load,
+                     *(f"{best.get(s, float('nan')):.1f}" for s in SETTINGS["torch"]),
+                     f"{auto['threads']} ({auto['policy'].split(':')[1].strip()})",
+                     f"{best['auto'] / fixed:.2f}"])
+    return rows
+
+
+def _markdown(rows: list[list[str]]) -> str:
+    header = ["cell size", "busy neighbours", "loadavg", "1 thread", "2 threads",
+              "2, passive", "auto", "auto picked", "auto ÷ best fixed"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""bench's thread policy: the CPUs it may use, the load on them, and what each run gets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from harness.runner import execute
+from harness.spec import RunSpec
+from harness.threads import (
+    CpuTimes,
+    ThreadPolicy,
+    cgroup_cpu_quota,
+    decide,
+    others_busy,
+    usable_cpus,
+)
+from tests.conftest import BENCH
+from tests.helpers import TINY_RUN
+
+
+@pytest.mark.parametrize("busy, concurrent, threads, description", [
+    (0.1, 1, 2, "auto: 2 of 2 CPUs free"),
+    (1.0, 1, 1, "auto: 1 of 2 CPUs free"),
+    (1.4, 1, 1, "auto: 1 of 2 CPUs free"),
+    (2.0, 1, 1, "auto: 0 of 2 CPUs free"),
+    (0.0, 2, 1, "auto: 2 of 2 CPUs free, shared by 2 runs at once"),
+])
+def test_auto_gives_each_run_the_free_cpus_and_at_least_one(busy, concurrent, threads,
+                                                             description):
+    assert decide(None, concurrent, cpus=2, busy=busy) == ThreadPolicy(threads, description)
+
+
+def test_threads_asked_for_are_taken_as_they_are():
+    policy = decide(3, concurrent=2, cpus=2, busy=2.0)
+    assert (policy.threads, policy.description) == (3, "--threads 3")
+
+
+@pytest.mark.parametrize("files, quota", [
+    ({"cpu.max": "150000 100000\n"}, 1.5),
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "50000", "cpu/cpu.cfs_period_us": "100000"}, 0.5),
+    ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, None),
+    ({}, None),
+])
+def test_the_cgroup_quota_is_read_from_v2_or_v1(tmp_path, files, quota):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpu_quota(tmp_path) == quota
+
+
+def test_usable_cpus_follow_the_affinity_mask():
+    assert usable_cpus() <= len(os.sched_getaffinity(0))
+    pinned = subprocess.run(["taskset", "-c", "0", "python3", "-c",
+                             "from harness.threads import usable_cpus; print(usable_cpus())"],
+                            capture_output=True, text=True)
+    if pinned.returncode != 0:
+        pytest.skip(f"taskset unavailable: {pinned.stderr.strip()}")
+    assert pinned.stdout.strip() == "1"
+
+
+def test_others_load_is_the_busy_time_this_process_did_not_use():
+    start = CpuTimes(busy=10.0, total=100.0, own=1.0, wall=0.0)
+    end = CpuTimes(busy=13.0, total=104.0, own=2.0, wall=2.0)  # 2 CPUs for 2 s; 3 s busy
+    assert others_busy(start, end) == pytest.approx(1.5 - 0.5)
+
+
+def test_the_record_names_thread_count_policy_and_load(registry):
+    spec = RunSpec(task="copy", cell="torch:lstm", task_params={"length": 5}, hidden=8,
+                   batch=8, steps=3, eval_size=16, device="cpu")
+    env = execute(spec, registry, threads=decide(1)).environment
+    assert (env["threads"], env["thread_policy"]) == (1, "--threads 1")
+    assert env["cpus_usable"] >= 1 and env["cpus_busy_at_start"] >= 0
+    assert env["cpus_busy_during_run"] >= 0 and len(env["machine_id"]) >= 16
+
+
+def test_bench_run_threads_sets_torch_and_keeps_auto_otherwise(tmp_path):
+    out = subprocess.run([BENCH, "run", "--task", "copy", "--cells", "torch:lstm", "--length",
+                          "5", "--steps", "3", "--threads", "1", "--out", str(tmp_path),
+                          "--json", *TINY_RUN], capture_output=True, text=True,
+                         env={**os.environ, "BENCH_PLUGINS": "tasks,torch"})
+    assert out.returncode == 0, out.stderr
+    assert '"threads": 1' in out.stdout and '"thread_policy": "--threads 1"' in out.stdout
