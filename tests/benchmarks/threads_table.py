@@ -8,8 +8,8 @@ core, as other jobs on a CI runner or workstation do) and each thread setting (1
 training steps of torch:lstm, torch:lnrnn, keras:lstm and keras:lnrnn at the standard size
 (copy T=100, batch 128, 128 units) and a tiny one (T=10, batch 16, 16 units). A fresh
 process per setting, because TensorFlow and OpenMP take their thread counts and wait policy
-only at start. Prints a Markdown table of median ms/step and each cell's default ÷ best
-fixed setting. Takes about 5 minutes on 2 cores.
+only at start. Prints a Markdown table (row by row, as each condition ends) of median ms/step
+and each cell's default ÷ best fixed setting. Takes about 5 minutes on a quiet 2-core machine.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(*args.child, args.steps)))
         return
-    rows = []
+    print(_markdown([]), flush=True)
     for neighbours in (int(n) for n in args.neighbours.split(",")):
         spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                     for _ in range(neighbours)]
@@ -100,13 +100,13 @@ def main() -> None:
                     order = SETTINGS[backend][round_ % 2::] + SETTINGS[backend][:round_ % 2]
                     for setting in order:
                         results[setting].append(_child(backend, setting, args.steps))
-                rows += _rows(backend, neighbours, load, results)
+                for row in _rows(backend, neighbours, load, results):
+                    print("| " + " | ".join(row) + " |", flush=True)
         finally:
             for spinner in spinners:
                 spinner.kill()
                 spinner.wait()
         print(f"{neighbours} neighbours done (loadavg {_loadavg()})", file=sys.stderr)
-    print(_markdown(rows))
 
 
 def _rows(backend: str, neighbours: int, load: str, results: dict[str, list[dict]]) -> list:
@@ -123,6 +123,7 @@ def _rows(backend: str, neighbours: int, load: str, results: dict[str, list[dict
 
 
 def _markdown(rows: list[list[str]]) -> str:
+    """The table's header, then ``rows`` (the rows are printed as each condition ends)."""
     header = ["cell size", "busy neighbours", "loadavg", "1 thread", "2 threads",
               "2, passive", "auto", "auto picked", "auto ÷ best fixed"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
