@@ -7,6 +7,7 @@ dropout masks all come from its seed), so any executor can ship it to another pr
 from __future__ import annotations
 
 import math
+import os
 import resource
 import time
 import traceback
@@ -158,6 +159,7 @@ def apply_threads(backend: Backend, policy: ThreadPolicy, busy: float) -> dict:
         "thread_policy": policy.description,
         "cpus_usable": usable_cpus(),
         "cpus_busy_at_start": round(busy, 2),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
 
 

@@ -28,7 +28,7 @@ from harness.executors import (
 )
 from harness.records import RunRecord
 from harness.spec import RunSpec
-from harness.threads import ThreadPolicy, decide, usable_cpus
+from harness.threads import ThreadPolicy, decide, sleeping_openmp_waits, usable_cpus
 
 _CONTEXT = multiprocessing.get_context("spawn")  # fork is unsafe once a framework has threads
 
@@ -50,6 +50,7 @@ def _worker(conn: Connection, policy: ThreadPolicy) -> None:
     # Set before any framework is imported, so that N workers do not oversubscribe the cores.
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(policy.threads)
+    sleeping_openmp_waits()
     from harness.runner import execute
 
     while (spec := conn.recv()) is not None:
@@ -208,3 +209,16 @@ class ProcessExecutor:
                 worker.process.kill()
                 worker.process.join()
         self.pool.clear()
+        _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """Stop the helper process that spawned workers make multiprocessing start, and wait for
+    it: left alone it outlives bench for a moment, holding bench's stdout and stderr (a
+    pipe reader such as ``bench run | tee log`` then waits for it too). Private API, the one
+    the standard library's own tests use; skipped where it is missing."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
+    if stop is not None:
+        stop()
