@@ -77,10 +77,12 @@ def test_the_record_names_thread_count_policy_and_load(registry):
     assert env["cpus_busy_during_run"] >= 0 and len(env["machine_id"]) >= 16
 
 
-def test_bench_run_threads_sets_torch_and_keeps_auto_otherwise(tmp_path):
+def test_bench_run_threads_and_sleeping_openmp_waits_are_recorded(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([BENCH, "run", "--task", "copy", "--cells", "torch:lstm", "--length",
                           "5", "--steps", "3", "--threads", "1", "--out", str(tmp_path),
                           "--json", *TINY_RUN], capture_output=True, text=True,
-                         env={**os.environ, "BENCH_PLUGINS": "tasks,torch"})
+                         env={**env, "BENCH_PLUGINS": "tasks,torch"})
     assert out.returncode == 0, out.stderr
     assert '"threads": 1' in out.stdout and '"thread_policy": "--threads 1"' in out.stdout
+    assert '"omp_wait_policy": "PASSIVE"' in out.stdout
