@@ -21,11 +21,6 @@ import numpy as np
 Weights = dict[str, np.ndarray]
 Initializer = Callable[[int, int, np.random.Generator], Weights]
 
-GATES = {"rnn": 1, "lnrnn": 1, "lstm": 4, "gru": 3}
-LSTM_GATE_ORDER = ("i", "f", "g", "o")
-GRU_GATE_ORDER = ("r", "z", "n")
-
-
 def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
@@ -68,14 +63,6 @@ def init_gru(input_size: int, hidden: int, rng: np.random.Generator) -> Weights:
     weights = gated_weights(3, input_size, hidden, rng)
     weights["b_rec"] = np.zeros(3 * hidden, np.float32)
     return weights
-
-
-STANDARD_INITIALIZERS: dict[str, Initializer] = {
-    "rnn": init_rnn,
-    "lnrnn": init_lnrnn,
-    "lstm": init_lstm,
-    "gru": init_gru,
-}
 
 
 def init_readout(hidden: int, outputs: int, rng: np.random.Generator) -> Weights:

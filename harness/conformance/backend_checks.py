@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from harness.catalogue import STANDARD_CELLS
 from harness.conformance.results import Check, CheckFailed, CheckSkipped
-from harness.registry import Backend
+from harness.registry import Backend, Registry
 
 GUIDE = "see harness.registry.Backend and docs/plugins.md"
 
@@ -37,6 +38,19 @@ def probe(backend: Backend) -> str:
         raise CheckSkipped("no probe_cell, so its cells' gradient and reference checks "
                            "cannot run")
     return "probe_cell provided"
+
+
+def standard_cells(registry: Registry, backend: Backend) -> str:
+    """Every standard cell of :mod:`harness.catalogue` exists in every backend, so a result
+    of one framework compares with the others'."""
+    have = {c.name for c in registry.cells.values() if c.backend == backend.name}
+    missing = [name for name in STANDARD_CELLS if name not in have]
+    if missing:
+        raise CheckFailed(f"lacks standard cell{'s' if len(missing) > 1 else ''} "
+                          f"{', '.join(missing)}",
+                          "register a factory for each standard cell (harness.catalogue."
+                          "standard_cells); every backend computes the same standard cells")
+    return ", ".join(STANDARD_CELLS)
 
 
 BACKEND_CHECKS = (

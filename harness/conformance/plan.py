@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 
-from harness.conformance.backend_checks import BACKEND_CHECKS
+from harness.catalogue import STANDARD_CELLS
+from harness.conformance.backend_checks import BACKEND_CHECKS, GUIDE, standard_cells
 from harness.conformance.cell_checks import CELL_CHECKS
 from harness.conformance.fixture import CellFixture, ReferenceEquations
 from harness.conformance.results import Check, CheckResult, PlannedCheck
 from harness.conformance.task_checks import TASK_CHECKS
 from harness.conformance.task_fixture import TaskFixture
 from harness.errors import BackendUnavailableError
-from harness.reference import REFERENCE
 from harness.registry import Backend, Cell, Registry
 
 DEFAULT_TASK = "adding"
@@ -31,7 +32,8 @@ def plan_checks(registry: Registry, backend: str | None = None,
     ``available`` check. A cell is held to ``references[name]``, else to the equations of
     its standard name, else to the ``reference`` it was registered with.
     """
-    equations = {**REFERENCE, **(references or {})}
+    equations = {**{name: c.reference for name, c in STANDARD_CELLS.items()},
+                 **(references or {})}
     if cells:
         chosen = registry.resolve_cells(cells, backend=backend)
         backends = [registry.backend(name) for name in dict.fromkeys(c.backend for c in chosen)]
@@ -46,7 +48,7 @@ def plan_checks(registry: Registry, backend: str | None = None,
         chosen = list(registry.cells.values())
     planned = []
     for b in backends:
-        planned.extend(_backend_checks(b))
+        planned.extend(_backend_checks(b, registry, whole=not cells))
         if b.available:
             planned.extend(
                 PlannedCheck(subject, _naming_protocol(check, b), fixture)
@@ -92,7 +94,12 @@ def _naming_protocol(check: Check, backend: Backend) -> Check:
                    f"backend {backend.name!r} ({protocol})")
 
 
-def _backend_checks(backend: Backend) -> list[PlannedCheck]:
-    checks = BACKEND_CHECKS if backend.available else BACKEND_CHECKS[:1]
-    return [PlannedCheck(backend.name, check, backend) for check in checks]
+def _backend_checks(backend: Backend, registry: Registry, whole: bool) -> list[PlannedCheck]:
+    """The backend's own checks; checking the ``whole`` backend (not chosen cells) also
+    holds it to the catalogue of standard cells."""
+    if not backend.available:
+        return [PlannedCheck(backend.name, BACKEND_CHECKS[0], backend)]
+    catalogue = (Check("standard cells", partial(standard_cells, registry), GUIDE),) if whole \
+        else ()
+    return [PlannedCheck(backend.name, check, backend) for check in (*BACKEND_CHECKS, *catalogue)]
 

@@ -12,21 +12,18 @@ from functools import partial
 
 from bench_keras.installation import availability, describe_version
 from harness import hookimpl
-from harness.canonical import STANDARD_INITIALIZERS
+from harness.catalogue import standard_cells
 from harness.lazy import LazyFunction
 from harness.registry import Backend, Cell
 
 NAME = "keras"
-DESCRIPTIONS = {
-    "rnn": "tanh RNN (keras.layers.SimpleRNN)",
-    "lnrnn": "layer-normalised tanh RNN, Géron's LNSimpleRNNCell (keras.layers.RNN loop)",
-    "lstm": "LSTM (keras.layers.LSTM; cuDNN when the options allow)",
-    "gru": "reset-after GRU (keras.layers.GRU; cuDNN when the options allow)",
-}
-FUSED = {"lstm", "gru"}
+FUSED = frozenset({"lstm", "gru"})
+"""Keras runs these on cuDNN where the options allow; its SimpleRNN has no fused kernel."""
 
 
 build_cell = LazyFunction("bench_keras.cells:build_cell")
+CELL_FACTORIES = {name: partial(build_cell, name) for name in ("rnn", "lnrnn", "lstm", "gru")}
+"""Every standard cell (:mod:`harness.catalogue`), as ``bench_keras.cells`` builds it."""
 build_trainer = LazyFunction("bench_keras.trainer:build_trainer")
 probe_cell = LazyFunction("bench_keras.probe:probe_cell")
 set_threads = LazyFunction("bench_keras.threads:set_threads")
@@ -56,14 +53,5 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
 
 @hookimpl
 def bench_register_cells(register: Callable[[Cell], None]) -> None:
-    for name, initializer in STANDARD_INITIALIZERS.items():
-        register(
-            Cell(
-                name=name,
-                backend=NAME,
-                factory=partial(build_cell, name),
-                initializer=initializer,
-                fused=name in FUSED,
-                description=DESCRIPTIONS[name],
-            )
-        )
+    for cell in standard_cells(NAME, CELL_FACTORIES, fused=FUSED):
+        register(cell)

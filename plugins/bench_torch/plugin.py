@@ -13,22 +13,15 @@ from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 from harness import hookimpl
-from harness.canonical import STANDARD_INITIALIZERS
+from harness.catalogue import standard_cells
 from harness.lazy import LazyFunction
-from harness.registry import STANDARD_OPTIONS, Backend, Cell
+from harness.registry import Backend, Cell
 
 INSTALL_HINT = "PyTorch is not installed: pip install 'bench-harness[torch]'"
 
-CELL_DESCRIPTIONS = {
-    "rnn": "tanh RNN",
-    "lnrnn": "layer-normalised tanh RNN (Géron, ch. 15)",
-    "lstm": "LSTM, gates i, f, g, o",
-    "gru": "GRU, reset-after, gates r, z, n",
-}
-FUSED_CELLS = frozenset({"rnn", "lstm", "gru"})
-
-
 build_cell = LazyFunction("bench_torch.cells:build_cell")
+CELL_FACTORIES = {name: partial(build_cell, name) for name in ("rnn", "lnrnn", "lstm", "gru")}
+"""Every standard cell (:mod:`harness.catalogue`), as ``bench_torch.cells.CELLS`` builds it."""
 build_trainer = LazyFunction("bench_torch.trainer:build_trainer")
 list_devices = LazyFunction("bench_torch.devices:list_devices")
 describe_device = LazyFunction("bench_torch.devices:describe_device")
@@ -65,16 +58,5 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
 
 @hookimpl
 def bench_register_cells(register: Callable[[Cell], None]) -> None:
-    for name, description in CELL_DESCRIPTIONS.items():
-        register(
-            Cell(
-                name=name,
-                backend="torch",
-                factory=partial(build_cell, name),
-                initializer=STANDARD_INITIALIZERS[name],
-                options=STANDARD_OPTIONS,
-                fused=name in FUSED_CELLS,
-                kernels=("framework", "bench"),
-                description=description,
-            )
-        )
+    for cell in standard_cells("torch", CELL_FACTORIES, kernels=("framework", "bench")):
+        register(cell)

@@ -19,9 +19,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from harness.catalogue import STANDARD_CELLS  # noqa: E402
+
 from .conftest import STANDARD, harness_trainer, interleaved_medians, training_step  # noqa: E402
 
-GATES = {"rnn": 1, "lnrnn": 1, "lstm": 4, "gru": 3}
 PATHS = ("framework", "bench")
 
 
@@ -30,7 +31,7 @@ def step_gflop(cell: str, inputs_shape: tuple[int, ...], hidden: int, output_siz
     projection, recurrent product, read-out) once forward and twice backward (the recurrent
     one for the state's and the weight's gradient), less the inputs' gradient, not needed."""
     batch, steps, input_size = inputs_shape
-    width = GATES[cell] * hidden
+    width = STANDARD_CELLS[cell].width * hidden
     per_step = 3 * hidden * width + 2 * input_size * width + 3 * hidden * output_size
     return 2 * steps * batch * per_step / 1e9
 
@@ -48,7 +49,7 @@ def gemm_gflops(batch: int, hidden: int, width: int, repeats: int = 200) -> floa
     return 2 * batch * hidden * width * repeats / best / 1e9
 
 
-@pytest.mark.parametrize("cell", list(GATES))
+@pytest.mark.parametrize("cell", list(STANDARD_CELLS))
 def test_bench_kernel_against_framework_and_floor(benchmark, full_registry, cell):
     steps, paths = {}, {}
     for kernel in PATHS:
@@ -57,7 +58,8 @@ def test_bench_kernel_against_framework_and_floor(benchmark, full_registry, cell
         paths[kernel] = trainer.kernel_path
     medians = interleaved_medians(steps, rounds=15, warmup=3)
     gflop = step_gflop(cell, batches[0].inputs.shape, run.spec.hidden, run.task.output_size)
-    rate = gemm_gflops(run.spec.batch, run.spec.hidden, GATES[cell] * run.spec.hidden)
+    rate = gemm_gflops(run.spec.batch, run.spec.hidden,
+                       STANDARD_CELLS[cell].width * run.spec.hidden)
     floor_ms = gflop / rate * 1e3
     bench_ms, framework_ms = medians["bench"] * 1e3, medians["framework"] * 1e3
     info = dict(framework_path=paths["framework"], framework_ms=framework_ms,
@@ -94,7 +96,7 @@ def step_peak_memory(cell: str, kernel: str, length: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("cell", list(GATES))
+@pytest.mark.parametrize("cell", list(STANDARD_CELLS))
 def test_bench_kernel_peak_memory_at_t1000(benchmark, cell):
     """Not more than the framework path's (issue 13), at copy T=1000, batch 128."""
     length = 1000

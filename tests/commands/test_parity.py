@@ -12,7 +12,8 @@ import harness.cli
 import harness.plugins
 from bench_keras import plugin as keras_plugin
 from harness import hookimpl
-from harness.canonical import STANDARD_INITIALIZERS, init_lstm
+from harness.canonical import init_lstm
+from harness.catalogue import STANDARD_CELLS
 from harness.cli import main
 from harness.errors import UnknownNameError, UsageError
 from harness.parity import check_parity, compare
@@ -70,7 +71,7 @@ def cli(monkeypatch):
 def test_every_standard_cell_agrees_across_backends_with_fused_paths(both):
     results = check_parity(both.registry, None)
 
-    assert {r.cell for r in results} == set(STANDARD_INITIALIZERS)
+    assert {r.cell for r in results} == set(STANDARD_CELLS)
     assert all(r.ok for r in results), [r.to_dict() for r in results if not r.ok]
     quantities = {r.cell: [d.quantity for d in r.differences] for r in results}
     assert quantities["lstm"] == ["outputs", "final h", "final c", "d inputs", "d W", "d U",

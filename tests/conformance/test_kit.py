@@ -28,7 +28,8 @@ def test_each_planted_fault_fails_exactly_its_check(faulty):
     results = run_checks(faulty.registry, backend="faulty")
 
     failed = {(r.subject, r.check) for r in results if r.failed}
-    assert failed == {(f"faulty:{name}", check) for name, (_, _, check) in FAULTS.items()}
+    assert failed == {(f"faulty:{name}", check) for name, (_, _, check) in FAULTS.items()} | {
+        ("faulty", "standard cells")}
     assert all(r.fix for r in results if r.failed)
     by_key = {(r.subject, r.check): r for r in results}
     assert "first input step" in by_key["faulty:detached", "gradients"].message
@@ -38,6 +39,16 @@ def test_each_planted_fault_fails_exactly_its_check(faulty):
     assert "harness.reference.rnn" in by_key["faulty:rnn", "reference"].message
     assert by_key["faulty:swapped", "reference"].outcome == "skipped"
     assert by_key["faulty:swapped", "reference"].message == "no reference for 'swapped'"
+    assert by_key["faulty", "standard cells"].message == \
+        "lacks standard cells lnrnn, lstm, gru"
+
+
+def test_a_backend_with_every_standard_cell_passes_the_catalogue_check():
+    planned = plan_checks(make_host("tasks", "torch").registry, backend="torch")
+    results = {(p.subject, p.check.name): p.run() for p in planned
+               if p.subject == "torch"}
+    assert results["torch", "standard cells"].outcome == "passed"
+    assert results["torch", "standard cells"].message == "rnn, lnrnn, lstm, gru"
 
 
 def test_a_failure_reads_as_cell_check_message_and_fix(faulty):
@@ -102,7 +113,7 @@ def test_what_needs_probe_cell_is_skipped_with_why_and_unavailable_backends_are_
             "backend 'noprobe' has no probe_cell"
         assert results[f"noprobe:lnrnn/{path}", "gradients"].message == \
             "trainer input_gradient reaches step 0"
-    assert not any(r.failed for r in results.values())
+    assert [key for key, r in results.items() if r.failed] == [("noprobe", "standard cells")]
     assert results["missing", "available"].outcome == "skipped"
     assert results["missing", "available"].message == "unavailable: pip install nothing"
     assert not any(subject.startswith("missing:") for subject, _ in results)

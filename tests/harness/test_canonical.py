@@ -1,14 +1,15 @@
 import numpy as np
 import pytest
 
-from harness.canonical import GATES, STANDARD_INITIALIZERS, init_readout, orthogonal
+from harness.canonical import init_readout, orthogonal
+from harness.catalogue import STANDARD_CELLS
 
 
-@pytest.mark.parametrize("name", sorted(STANDARD_INITIALIZERS))
+@pytest.mark.parametrize("name", sorted(STANDARD_CELLS))
 def test_standard_layout_and_initialisation(name):
     inputs, hidden = 7, 16
-    weights = STANDARD_INITIALIZERS[name](inputs, hidden, np.random.default_rng(0))
-    gates = GATES[name]
+    weights = STANDARD_CELLS[name].initializer(inputs, hidden, np.random.default_rng(0))
+    gates = STANDARD_CELLS[name].width
     assert weights["W"].shape == (inputs, gates * hidden)
     assert weights["U"].shape == (hidden, gates * hidden)
     limit = np.sqrt(6 / (inputs + gates * hidden))
@@ -24,9 +25,9 @@ def test_standard_layout_and_initialisation(name):
 
 
 def test_same_seed_same_weights_and_different_seed_different():
-    first = STANDARD_INITIALIZERS["gru"](3, 8, np.random.default_rng(5))
-    again = STANDARD_INITIALIZERS["gru"](3, 8, np.random.default_rng(5))
-    other = STANDARD_INITIALIZERS["gru"](3, 8, np.random.default_rng(6))
+    first = STANDARD_CELLS["gru"].initializer(3, 8, np.random.default_rng(5))
+    again = STANDARD_CELLS["gru"].initializer(3, 8, np.random.default_rng(5))
+    other = STANDARD_CELLS["gru"].initializer(3, 8, np.random.default_rng(6))
     for key in first:
         np.testing.assert_array_equal(first[key], again[key])
     assert not np.array_equal(first["W"], other["W"])

@@ -8,11 +8,10 @@ import pytest
 pytest.importorskip("keras")
 
 from bench_keras import cells  # noqa: E402
-from harness.canonical import STANDARD_INITIALIZERS  # noqa: E402
+from harness.catalogue import STANDARD_CELLS  # noqa: E402
 from harness.errors import UsageError  # noqa: E402
-from harness.reference import REFERENCE  # noqa: E402
 
-CELL_NAMES = tuple(STANDARD_INITIALIZERS)
+CELL_NAMES = tuple(STANDARD_CELLS)
 INPUT, HIDDEN, BATCH, TIME = 3, 5, 2, 6
 
 
@@ -30,7 +29,7 @@ def data():
 
 
 def _reference(name, inputs, weights):
-    outputs, state = REFERENCE[name](np.asarray(inputs, np.float64), weights)
+    outputs, state = STANDARD_CELLS[name].reference(np.asarray(inputs, np.float64), weights)
     return outputs, state if isinstance(state, tuple) else (state,)
 
 

@@ -13,7 +13,7 @@ from importlib.metadata import version
 import pytest
 
 from bench_keras import installation, plugin
-from harness.canonical import STANDARD_INITIALIZERS
+from harness.catalogue import STANDARD_CELLS
 from harness.registry import Backend, Cell
 
 
@@ -54,7 +54,8 @@ def test_registers_the_backend_with_versions(monkeypatch):
 
 def test_registers_the_standard_cells():
     _, cells = _registered()
-    assert {c.name: c.initializer for c in cells} == STANDARD_INITIALIZERS
+    assert {c.name: c.initializer for c in cells} == {
+        name: c.initializer for name, c in STANDARD_CELLS.items()}
     assert {c.name for c in cells if c.fused} == {"lstm", "gru"}
     assert all(c.backend == "keras" and c.description for c in cells)
 

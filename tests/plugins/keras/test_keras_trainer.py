@@ -12,8 +12,8 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from bench_keras.trainer import build_trainer  # noqa: E402
+from harness.catalogue import STANDARD_CELLS  # noqa: E402
 from harness.errors import BackendUnavailableError, UsageError  # noqa: E402
-from harness.reference import REFERENCE  # noqa: E402
 from harness.tasks import IGNORE_TARGET  # noqa: E402
 from tests.toyplugins import EchoTask  # noqa: E402
 
@@ -112,7 +112,7 @@ def test_dropout_in_training_only_with_masks_from_the_seed(make_config):
     trainers = [build_trainer(make_config(cell, options=options, optimizer="rmsprop",
                                           seed=seed)) for seed in (0, 0, 1)]
     config = make_config(cell)
-    state, _ = REFERENCE[cell](inputs.astype(np.float64), config.cell_weights)
+    state, _ = STANDARD_CELLS[cell].reference(inputs.astype(np.float64), config.cell_weights)
     expected = state @ config.readout_weights["kernel"] + config.readout_weights["bias"]
 
     evaluations = [t.evaluate(inputs, targets) for t in trainers]

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("keras")
 pytest.importorskip("torch")
 
-from harness.canonical import STANDARD_INITIALIZERS  # noqa: E402
+from harness.catalogue import STANDARD_CELLS  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
 
 
@@ -22,7 +22,7 @@ def both():
 
 
 @pytest.mark.parametrize("readout", ["every_step", "last_step"])
-@pytest.mark.parametrize("name", STANDARD_INITIALIZERS)
+@pytest.mark.parametrize("name", STANDARD_CELLS)
 def test_step_zero_evaluation_agrees_across_backends(both, make_config, name, readout):
     rng = np.random.default_rng(4)
     inputs = rng.normal(size=(6, 7, 4)).astype(np.float32)

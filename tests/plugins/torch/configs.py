@@ -7,7 +7,8 @@ from functools import partial
 import numpy as np
 
 from bench_torch.plugin import build_cell
-from harness.canonical import STANDARD_INITIALIZERS, init_readout
+from harness.canonical import init_readout
+from harness.catalogue import STANDARD_CELLS
 from harness.trainer import TrainerConfig
 
 
@@ -17,7 +18,7 @@ def make_config(cell: str = "lstm", *, input_size: int = 2, output_size: int = 1
     settings = {
         "readout": "last_step", "loss": "mse", "options": {}, "optimizer": "adam",
         "lr": 1e-2, "clip_norm": 1.0, "device": "cpu", "precision": "float32", "seed": 0,
-        "cell_weights": STANDARD_INITIALIZERS[cell](input_size, hidden, rng),
+        "cell_weights": STANDARD_CELLS[cell].initializer(input_size, hidden, rng),
         "readout_weights": init_readout(hidden, output_size, rng),
     }
     return TrainerConfig(cell_name=cell, cell_factory=partial(build_cell, cell),

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from harness.canonical import STANDARD_INITIALIZERS, Weights
+from harness.canonical import Weights
+from harness.catalogue import STANDARD_CELLS
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def canonical_weights() -> Callable[..., Weights]:
 
     def draw(name: str, input_size: int, hidden: int, seed: int = 0) -> Weights:
         rng = np.random.default_rng(seed)
-        weights = STANDARD_INITIALIZERS[name](input_size, hidden, rng)
+        weights = STANDARD_CELLS[name].initializer(input_size, hidden, rng)
         for key in ("b", "b_rec", "beta"):
             if key in weights:
                 weights[key] = rng.normal(0.0, 0.5, weights[key].shape).astype(np.float32)

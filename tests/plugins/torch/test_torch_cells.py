@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from bench_torch.cells import CELLS  # noqa: E402
+from harness.catalogue import STANDARD_CELLS  # noqa: E402
 from harness.errors import UsageError  # noqa: E402
-from harness.reference import REFERENCE  # noqa: E402
 
 INPUT, HIDDEN, BATCH, TIME = 3, 5, 4, 9
 FUSED_PATHS = {"rnn": "fused:nn.RNN", "lstm": "fused:nn.LSTM", "gru": "fused:nn.GRU"}
@@ -43,7 +43,8 @@ def test_forward_matches_reference(name, recurrent_dropout, canonical_weights):
     outputs, state = cell(torch.from_numpy(x))
 
     reference = {key: value.astype(np.float64) for key, value in weights.items()}
-    expected_outputs, expected_state = REFERENCE[name](x.astype(np.float64), reference)
+    equations = STANDARD_CELLS[name].reference
+    expected_outputs, expected_state = equations(x.astype(np.float64), reference)
     np.testing.assert_allclose(outputs.detach().numpy(), expected_outputs, atol=1e-5)
     for got, expected in zip(as_tuple(state), as_tuple(expected_state), strict=True):
         np.testing.assert_allclose(got.detach().numpy(), expected, atol=1e-5)

@@ -11,9 +11,9 @@ torch = pytest.importorskip("torch")
 from bench_torch.cells import CELLS, use_kernel  # noqa: E402
 from bench_torch.kernels import BENCH_FUSED  # noqa: E402
 from bench_torch.trainer import build_trainer  # noqa: E402
+from harness.catalogue import STANDARD_CELLS  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.errors import UsageError  # noqa: E402
-from harness.reference import REFERENCE  # noqa: E402
 from tests.plugins.torch.configs import make_config, recall_first  # noqa: E402
 
 FRAMEWORK = {"rnn": "fused:nn.RNN", "lnrnn": "loop", "lstm": "fused:nn.LSTM",
@@ -71,7 +71,7 @@ def test_bench_path_agrees_with_the_framework_kernels(name, shape, canonical_wei
 
     assert_agree(got, forward_backward(framework, x))
     reference = {key: value.astype(np.float64) for key, value in weights.items()}
-    outputs, state = REFERENCE[name](x.astype(np.float64), reference)
+    outputs, state = STANDARD_CELLS[name].reference(x.astype(np.float64), reference)
     np.testing.assert_allclose(got["outputs"], outputs, atol=2e-5)
     np.testing.assert_allclose(got["state 0"], outputs[:, -1], atol=2e-5)
     if isinstance(state, tuple):  # the LSTM's c

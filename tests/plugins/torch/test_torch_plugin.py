@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import bench_torch.plugin
-from harness.canonical import STANDARD_INITIALIZERS
+from harness.catalogue import STANDARD_CELLS
 from harness.errors import UsageError
-from harness.reference import REFERENCE
 from harness.registry import STANDARD_OPTIONS
 from tests.helpers import make_host
 
@@ -48,7 +47,7 @@ def test_registers_backend_and_cells():
     assert sorted(cells) == ["gru", "lnrnn", "lstm", "rnn"]
     for name, cell in cells.items():
         assert cell.fused == (name != "lnrnn")
-        assert cell.initializer is STANDARD_INITIALIZERS[name]
+        assert cell.initializer is STANDARD_CELLS[name].initializer
         assert cell.options == STANDARD_OPTIONS
         assert cell.description
         module = pickle.loads(pickle.dumps(cell.factory))(3, 4, {})
@@ -62,7 +61,7 @@ def test_backend_is_unavailable_with_the_fix_when_torch_is_missing(monkeypatch):
     assert backend.reason == "PyTorch is not installed: pip install 'bench-harness[torch]'"
 
 
-@pytest.mark.parametrize("name", sorted(REFERENCE))
+@pytest.mark.parametrize("name", sorted(STANDARD_CELLS))
 def test_probe_gradients_match_finite_differences_of_the_reference(name, canonical_weights):
     pytest.importorskip("torch")
     cell = make_host("torch").registry.cells[("torch", name)]
@@ -74,11 +73,12 @@ def test_probe_gradients_match_finite_differences_of_the_reference(name, canonic
     probe = bench_torch.plugin.probe_cell(cell, weights, x, cotangent, {})
 
     reference = {key: value.astype(np.float64) for key, value in weights.items()}
+    equations = STANDARD_CELLS[name].reference
 
     def loss(inputs, **replaced) -> float:
-        return float((REFERENCE[name](inputs, {**reference, **replaced})[0] * cotangent).sum())
+        return float((equations(inputs, {**reference, **replaced})[0] * cotangent).sum())
 
-    np.testing.assert_allclose(probe.outputs, REFERENCE[name](x, reference)[0], atol=1e-5)
+    np.testing.assert_allclose(probe.outputs, equations(x, reference)[0], atol=1e-5)
     assert len(probe.final_state) == (2 if name == "lstm" else 1)
     eps = 1e-4
     direction = rng.normal(size=x.shape)
@@ -95,7 +95,7 @@ def test_probe_gradients_match_finite_differences_of_the_reference(name, canonic
 def test_probe_refuses_dropout():
     pytest.importorskip("torch")
     cell = make_host("torch").registry.cells[("torch", "lstm")]
-    weights = STANDARD_INITIALIZERS["lstm"](3, 4, np.random.default_rng(0))
+    weights = STANDARD_CELLS["lstm"].initializer(3, 4, np.random.default_rng(0))
     x, cotangent = np.zeros((1, 2, 3), np.float32), np.zeros((1, 2, 4), np.float32)
     with pytest.raises(UsageError, match="recurrent_dropout must be 0"):
         bench_torch.plugin.probe_cell(cell, weights, x, cotangent, {"recurrent_dropout": 0.1})

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from bench_torch.trainer import build_trainer  # noqa: E402
-from harness.canonical import GATES  # noqa: E402
+from harness.catalogue import STANDARD_CELLS  # noqa: E402
 from harness.errors import UsageError  # noqa: E402
 from harness.tasks import IGNORE_TARGET  # noqa: E402
 from harness.trainer import OPTIMIZERS  # noqa: E402
@@ -116,7 +116,7 @@ def test_trainer_reports_weights_kernel_path_and_size(cell):
 
     for key, value in config.cell_weights.items():
         np.testing.assert_array_equal(trainer.export_weights()[key], value)
-    gates = GATES[cell]
+    gates = STANDARD_CELLS[cell].width
     canonical = 3 * gates * 4 + 4 * gates * 4 + gates * 4
     extra = {"lnrnn": 2 * 4, "gru": gates * 4}.get(cell, 0)  # gamma/beta, b_rec
     assert trainer.parameter_count == canonical + extra + 4 * 2 + 2
