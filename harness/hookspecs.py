@@ -49,5 +49,5 @@ def bench_register_executors(register: Callable) -> None:
     """Register executors: where and how runs execute (in-process, a pool, a cluster).
 
     :param register: call ``register(ExecutorDefinition(...))`` once per executor; see
-        :mod:`harness.executors`.
+        :mod:`harness.execution`.
     """

@@ -6,6 +6,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import UsageError
+
 
 @dataclass(frozen=True)
 class LazyFunction:
@@ -17,6 +19,9 @@ class LazyFunction:
     """
 
     target: str
+    missing: str = ""
+    """Said as a UsageError (what to install) when the target's module is there but a
+    package it imports is not; without it that ModuleNotFoundError propagates."""
 
     def __post_init__(self) -> None:
         module, sep, name = self.target.partition(":")
@@ -24,5 +29,12 @@ class LazyFunction:
             raise ValueError(f"expected 'package.module:function', got {self.target!r}")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+        module_name, _, name = self.target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            ours = exc.name is None or f"{module_name}.".startswith(f"{exc.name}.")
+            if ours or not self.missing:
+                raise
+            raise UsageError(self.missing) from None
+        return getattr(module, name)(*args, **kwargs)

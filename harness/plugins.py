@@ -16,9 +16,8 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
 
-from harness import PROJECT_NAME, hookspecs
+from harness import PROJECT_NAME, builtin_executors, hookspecs
 from harness.errors import BenchError, PluginLoadError
-from harness.executors import builtin as builtin_executors
 from harness.registry import Registry
 
 ENTRY_POINT_GROUP = "bench"

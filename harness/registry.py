@@ -11,7 +11,7 @@ import numpy as np
 
 from harness.canonical import Initializer, Weights
 from harness.errors import DuplicateRegistrationError, UnknownNameError, UsageError
-from harness.executors import ExecutorDefinition
+from harness.execution import ExecutorDefinition
 from harness.tasks import TaskDefinition
 from harness.trainer import CellProbe, Trainer, TrainerConfig
 
@@ -107,7 +107,7 @@ class Registry:
 
     def add_executor(self, executor: ExecutorDefinition, plugin: str) -> None:
         _require(isinstance(executor, ExecutorDefinition), plugin,
-                 "register a harness.executors.ExecutorDefinition")
+                 "register a harness.execution.ExecutorDefinition")
         _require_safe_name(executor.name, "executor", plugin)
         executor.plugin = plugin
         _claim(self.executors, executor.name, executor, f"executor {executor.name!r}")

@@ -14,7 +14,7 @@ from harness.answer import answer_json, answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError
-from harness.executors import Executor, ExecutorOptions, failed_record
+from harness.execution import Executor, ExecutorOptions, failed_record
 from harness.plugins import default_host
 from harness.progress import RunProgress
 from harness.records import (

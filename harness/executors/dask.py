@@ -22,7 +22,7 @@ from distributed.comm.addressing import get_address_host_port
 from harness import stopping
 from harness.display import stderr
 from harness.errors import UsageError
-from harness.executors import ExecutorOptions, StepProgress, failed_record
+from harness.execution import ExecutorOptions, StepProgress, failed_record
 from harness.records import RunRecord
 from harness.runner import execute
 from harness.spec import RunSpec

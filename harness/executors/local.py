@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from harness import stopping
 from harness.errors import UsageError
-from harness.executors import (
+from harness.execution import (
     ExecutorOptions,
     RunTimeout,
     StepProgress,

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection, wait
 
 from harness import stopping
 from harness.errors import UsageError
-from harness.executors import (
+from harness.execution import (
     ExecutorOptions,
     StepProgress,
     failed_record,

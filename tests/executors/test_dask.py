@@ -14,10 +14,10 @@ import dask
 import pytest
 from distributed import Client
 
+from harness.builtin_executors import start_dask
 from harness.cli import main
 from harness.errors import UsageError
-from harness.executors import ExecutorOptions
-from harness.executors.builtin import _dask
+from harness.execution import ExecutorOptions
 from harness.executors.dask import CONNECT_TIMEOUT, DaskExecutor
 from harness.records import RunRecord
 from harness.runner import execute
@@ -218,6 +218,6 @@ def test_without_dask_the_executor_says_how_to_install_it(monkeypatch):
     monkeypatch.delitem(sys.modules, "harness.executors.dask")
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(UsageError) as error:
-        _dask(ExecutorOptions())
+        start_dask(ExecutorOptions())
     assert str(error.value) == ("the dask executor needs Dask: "
                                 "pip install 'bench-harness[dask]'")

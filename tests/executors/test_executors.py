@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from harness.errors import UsageError
-from harness.executors import ExecutorOptions
+from harness.execution import ExecutorOptions
 from harness.executors.local import LocalExecutor
 from harness.executors.process import ProcessExecutor
 from harness.spec import RunSpec
