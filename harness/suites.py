@@ -24,7 +24,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 SUITES_DIR = Path("results") / "suites"
-"""Where a suite given by name is looked up, relative to the working directory."""
+"""A project's own suites, looked up by name relative to the working directory first."""
+PACKAGED_SUITES_DIR = Path(__file__).parent / "packaged_suites"
+"""The suites bench ships (``ci``), found by name from any directory."""
 EXECUTION_OPTIONS = frozenset({"out", "force", "json", "executor", "workers", "scheduler",
                                "timeout"})
 """Options of ``bench run`` that say where and how runs execute, not which: a suite
@@ -44,11 +46,13 @@ def find_suite(name_or_path: str) -> Path:
         if not path.is_file():
             raise UsageError(f"no such suite file: {name_or_path!r}")
         return path
-    path = SUITES_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        raise UnknownNameError(f"suite (in {SUITES_DIR}/)", name_or_path,
-                               (p.stem for p in SUITES_DIR.glob("*.toml")))
-    return path
+    for directory in (SUITES_DIR, PACKAGED_SUITES_DIR):
+        path = directory / f"{name_or_path}.toml"
+        if path.is_file():
+            return path
+    raise UnknownNameError(f"suite (in {SUITES_DIR}/ or bench's own)", name_or_path,
+                           (p.stem for p in [*SUITES_DIR.glob("*.toml"),
+                                             *PACKAGED_SUITES_DIR.glob("*.toml")]))
 
 
 def load_suite(name_or_path: str) -> Suite:

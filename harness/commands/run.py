@@ -51,7 +51,8 @@ def add_parser(subparsers) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", metavar="NAME_OR_PATH", help="run a suite instead of --task and "
-                   "--cells: a TOML file, or NAME for results/suites/NAME.toml (e.g. ci)")
+                   "--cells: a TOML file, or NAME for results/suites/NAME.toml or a suite bench "
+                   "ships (ci)")
     p.add_argument("--task", help="task name, e.g. copy or adding (bench list)")
     p.add_argument("--cells", type=_comma_list,
                    help="comma-separated cells, e.g. lstm,lnrnn or torch:lstm; an unqualified "

@@ -87,11 +87,25 @@ def test_bad_suites_are_named_with_the_problem(tmp_path, registry, text, message
         requested_specs(run_args("--suite", str(path)), registry)
 
 
-def test_an_unknown_suite_name_lists_the_suites(registry, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    with pytest.raises(UsageError, match=r"unknown suite \(in results/suites/\) 'cii'; did you "
-                       r"mean 'ci'\? \(available: ci\)"):
+def test_an_unknown_suite_name_lists_the_suites(registry, monkeypatch, tmp_path):
+    write(tmp_path, '[[runs]]\ntask = "adding"', name="nightly")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match=r"unknown suite \(in results/suites/ or bench's own\) "
+                       r"'cii'; did you mean 'ci'\? \(available: ci, nightly\)"):
         requested_specs(run_args("--suite", "cii"), registry)
+
+
+def test_bench_s_own_suites_are_found_from_any_directory(registry, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    specs = requested_specs(run_args("--suite", "ci"), registry)
+    assert {s.task for s in specs} == {"adding", "recall"}
+
+
+def test_a_project_suite_of_the_same_name_comes_first(registry, monkeypatch, tmp_path):
+    write(tmp_path, '[[runs]]\ntask = "copy"\ncells = ["torch:gru"]\nlength = 3', name="ci")
+    monkeypatch.chdir(tmp_path)
+    specs = requested_specs(run_args("--suite", "ci"), registry)
+    assert [(s.cell, s.task_params) for s in specs] == [("torch:gru", {"length": 3})]
 
 
 def test_options_that_choose_runs_conflict_with_a_suite(registry, monkeypatch):
