@@ -42,3 +42,16 @@ def test_speed_needs_both_the_factor_and_significance(ratio, p_value, verdict):
 def test_the_rules_in_words_carry_the_configured_numbers():
     text = " ".join(Rules(headline_tolerance=0.07, speed_factor=1.3, alpha=0.002).describe())
     assert "more than 0.07" in text and "x1.3" in text and "p < 0.002" in text
+
+
+@pytest.mark.parametrize("verdict_of", [
+    lambda: by_ratio(100.0, 125.0, 0.25),  # exactly 25% more steps: not "more than"
+    lambda: by_ratio(100.0, 80.0, 0.25),  # exactly the inverse factor
+    lambda: by_speed(1.1, 0.001, Rules()),  # exactly x1.1 slower
+    lambda: by_speed(1 / 1.1, 0.001, Rules()),  # exactly x1.1 faster
+    lambda: by_speed(2.0, Rules().alpha, Rules()),  # p exactly alpha: not "below"
+    lambda: by_speed(0.5, Rules().alpha, Rules()),
+])
+def test_a_change_exactly_at_a_threshold_is_unchanged(verdict_of):
+    """The rules say "more than" and "p below": the boundary itself does not count."""
+    assert verdict_of() == "unchanged"

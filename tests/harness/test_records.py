@@ -241,3 +241,17 @@ def test_file_names_cannot_leave_the_output_directory(tmp_path, params):
                                                           run_id=spec.run_id))
     assert path.parent == tmp_path and path.name.endswith(f"{spec.run_id}.json")
     assert read_record(path).spec == spec
+
+
+def test_set_aside_gives_up_rather_than_overwrite_1000_copies(tmp_path):
+    from harness.records import set_aside
+
+    path = tmp_path / "r.json"
+    (tmp_path / "r.json.unreadable").write_text("0")
+    for number in range(1, 1000):
+        (tmp_path / f"r.json.unreadable-{number}").write_text(str(number))
+    path.write_text("new")
+    with pytest.raises(UsageError, match=f"{path}: cannot set it aside, 1000 earlier copies "
+                                         "are in the way"):
+        set_aside(path)
+    assert path.read_text() == "new"
