@@ -27,6 +27,7 @@ def test_any_new_bad_event_is_a_regression():
     assert by_count(0, 1) == "regression"
     assert by_count(2, 0) == "improvement"
     assert by_count(1, 1) == "unchanged"
+    assert by_count(None, 1) is None and by_count(1, None) is None  # one side unmeasured
 
 
 @pytest.mark.parametrize("ratio, p_value, verdict", [
