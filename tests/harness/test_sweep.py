@@ -1,0 +1,49 @@
+"""Summaries across seeds: every field of a cell's summary, from records with known values."""
+
+import pytest
+
+from harness.records import Accuracy, RunRecord, Speed, Stability
+from harness.spec import RunSpec
+from harness.sweep import summarise_cells
+
+
+def _record(seed: int, headline: float | None, solved: bool, status: str = "ok",
+            loss_ratio: float = 0.5, step_ms: float = 2.0, p99: float = 1.0,
+            nonfinite: int = 0, spikes: int = 0, cell: str = "torch:lstm") -> RunRecord:
+    spec = RunSpec(task="adding", cell=cell, task_params={"length": 8}, seed=seed)
+    return RunRecord(
+        spec=spec, status=status, run_id=spec.run_id,
+        accuracy=Accuracy(baseline_loss=1.0, headline_name="accuracy", chance=0.1,
+                          solved_criterion="", headline=headline, loss_ratio=loss_ratio,
+                          solved=solved),
+        speed=Speed("cpu", "loop", 10, step_ms_median=step_ms),
+        stability=Stability(grad_norm_p99=p99, nonfinite_events=nonfinite, loss_spikes=spikes))
+
+
+def test_a_cells_seeds_are_summarised_field_by_field():
+    records = [
+        _record(0, 0.2, False, loss_ratio=0.9, step_ms=1.0, p99=3.0, nonfinite=1, spikes=2),
+        _record(1, 0.6, True, loss_ratio=0.3, step_ms=3.0, p99=5.0, spikes=1),
+        _record(2, 1.0, True, status="diverged", loss_ratio=0.1, step_ms=2.0, p99=4.0,
+                nonfinite=4),
+        _record(3, None, False, status="failed", loss_ratio=0.2, step_ms=9.0, p99=1.0),
+        _record(0, 0.9, True, cell="torch:gru"),
+    ]
+    lstm, gru = summarise_cells(records)
+    assert (lstm.cell, lstm.task, lstm.task_params, lstm.seeds) == (
+        "torch:lstm", "adding", {"length": 8}, 4)
+    assert lstm.success_rate == 0.5
+    assert (lstm.headline_median, lstm.headline_min, lstm.headline_max) == (0.6, 0.2, 1.0)
+    assert lstm.headline_std == pytest.approx(0.326599, abs=1e-6)
+    assert lstm.loss_ratio_median == pytest.approx(0.25)
+    assert lstm.step_ms_median == 2.5 and lstm.grad_norm_p99_median == 3.5
+    assert (lstm.nonfinite_events, lstm.loss_spikes) == (5, 3)
+    assert (lstm.diverged, lstm.failed) == (1, 1)
+    assert (gru.cell, gru.seeds, gru.success_rate, gru.headline_median) == (
+        "torch:gru", 1, 1.0, 0.9)
+
+
+def test_a_cell_without_any_headline_summarises_to_none():
+    (summary,) = summarise_cells([_record(0, None, False, status="failed")])
+    assert (summary.headline_median, summary.headline_min, summary.headline_max,
+            summary.headline_std) == (None, None, None, None)
