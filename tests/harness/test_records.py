@@ -120,6 +120,10 @@ def _valid_data() -> dict:
     ({"stability": {"gradient_profile": {"initial": None}}},
      "record.stability.gradient_profile.initial: expected a list"),
     ({"surprise": 1}, "record.surprise: expected no such field"),
+    ({"spec": {"task_params": {"length": [5]}}}, "record.spec.task_params.length: expected a "
+     "boolean or an integer or a number or a string, got [5]"),
+    ({"spec": {"task_params": {"length": None}}}, "record.spec.task_params.length: expected a "
+     "boolean or an integer or a number or a string, got None"),
 ])
 def test_wrong_shaped_records_are_named_field_by_field(tmp_path, change, named):
     data = _valid_data()
