@@ -16,8 +16,8 @@ Recurrent dropout: ``mask`` (or None) multiplies the previous state where it ent
 recurrent product, as :mod:`bench_torch.cells` documents.
 
 Neither TorchScript nor ``torch.compile`` is used: the torch wheels carry no LLVM, so
-TorchScript's CPU fuser cannot fuse these operations, and ``torch.compile`` needs a C++
-compiler on the user's machine (the README's speed section has the measurements).
+TorchScript's CPU fuser cannot fuse these operations, and ``torch.compile`` (like a C++
+extension) needs a C++ compiler on the user's machine (README, "Kernel paths").
 """
 
 from __future__ import annotations
