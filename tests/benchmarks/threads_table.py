@@ -3,8 +3,9 @@
     python -m tests.benchmarks.threads_table [--rounds 1] [--steps 10]
 
 For each load condition (quiet, then one and two busy neighbour processes that spin on a
-core, as other jobs on a CI runner or workstation do) and each thread setting (1, 2, 2 with
-``OMP_WAIT_POLICY=PASSIVE`` for torch, and bench's default ``auto``), a fresh process times
+core, as other jobs on a CI runner or workstation do) and each thread setting (1 and 2, each
+also with ``OMP_WAIT_POLICY=PASSIVE`` for torch, and bench's default: ``auto`` threads with
+sleeping OpenMP waits), a fresh process times
 training steps of torch:lstm, torch:lnrnn, keras:lstm and keras:lnrnn at the standard size
 (copy T=100, batch 128, 128 units) and a tiny one (T=10, batch 16, 16 units). A fresh
 process per setting, because TensorFlow and OpenMP take their thread counts and wait policy
@@ -26,8 +27,8 @@ SIZES = {
     "tiny": dict(task_params={"length": 10}, hidden=16, batch=16),
 }
 CELLS = {"torch": ["lstm", "lnrnn"], "keras": ["lstm", "lnrnn"]}
-SETTINGS = {"torch": ["1", "2", "2 passive", "auto"], "keras": ["1", "2", "auto"]}
-FIXED = ("1", "2", "2 passive")
+SETTINGS = {"torch": ["1", "1 passive", "2", "2 passive", "auto"], "keras": ["1", "2", "auto"]}
+FIXED = ("1", "1 passive", "2", "2 passive")
 NEIGHBOURS = (0, 1, 2)
 WARMUP = 3
 
@@ -64,7 +65,8 @@ def measure(backend: str, setting: str, steps: int) -> dict:
 def _child(backend: str, setting: str, steps: int) -> dict:
     env = {**os.environ, "BENCH_PLUGINS": f"tasks,{backend}"}
     env.pop("OMP_NUM_THREADS", None)
-    if setting.endswith("passive"):
+    env.pop("OMP_WAIT_POLICY", None)
+    if setting.endswith("passive") or setting == "auto":  # auto: all of bench's default
         env["OMP_WAIT_POLICY"] = "PASSIVE"
     out = subprocess.run([sys.executable, "-m", "tests.benchmarks.threads_table", "--child",
                           backend, setting, "--steps", str(steps)],
@@ -124,8 +126,8 @@ def _rows(backend: str, neighbours: int, load: str, results: dict[str, list[dict
 
 def _markdown(rows: list[list[str]]) -> str:
     """The table's header, then ``rows`` (the rows are printed as each condition ends)."""
-    header = ["cell size", "busy neighbours", "loadavg", "1 thread", "2 threads",
-              "2, passive", "auto", "auto picked", "auto ÷ best fixed"]
+    header = ["cell size", "busy neighbours", "loadavg", "1 thread", "1, passive",
+              "2 threads", "2, passive", "auto (bench)", "auto picked", "auto ÷ best fixed"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
