@@ -28,7 +28,7 @@ SUITES_DIR = Path("results") / "suites"
 PACKAGED_SUITES_DIR = Path(__file__).parent / "packaged_suites"
 """The suites bench ships (``ci``), found by name from any directory."""
 EXECUTION_OPTIONS = frozenset({"out", "force", "json", "executor", "workers", "scheduler",
-                               "timeout"})
+                               "timeout", "threads"})
 """Options of ``bench run`` that say where and how runs execute, not which: a suite
 cannot set them and the command line may add them to a suite."""
 

@@ -20,8 +20,6 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-import torch
-
 import harness.plugins
 from harness.cli import main
 from harness.compare import Rules, compare
@@ -36,9 +34,10 @@ RUN = ["run", "--task", "previous", "--cells", "torch:planted", "--length", "8",
 
 
 class Bench:
-    def __init__(self, out: Path, steps: int):
+    def __init__(self, out: Path, steps: int, threads: int):
         self.out = out
         self.steps = steps
+        self.threads = threads
         self.host = make_host("tasks", "torch")
         harness.plugins._default_host = self.host
         self.lstm = self.host.registry.cells[("torch", "lstm")]
@@ -51,7 +50,8 @@ class Bench:
         self.count += 1
         out = self.out / f"run-{self.count}"
         with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-            main([*RUN, "--steps", str(self.steps), "--out", str(out)])
+            main([*RUN, "--steps", str(self.steps), "--threads", str(self.threads),
+                  "--out", str(out)])
         return out
 
     def verdict(self, base: list[Path], head: list[Path], interleaved: bool) -> dict:
@@ -59,7 +59,8 @@ class Bench:
         new = [r for path in head for r in load_side(path, "current")]
         comparison = compare(old, new, Rules(), interleaved=interleaved)
         (speed,) = [c for c in comparison.runs[0].changes if c.metric == "ms/step"]
-        return {"verdict": speed.verdict, "ratio": speed.ratio, "p_value": speed.p_value}
+        return {"verdict": speed.verdict, "ratio": speed.ratio, "p_value": speed.p_value,
+                "judged": speed.gating, "note": speed.note}
 
 
 def measure(bench: Bench, shares: list[float], repeats: int, step_s: float) -> list[dict]:
@@ -85,10 +86,11 @@ def summary(rows: list[dict]) -> list[str]:
     for share in sorted({r["share"] for r in rows}):
         for mode in ("sequential", "interleaved"):
             group = [r[mode] for r in rows if r["share"] == share]
-            flagged = sum(g["verdict"] == "regression" for g in group)
+            flagged = sum(g["verdict"] == "regression" and g["judged"] for g in group)
+            unjudged = sum(not g["judged"] for g in group)
             ratios = ", ".join(f"{g['ratio']:.2f}" for g in group)
             lines.append(f"slowdown {share:4.0%} {mode:11s}: {flagged}/{len(group)} flagged "
-                         f"as regressions (ratios {ratios})")
+                         f"as regressions, {unjudged} not judged (load) (ratios {ratios})")
     return lines
 
 
@@ -101,10 +103,11 @@ def main_(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=100, help="timed steps per run")
     parser.add_argument("--step-ms", type=float, default=0.0,
                         help="sleep this long in every step on both sides (default: 0)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--threads", type=int, default=1, help="threads per run (bench run "
+                        "--threads)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    rows = measure(Bench(args.out, args.steps), [float(s) for s in args.shares.split(",")],
+    rows = measure(Bench(args.out, args.steps, args.threads),
+                   [float(s) for s in args.shares.split(",")],
                    args.repeats, args.step_ms / 1000)
     print("\n".join(summary(rows)))
 

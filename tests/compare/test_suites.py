@@ -115,6 +115,12 @@ def test_options_that_choose_runs_conflict_with_a_suite(registry, monkeypatch):
                                  "--out", "elsewhere"), registry)
 
 
+def test_the_thread_count_is_an_execution_option_a_suite_takes(registry, monkeypatch):
+    """tox -e regress runs the CI suite with --threads 1."""
+    monkeypatch.chdir(ROOT)
+    assert requested_specs(run_args("--suite", "ci", "--threads", "1"), registry)
+
+
 def test_a_suite_that_is_not_utf8_is_named(tmp_path, registry):
     path = write(tmp_path, "")
     path.write_bytes(b'[[runs]]\ntask = "\xff\xfe"\n')
