@@ -128,13 +128,17 @@ class ThreadPolicy:
 
 def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
            busy: float | None = None) -> ThreadPolicy:
-    """``requested`` threads, or (None) the CPUs free to us shared among ``concurrent`` runs.
+    """``requested`` threads, else ``OMP_NUM_THREADS`` where the user set it, else (auto) the
+    CPUs free to us shared among ``concurrent`` runs.
 
     Auto counts a CPU as free when other processes leave at least half of it (measured over
     :data:`LOAD_SAMPLE_S` unless ``busy`` is given), and gives every run at least one thread.
     """
     if requested is not None:
         return ThreadPolicy(requested, f"--threads {requested}")
+    chosen = os.environ.get("OMP_NUM_THREADS", "")
+    if chosen.isdigit() and int(chosen) > 0:
+        return ThreadPolicy(int(chosen), f"OMP_NUM_THREADS={chosen}")
     cpus = usable_cpus() if cpus is None else cpus
     busy = busy_now() if busy is None else busy
     free = max(0, min(cpus, math.floor(cpus - busy + 0.5)))

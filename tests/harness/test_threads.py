@@ -29,13 +29,15 @@ from tests.helpers import TINY_RUN
     (0.0, 2, 1, "auto: 2 of 2 CPUs free, shared by 2 runs at once"),
 ])
 def test_auto_gives_each_run_the_free_cpus_and_at_least_one(busy, concurrent, threads,
-                                                             description):
+                                                             description, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert decide(None, concurrent, cpus=2, busy=busy) == ThreadPolicy(threads, description)
 
 
-def test_threads_asked_for_are_taken_as_they_are():
-    policy = decide(3, concurrent=2, cpus=2, busy=2.0)
-    assert (policy.threads, policy.description) == (3, "--threads 3")
+def test_threads_asked_for_are_taken_as_they_are(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert decide(3, concurrent=2, cpus=2, busy=2.0) == ThreadPolicy(3, "--threads 3")
+    assert decide(None, cpus=2, busy=0.0) == ThreadPolicy(2, "OMP_NUM_THREADS=2")
 
 
 @pytest.mark.parametrize("files, quota", [
