@@ -55,6 +55,7 @@ def graceful() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        _requested.clear()  # a stop asked for here ends here, not the next block of work
 
 
 def worker_signals() -> None:
