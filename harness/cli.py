@@ -12,7 +12,6 @@ from harness import __version__
 from harness.commands import Parser
 from harness.errors import BenchError
 from harness.stopping import RunInterrupted
-from harness.threads import sleeping_openmp_waits
 
 COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export")
 """Modules of :mod:`harness.commands`, one per subcommand, each with
@@ -36,7 +35,6 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    sleeping_openmp_waits()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:

@@ -21,15 +21,6 @@ LOAD_SAMPLE_S = 0.15
 """How long the load on our CPUs is sampled at the start of a run."""
 
 
-def sleeping_openmp_waits() -> None:
-    """Let OpenMP threads that wait for work sleep rather than spin, unless the user chose
-    (``OMP_WAIT_POLICY``). A spinning thread holds a core that another process, or another
-    of the run's own threads, needs: with other work on the machine, torch's default active
-    wait made steps up to 20-60x slower (README, "Threads"). Only takes effect before the
-    OpenMP runtime loads, i.e. before torch is imported."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def usable_cpus() -> int:
     """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota."""
     try:

@@ -28,7 +28,7 @@ from harness.execution import (
 )
 from harness.records import RunRecord
 from harness.spec import RunSpec
-from harness.threads import ThreadPolicy, decide, sleeping_openmp_waits, usable_cpus
+from harness.threads import ThreadPolicy, decide, usable_cpus
 
 _CONTEXT = multiprocessing.get_context("spawn")  # fork is unsafe once a framework has threads
 
@@ -50,7 +50,6 @@ def _worker(conn: Connection, policy: ThreadPolicy) -> None:
     # Set before any framework is imported, so that N workers do not oversubscribe the cores.
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(policy.threads)
-    sleeping_openmp_waits()
     from harness.runner import execute
 
     while (spec := conn.recv()) is not None:

@@ -4,8 +4,8 @@
 
 For each load condition (quiet, then one and two busy neighbour processes that spin on a
 core, as other jobs on a CI runner or workstation do) and each thread setting (1 and 2, each
-also with ``OMP_WAIT_POLICY=PASSIVE`` for torch, and bench's default: ``auto`` threads with
-sleeping OpenMP waits), a fresh process times
+also with ``OMP_WAIT_POLICY=PASSIVE`` for torch, and bench's default: ``auto`` threads, the
+framework's own wait policy), a fresh process times
 training steps of torch:lstm, torch:lnrnn, keras:lstm and keras:lnrnn at the standard size
 (copy T=100, batch 128, 128 units) and a tiny one (T=10, batch 16, 16 units). A fresh
 process per setting, because TensorFlow and OpenMP take their thread counts and wait policy
@@ -66,7 +66,7 @@ def _child(backend: str, setting: str, steps: int) -> dict:
     env = {**os.environ, "BENCH_PLUGINS": f"tasks,{backend}"}
     env.pop("OMP_NUM_THREADS", None)
     env.pop("OMP_WAIT_POLICY", None)
-    if setting.endswith("passive") or setting == "auto":  # auto: all of bench's default
+    if setting.endswith("passive"):
         env["OMP_WAIT_POLICY"] = "PASSIVE"
     out = subprocess.run([sys.executable, "-m", "tests.benchmarks.threads_table", "--child",
                           backend, setting, "--steps", str(steps)],
