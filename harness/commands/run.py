@@ -158,13 +158,18 @@ def _seed_list(raw: str) -> list[int]:
     return seeds
 
 
+MAX_TIMEOUT_S = 365 * 86_400.0
+"""The longest --timeout: a year (the OS timer that enforces it overflows past ~2**31 s)."""
+
+
 def _seconds(raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {raw!r}")
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT_S):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds up to "
+                                         f"{MAX_TIMEOUT_S:g} (a year), got {raw!r}")
     return value
 
 

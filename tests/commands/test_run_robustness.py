@@ -118,7 +118,7 @@ def test_empty_out_is_a_usage_error(tmp_path, capsys, host, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon"])
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon", "99999999999999999999999"])
 def test_bad_timeouts_are_usage_errors(tmp_path, capsys, host, value):
     assert main([*RUN, "--timeout", value, "--out", str(tmp_path / "out")]) == 2
     assert "argument --timeout: must be a positive number of seconds" in capsys.readouterr().err
