@@ -118,7 +118,11 @@ class RunRecord:
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         """The record in ``data``, every value checked against the field types
         (:class:`~harness.typed_json.ShapeError` names the first that does not fit)."""
-        return build(cls, data, "record")
+        record = build(cls, data, "record")
+        backend, colon, cell = record.spec.cell.partition(":")
+        if not (backend and colon and cell):  # file names and tables split it
+            raise ShapeError("record.spec.cell", "'backend:cell'", record.spec.cell)
+        return record
 
 
 def record_path(out_dir: Path, spec: RunSpec) -> Path:

@@ -259,3 +259,14 @@ def test_set_aside_gives_up_rather_than_overwrite_1000_copies(tmp_path):
                                          "are in the way"):
         set_aside(path)
     assert path.read_text() == "new"
+
+
+@pytest.mark.parametrize("cell", ["", "lstm", ":lstm", "torch:"])
+def test_a_record_whose_cell_is_not_backend_colon_cell_is_named_and_refused(tmp_path, cell):
+    path = write_record(tmp_path, RunRecord(spec=RunSpec(task="copy", cell="torch:lstm"),
+                                            status="ok", run_id="x"))
+    data = json.loads(path.read_text())
+    data["spec"]["cell"] = cell
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=r"record\.spec\.cell: expected 'backend:cell'"):
+        read_record(path)
