@@ -265,18 +265,17 @@ def execute_command(args) -> int:
         records = [r for search in searches for r in search.records]
     else:
         records = run_all(specs, out_dir, executor, force=args.force)
-    swept = searching or bool(args.lengths)
-    memories = memory_lengths(records) if swept else []
+    memories = memory_lengths(records) if searching or args.lengths else []
+    stopped = {search.cell: search.stopped for search in searches}
     if args.json:
-        stopped = {search.cell: search.stopped for search in searches}
         print(json.dumps({"memory": [answer_json(m, stopped.get(m.cell)) for m in memories],
                           "records": [r.to_dict() for r in records]}, indent=1))
     elif args.suite:
         for group in _by_setting(records):
-            print_summary(group, swept=False, seeds=len({r.spec.seed for r in group}))
+            print_summary(group, memories=[], seeds=len({r.spec.seed for r in group}))
     else:
-        print_answer(memories, searches)
-        print_summary(records, swept=swept, seeds=len(args.seeds))
+        print_answer(memories, stopped)
+        print_summary(records, memories, seeds=len(args.seeds))
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)", soft_wrap=True)
     return 1 if any(r.status == "failed" for r in records) else 0
 
@@ -302,9 +301,9 @@ class _KeepOpen:
         pass
 
 
-def print_answer(memories: list[MemoryLength], searches: list) -> None:
-    """One line per cell: how far back it remembers, with the evidence."""
-    stopped = {search.cell: search.stopped for search in searches}
+def print_answer(memories: list[MemoryLength], stopped: dict[str, str]) -> None:
+    """One line per cell: how far back it remembers, with the evidence (and why its length
+    search stopped, for the cells in ``stopped``)."""
     for memory in memories:
         why = f" Search stopped: {stopped[memory.cell]}." if memory.cell in stopped else ""
         stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
@@ -319,15 +318,17 @@ def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:
     return list(groups.values())
 
 
-def print_summary(records: list[RunRecord], swept: bool, seeds: int) -> None:
+def print_summary(records: list[RunRecord], memories: list[MemoryLength], seeds: int) -> None:
+    """The runs' table, the spread over seeds, and the memory lengths of a length sweep or
+    search (``memories``: empty when the length was fixed)."""
     spec = records[0].spec
-    fixed = {k: v for k, v in spec.task_params.items() if not (swept and k == "length")}
+    fixed = {k: v for k, v in spec.task_params.items() if not (memories and k == "length")}
     stdout.print(summary_table(records, title=" ".join(
         [spec.task, *(f"{k}={v}" for k, v in fixed.items())])))
     if seeds > 1:
         stdout.print(seeds_table(summarise_cells(records)))
-    if swept:
-        stdout.print(memory_table(memory_lengths(records), seeds))
+    if memories:
+        stdout.print(memory_table(memories, seeds))
 
 
 def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
