@@ -40,6 +40,9 @@ from harness.registry import STANDARD_OPTIONS
 from harness.runner import execute
 from harness.spec import RunSpec
 
+REACH_BATCH, REACH_LENGTH = 16, 12
+"""The sample on which every weight entry must get a gradient."""
+
 
 def construct(f: CellFixture) -> str:
     """The initializer is seeded and canonical; the backend builds a trainer from it."""
@@ -134,9 +137,13 @@ def gradients(f: CellFixture) -> str:
 
 def _probe_gradients(f: CellFixture) -> str:
     weights = f.weights()
-    last_only = np.zeros_like(f.cotangent)
-    last_only[:, -1] = f.cotangent[:, -1]
-    probe = f.probe(weights, f.inputs, last_only)
+    # Every output of a larger sample weighs in: a relu unit (IndRNN) is silent on some
+    # inputs, which must not pass for a weight left out of autograd. The first input step
+    # is asked of the last output alone, below.
+    rng = np.random.default_rng(SEED + 3)
+    shape = (REACH_BATCH, REACH_LENGTH)
+    probe = f.probe(weights, rng.normal(size=(*shape, INPUT_SIZE)).astype(np.float32),
+                    rng.normal(size=(*shape, HIDDEN)).astype(np.float32))
     if set(probe.weight_grads) != set(weights):
         raise CheckFailed(f"the probe returned gradients for {sorted(probe.weight_grads)}, "
                           f"the weights are {sorted(weights)}",
@@ -151,7 +158,9 @@ def _probe_gradients(f: CellFixture) -> str:
         raise CheckFailed(f"no gradient reaches weight {', '.join(silent)}",
                           "use every canonical weight in the forward pass, inside autograd "
                           "(no .detach(), .data, numpy round-trips or stop_gradient)")
-    if not np.abs(probe.input_grad[:, 0]).max() > 0:
+    last_only = np.zeros_like(f.cotangent)
+    last_only[:, -1] = f.cotangent[:, -1]
+    if not np.abs(f.probe(weights, f.inputs, last_only).input_grad[:, 0]).max() > 0:
         raise CheckFailed("no gradient reaches the first input step from the last output",
                           "carry the state through autograd from step to step")
     arrays = {**weights, "inputs": f.inputs}
@@ -302,18 +311,24 @@ CELL_CHECKS = (
 
 
 def _require_layout(weights: Weights, source: str) -> None:
+    """An input kernel ``W`` [input, k*H] always; a recurrent kernel ``U``, where the cell
+    has one (a cell whose recurrence is diagonal or parametrised, such as IndRNN's ``u`` or
+    expRNN's ``skew``, names its own), [H, k*H] with the same columns."""
     fix = ("return numpy float32 arrays in the canonical layout: W [input, gates*H], "
-           "U [H, gates*H], biases [gates*H] (harness.canonical)")
-    if not isinstance(weights, dict) or not {"W", "U"} <= set(weights):
-        raise CheckFailed(f"{source} returned no W and U kernels", fix)
+           "U [H, gates*H] where the cell has a recurrent kernel, biases [gates*H] "
+           "(harness.canonical)")
+    if not isinstance(weights, dict) or "W" not in weights:
+        raise CheckFailed(f"{source} returned no W kernel", fix)
     bad = [n for n, v in weights.items()
            if not isinstance(v, np.ndarray) or v.dtype != np.float32]
     if bad:
         raise CheckFailed(f"{source} returned non-float32 arrays for {', '.join(bad)}", fix)
-    w, u = weights["W"].shape, weights["U"].shape
+    w = weights["W"].shape
+    u = weights["U"].shape if "U" in weights else (HIDDEN,) + w[1:]
     if len(w) != 2 or len(u) != 2 or w[0] != INPUT_SIZE or u[0] != HIDDEN or w[1] != u[1] \
             or w[1] % HIDDEN:
-        raise CheckFailed(f"{source} returned W {w} and U {u} for input {INPUT_SIZE}, "
+        shown = f"W {w} and U {u}" if "U" in weights else f"W {w}"
+        raise CheckFailed(f"{source} returned {shown} for input {INPUT_SIZE}, "
                           f"hidden {HIDDEN}", fix)
 
 

@@ -27,7 +27,7 @@ def probe_cell(cell: Cell, weights: Weights, inputs: np.ndarray, cotangent: np.n
         raise UsageError(f"probing {cell.qualified_name!r} needs dropout and "
                          "recurrent_dropout 0: masks differ between backends")
     with keras.device(keras_device("cpu")):
-        layer = cell.factory(inputs.shape[-1], weights["U"].shape[0], dict(options))
+        layer = cell.factory(inputs.shape[-1], cotangent.shape[-1], dict(options))
         layer.load_canonical(weights)
         layer.select_kernel("cpu")
         x = ops.convert_to_tensor(np.asarray(inputs, np.float32))

@@ -69,7 +69,7 @@ def test_an_exception_from_the_plugin_is_a_failure_naming_where_it_was_raised(ho
     results = {p.check.name: p.run() for p in plan_checks(host.registry, cells=["broken"])}
 
     assert results["construct"].failed
-    assert results["construct"].message == "the initializer returned no W and U kernels"
+    assert results["construct"].message == "the initializer returned no W kernel"
     forward = results["forward"]
     assert forward.failed
     assert forward.message.startswith("raised RuntimeError: this cell cannot be built (at ")
