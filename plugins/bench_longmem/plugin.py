@@ -20,6 +20,9 @@ from harness.lazy import LazyFunction
 from harness.registry import STANDARD_OPTIONS, Cell
 
 build_torch_cell = LazyFunction("bench_longmem.torch_cells:build_cell")
+SCAN_OPTIONS = ("dropout",)
+"""No recurrent kernel reads a scan cell's state: recurrent dropout has nothing to mask."""
+SCAN_KERNELS = ("framework", "bench")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class LongMemoryCell:
     initializer: Initializer
     reference: ReferenceEquations
     options: tuple[str, ...] = STANDARD_OPTIONS
+    torch_kernels: tuple[str, ...] = ("framework",)
+    """``bench`` where the cell also runs as a parallel scan (``bench_longmem.torch_cells``)."""
 
 
 CELLS = (
@@ -37,16 +42,23 @@ CELLS = (
     LongMemoryCell("exprnn", "expRNN (Lezcano-Casado & Martinez-Rubio 2019): orthogonal "
                    "recurrent matrix expm(S), S skew-symmetric; modReLU",
                    layout.init_exprnn, longmem_reference.exprnn),
+    LongMemoryCell("mingru", "minGRU (Feng et al. 2024): gates from the input only, "
+                   "trained with a parallel log-space scan", layout.init_mingru,
+                   longmem_reference.mingru, SCAN_OPTIONS, SCAN_KERNELS),
+    LongMemoryCell("minlstm", "minLSTM (Feng et al. 2024): normalised forget and input "
+                   "gates from the input only, trained with a parallel log-space scan",
+                   layout.init_minlstm, longmem_reference.minlstm, SCAN_OPTIONS, SCAN_KERNELS),
+    LongMemoryCell("lru", "Linear Recurrent Unit (Orvieto et al. 2023): diagonal complex "
+                   "linear recurrence, exponential parametrisation, real read-out",
+                   layout.init_lru, longmem_reference.lru, SCAN_OPTIONS, SCAN_KERNELS),
 )
-TORCH_CELLS = ("indrnn", "exprnn")
-"""The cells the PyTorch backend gets."""
 
 
 @hookimpl
 def bench_register_cells(register: Callable[[Cell], None]) -> None:
     for cell in CELLS:
-        if cell.name in TORCH_CELLS:
-            register(Cell(name=cell.name, backend="torch",
-                          factory=partial(build_torch_cell, cell.name),
-                          initializer=cell.initializer, options=cell.options,
-                          description=cell.description, reference=cell.reference))
+        register(Cell(name=cell.name, backend="torch",
+                      factory=partial(build_torch_cell, cell.name),
+                      initializer=cell.initializer, options=cell.options,
+                      kernels=cell.torch_kernels, description=cell.description,
+                      reference=cell.reference))

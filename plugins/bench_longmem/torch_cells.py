@@ -17,8 +17,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from bench_torch.cells import RecurrentCell
+from bench_torch.cells import LOOP, RecurrentCell
 from bench_torch.weights import ParameterTable
+
+SCAN = "scan"
 
 
 class LongMemoryCell(RecurrentCell):
@@ -92,7 +94,122 @@ class ExpRNN(LongMemoryCell):
         return torch.stack(outputs, 1), h
 
 
-CELLS: dict[str, type[LongMemoryCell]] = {"indrnn": IndRNN, "exprnn": ExpRNN}
+class ScanCell(LongMemoryCell):
+    """A cell linear in its state, h_t = keep_t * h_{t-1} + add_t: the parallel
+    :meth:`_scan` by default, its :meth:`_step_loop` with ``--kernel framework``."""
+
+    kernel_path = SCAN
+
+    def use_kernel(self, choice: str, device_type: str) -> None:
+        """``framework`` runs the step loop; ``auto`` and ``bench`` the scan, on any device
+        (it replaces T sequential steps by a few passes over the whole sequence)."""
+        self.kernel_path = LOOP if choice == "framework" else SCAN
+
+    def _run(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        outputs = self._scan(x) if self.kernel_path == SCAN else self._step_loop(x)
+        return outputs, outputs[:, -1]
+
+    def _scan(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _step_loop(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+def linear_loop(keep: Tensor, add: Tensor) -> Tensor:
+    """h_t = keep_t * h_{t-1} + add_t from h_0 = 0, step by step over axis 1."""
+    h = torch.zeros_like(add[:, 0])
+    outputs = []
+    for keep_t, add_t in zip(keep.unbind(1), add.unbind(1), strict=True):
+        h = keep_t * h + add_t
+        outputs.append(h)
+    return torch.stack(outputs, 1)
+
+
+def parallel_scan(keep: Tensor, add: Tensor) -> Tensor:
+    """The same recurrence in parallel over axis 1 (Hillis & Steele): after the pass of
+    offset d, ``add[t]`` holds the sum over the last 2d steps and ``keep[t]`` their product;
+    log2(T) passes of whole-sequence elementwise operations. In linear space, with
+    products of the gates only, so it is as accurate as the loop (docs/cells.md: the
+    paper's log-space scan was measured less accurate in float32)."""
+    offset = 1
+    while offset < add.shape[1]:
+        add = add + keep * torch.cat([torch.zeros_like(add[:, :offset]), add[:, :-offset]], 1)
+        keep = keep * torch.cat([torch.ones_like(keep[:, :offset]), keep[:, :-offset]], 1)
+        offset *= 2
+    return add
+
+
+def positive_activation(v: Tensor) -> Tensor:
+    """g(v) = v + 0.5 for v >= 0, sigmoid(v) otherwise."""
+    return torch.where(v >= 0, v + 0.5, torch.sigmoid(v))
+
+
+class GatedScanCell(ScanCell):
+    """A cell whose ``keep`` and ``add`` come from the input alone (:meth:`_gates`)."""
+
+    def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def _step_loop(self, x: Tensor) -> Tensor:
+        return linear_loop(*self._gates(x))
+
+    def _scan(self, x: Tensor) -> Tensor:
+        return parallel_scan(*self._gates(x))
+
+
+class MinGRU(GatedScanCell):
+    """z_t = sigmoid(x_t W_z + b_z), h_t = (1 - z_t) * h_{t-1} + z_t * g(x_t W_h + b_h)."""
+
+    shapes = {"W": ("input", "2H"), "b": ("2H",)}
+
+    def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        k_z, k_h = (x @ self.W + self.b).chunk(2, -1)
+        z = torch.sigmoid(k_z)
+        return 1.0 - z, z * positive_activation(k_h)
+
+
+class MinLSTM(GatedScanCell):
+    """f, i = sigmoid(x_t W_f + b_f), sigmoid(x_t W_i + b_i), normalised by their sum;
+    h_t = f'_t * h_{t-1} + i'_t * g(x_t W_h + b_h)."""
+
+    shapes = {"W": ("input", "3H"), "b": ("3H",)}
+
+    def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        k_f, k_i, k_h = (x @ self.W + self.b).chunk(3, -1)
+        f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
+        return f / (f + i), i / (f + i) * positive_activation(k_h)
+
+
+class LRU(GatedScanCell):
+    """s_t = lambda * s_{t-1} + gamma * (x_t B) (complex, diagonal), y_t = Re(s_t C) + x_t D,
+    lambda = exp(-exp(nu_log) + i exp(theta_log)), gamma = exp(gamma_log)."""
+
+    shapes = {"W": ("input", "2H"), "C": ("2H", "H"), "D": ("input", "H"),
+              "nu_log": ("H",), "theta_log": ("H",), "gamma_log": ("H",)}
+
+    def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        b_re, b_im = (x @ self.W).chunk(2, -1)
+        drive = torch.exp(self.gamma_log) * torch.complex(b_re, b_im)
+        angle = torch.exp(self.theta_log)
+        radius = torch.exp(-torch.exp(self.nu_log))
+        decay = torch.complex(radius * torch.cos(angle), radius * torch.sin(angle))
+        return decay.expand_as(drive), drive
+
+    def _read(self, states: Tensor, x: Tensor) -> Tensor:
+        c_re, c_im = self.C.chunk(2, 0)
+        return states.real @ c_re - states.imag @ c_im + x @ self.D
+
+    def _step_loop(self, x: Tensor) -> Tensor:
+        return self._read(super()._step_loop(x), x)
+
+    def _scan(self, x: Tensor) -> Tensor:
+        return self._read(super()._scan(x), x)
+
+
+CELLS: dict[str, type[LongMemoryCell]] = {
+    "indrnn": IndRNN, "exprnn": ExpRNN, "mingru": MinGRU, "minlstm": MinLSTM, "lru": LRU,
+}
 
 
 def build_cell(name: str, input_size: int, hidden: int, options: Mapping[str, Any]

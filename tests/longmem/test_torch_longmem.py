@@ -13,13 +13,14 @@ import bench_longmem.plugin  # noqa: E402
 from bench_longmem import torch_cells  # noqa: E402
 from bench_longmem.layout import init_exprnn  # noqa: E402
 from harness import hookimpl, longmem_reference  # noqa: E402
+from harness.canonical import probe_weights  # noqa: E402
 from harness.conformance import conformance_tests, run_checks  # noqa: E402
 from harness.registry import Cell  # noqa: E402
 from harness.runner import execute  # noqa: E402
 from harness.spec import RunSpec  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
 
-TORCH_CELLS = ("indrnn", "exprnn")
+TORCH_CELLS = ("indrnn", "exprnn", "mingru", "minlstm", "lru")
 
 
 def longmem_host():
@@ -30,16 +31,46 @@ test_longmem_conformance = conformance_tests(*(f"torch:{name}" for name in TORCH
                                              host=longmem_host())
 
 
-@pytest.mark.parametrize("name", TORCH_CELLS)
-def test_each_cell_learns_adding_below_the_baseline_at_a_tiny_size(name):
-    spec = RunSpec(task="adding", cell=f"torch:{name}", task_params={"length": 10}, hidden=16,
-                   batch=16, steps=60, eval_every=60, eval_size=64, warmup_steps=1,
+@pytest.mark.parametrize(("name", "task", "steps"), [
+    ("indrnn", "adding", 60), ("exprnn", "adding", 60), ("mingru", "adding", 60),
+    ("minlstm", "adding", 60),
+    # The LRU is linear in its inputs (docs/cells.md): it cannot multiply a value by its
+    # marker, so it shows its memory on copy.
+    ("lru", "copy", 150),
+])
+def test_each_cell_learns_below_the_baseline_at_a_tiny_size(name, task, steps):
+    spec = RunSpec(task=task, cell=f"torch:{name}", task_params={"length": 10}, hidden=16,
+                   batch=16, steps=steps, eval_every=steps, eval_size=64, warmup_steps=1,
                    device="cpu", stop_when_solved=False)
 
     record = execute(spec, longmem_host().registry)
 
     assert record.status == "ok"
     assert record.accuracy.loss_ratio < 0.9
+
+
+@pytest.mark.parametrize("name", ("mingru", "minlstm", "lru"))
+def test_the_parallel_scan_equals_the_step_loop_over_a_long_sequence(name):
+    """The kit compares both paths with the reference at length 5; here at 300 steps, with
+    weights moved off their initial values, outputs and gradients."""
+    cell = longmem_host().registry.cells[("torch", name)]
+    weights = probe_weights(cell.initializer, 3, 8, np.random.default_rng(0))
+    x = torch.tensor(np.random.default_rng(1).normal(size=(4, 300, 3)), dtype=torch.float32)
+    results = []
+    for kernel in ("framework", "bench"):
+        module = cell.factory(3, 8, {})
+        module.use_kernel(kernel, "cpu")
+        module.load_canonical(weights)
+        outputs, _ = module(x)
+        outputs.square().sum().backward()
+        results.append((module.kernel_path, outputs.detach(),
+                        [p.grad for p in module.parameters()]))
+
+    (loop_path, loop_out, loop_grads), (scan_path, scan_out, scan_grads) = results
+    assert (loop_path, scan_path) == ("loop", "scan")
+    torch.testing.assert_close(scan_out, loop_out, rtol=1e-4, atol=1e-5)
+    for scan_grad, loop_grad in zip(scan_grads, loop_grads, strict=True):
+        torch.testing.assert_close(scan_grad, loop_grad, rtol=1e-4, atol=1e-4)
 
 
 def test_the_exprnn_recurrent_matrix_stays_orthogonal_whatever_the_skew_parameters():
