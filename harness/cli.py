@@ -13,7 +13,8 @@ from harness.commands import Parser
 from harness.errors import BenchError
 from harness.stopping import RunInterrupted
 
-COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export")
+COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export",
+            "reproduce")
 """Modules of :mod:`harness.commands`, one per subcommand, each with
 ``add_parser(subparsers)`` and ``execute(args) -> int``."""
 

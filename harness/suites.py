@@ -6,13 +6,17 @@ A suite file has an optional ``description`` (for its readers), a ``[defaults]``
 repeats the option (``param = {tokens = 4}`` for ``--param tokens=4``) and ``true`` sets a
 flag. Each ``[[runs]]`` entry, over the defaults, is parsed exactly as ``bench run`` parses
 its command line, so a suite means what the same command would.
+
+A suite may also state published findings for ``bench reproduce`` to check on its runs:
+``[[claims]]``, ``expected_minutes`` and ``full_size`` (see :mod:`harness.reproduce`);
+``bench run --suite`` runs such a suite like any other.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +37,19 @@ EXECUTION_OPTIONS = frozenset({"out", "force", "json", "executor", "workers", "s
 cannot set them and the command line may add them to a suite."""
 
 
+REPRODUCE_KEYS = ("claims", "expected_minutes", "full_size")
+"""Top-level keys read by :mod:`harness.reproduce`, not by ``bench run``."""
+SUITE_KEYS = ("description", "defaults", "runs", *REPRODUCE_KEYS)
+
+
 @dataclass(frozen=True)
 class Suite:
     path: Path
     runs: list[list[str]]
     """The ``bench run`` arguments of each entry."""
+    description: str = ""
+    findings: dict[str, Any] = field(default_factory=dict)
+    """The :data:`REPRODUCE_KEYS` the file sets, as written."""
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -61,10 +73,9 @@ def load_suite(name_or_path: str) -> Suite:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: not a readable suite ({exc})") from None
-    unknown = sorted(set(data) - {"description", "defaults", "runs"})
+    unknown = sorted(set(data) - set(SUITE_KEYS))
     if unknown:
-        raise UsageError(f"{path}: unknown key {unknown[0]!r} (valid: description, defaults, "
-                         f"runs)")
+        raise UsageError(f"{path}: unknown key {unknown[0]!r} (valid: {', '.join(SUITE_KEYS)})")
     runs, defaults = data.get("runs"), data.get("defaults", {})
     if not runs:
         raise UsageError(f"{path}: no [[runs]] entries")
@@ -75,7 +86,9 @@ def load_suite(name_or_path: str) -> Suite:
         raise UsageError(f"{path}: 'defaults' must be a table ([defaults]), got {defaults!r}")
     if not isinstance(data.get("description", ""), str):
         raise UsageError(f"{path}: 'description' must be a string")
-    return Suite(path, [_arguments(path, {**defaults, **entry}) for entry in runs])
+    return Suite(path, [_arguments(path, {**defaults, **entry}) for entry in runs],
+                 data.get("description", ""),
+                 {key: data[key] for key in REPRODUCE_KEYS if key in data})
 
 
 def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.Namespace]

@@ -96,6 +96,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="keep training after the task is solved")
     p.add_argument("--device", choices=DEVICES, default=d.device,
                    help="auto picks the backend's best device (default: auto)")
+    add_execution_arguments(p, DEFAULT_OUT)
+    p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
+    p.set_defaults(execute=execute_command)
+
+
+def add_execution_arguments(p: argparse.ArgumentParser, default_out: str | None,
+                            shown_default: str = DEFAULT_OUT) -> None:
+    """The options that say where and how runs execute (shared with ``bench reproduce``)."""
     p.add_argument("--executor",
                    help="where runs execute: local, process, or one a plugin adds (bench list); "
                    "default: process for a length search of several cells (one cell per "
@@ -110,11 +118,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=_positive_int, help="threads per run for every framework "
                    "(default: the CPUs free to this process at each run's start, shared among "
                    "the runs going on at once, at least 1)")
-    p.add_argument("--out", type=_out_dir, default=DEFAULT_OUT,
-                   help=f"results directory (default: {DEFAULT_OUT})")
+    p.add_argument("--out", type=_out_dir, default=default_out,
+                   help=f"results directory (default: {shown_default})")
     p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
-    p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
-    p.set_defaults(execute=execute_command)
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -248,14 +254,8 @@ def execute_command(args) -> int:
         raise UsageError("--budget sets the length search, which runs only without --length, "
                          "--lengths and --suite")
     searches = plan_searches(specs, host.registry, args.budget) if searching else []
-    executor = host.registry.executor(_executor_name(args, searches)).factory(
-        ExecutorOptions(args.workers, args.scheduler, args.timeout, args.threads))
     out_dir = Path(args.out)
-    try:
-        ensure_writable(out_dir)
-    except BenchError:
-        executor.close()
-        raise
+    executor = open_executor(args, host.registry, _executor_name(args, searches), out_dir)
     if searching:
         shared = _KeepOpen(executor)  # every round of the search runs on the same workers
         try:
@@ -278,6 +278,19 @@ def execute_command(args) -> int:
         print_summary(records, memories, seeds=len(args.seeds))
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)", soft_wrap=True)
     return 1 if any(r.status == "failed" for r in records) else 0
+
+
+def open_executor(args, registry, name: str, out_dir: Path) -> Executor:
+    """The executor ``name`` with the execution options of ``args``, once ``out_dir`` is
+    known to be writable."""
+    executor = registry.executor(name).factory(
+        ExecutorOptions(args.workers, args.scheduler, args.timeout, args.threads))
+    try:
+        ensure_writable(out_dir)
+    except BenchError:
+        executor.close()
+        raise
+    return executor
 
 
 def _executor_name(args, searches: list) -> str:

@@ -115,6 +115,8 @@ def render_html(report: Report) -> str:
         *(['<section id="answer"><h2>How far back each cell remembers</h2><ul>',
            *(f"<li>{escape(line)}</li>" for line in report.answers), "</ul></section>"]
           if report.answers else []),
+        *([f'<section id="published">{_table(report.published, heading="h2")}</section>']
+          if report.published else []),
         f'<nav><ul>{toc}<li><a href="#environment">Environment</a></li>'
         f'<li><a href="#skipped">Skipped files</a></li></ul></nav>',
         f'<dl class="glossary">{glossary}</dl>',

@@ -40,6 +40,8 @@ def render_markdown(report: Report) -> str:
     if report.answers:
         lines += ["## How far back each cell remembers", "",
                   *(f"- {_cell(line)}" for line in report.answers), ""]
+    if report.published:
+        lines += _table(report.published, "##")
     for section in report.sections:
         lines += [f"## Task: {_text(section.task)}", "", _text(section.overview), ""]
         for table in section.tables:

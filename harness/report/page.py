@@ -14,6 +14,7 @@ from harness.sweep import memory_lengths, summarise_cells
 
 from .figures import Colours, Plot, cell_colours, task_figures
 from .groups import by_setting, by_task, headline_name
+from .published import published_table
 from .tables import (
     Table,
     environment_table,
@@ -46,6 +47,8 @@ class Report:
     skipped: Table
     answers: list[str] = field(default_factory=list)
     """One line per cell of each task with a length: how far back it remembers."""
+    published: Table | None = None
+    """Published claims against the measured numbers (a ``bench reproduce`` directory)."""
 
 
 def _overview(records: list[RunRecord]) -> str:
@@ -72,6 +75,7 @@ def _section(task: str, records: list[RunRecord], colours: Colours) -> Section:
 def assemble(results: ResultSet, source: Path) -> Report:
     tasks = by_task(results.records)
     colours = cell_colours(r.spec.cell for r in results.records)
+    published = published_table(results, source)
     overview = (f"{plural(len(results.records), 'run')} of {plural(len(tasks), 'task')} "
                 f"({', '.join(tasks)}); {plural(len(results.skipped), 'file')} skipped.")
     return Report(
@@ -80,4 +84,5 @@ def assemble(results: ResultSet, source: Path) -> Report:
         environment=environment_table(results.records),
         skipped=skipped_table(results.skipped, source),
         answers=[answer_line(m) for m in memory_lengths(results.records)],
+        published=published,
     )

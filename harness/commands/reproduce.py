@@ -1,0 +1,112 @@
+"""``bench reproduce``: run a suite of published findings and say, claim by claim, whether
+bench reproduced them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.atomic import staged
+from harness.commands.run import (
+    DEFAULT_OUT,
+    add_execution_arguments,
+    open_executor,
+    parse_arguments,
+    requested_specs,
+    run_all,
+)
+from harness.display import stderr, stdout, warn_plugin_errors
+from harness.errors import UsageError
+from harness.plugins import default_host
+from harness.reproduce import (
+    ClaimOutcome,
+    ReproduceSuite,
+    answer,
+    judge,
+    load_reproduce_suite,
+    outcome_json,
+    suite_copy,
+    suite_names,
+)
+from harness.suites import SUITES_DIR
+
+MARKS = {True: "✓", False: "✗", None: "?"}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "reproduce", help="run a suite of published findings and check each claim",
+        description="Run the runs of a reproduce suite (results/suites/NAME.toml with "
+        "[[claims]]) as bench run --suite would (resuming from --out, any executor), then "
+        "print each published claim as reproduced or not, with the measured numbers. A claim "
+        "that does not reproduce is a finding, not an error: the exit code is 0 unless a run "
+        "failed, or with --strict, a claim was not reproduced.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="the suite: NAME for "
+                   f"{SUITES_DIR}/NAME.toml, or a path to a suite file")
+    p.add_argument("--list", action="store_true", help="list the reproduce suites with their "
+                   "claims and expected time")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a claim is not reproduced")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    add_execution_arguments(p, None, f"{DEFAULT_OUT}/reproduce-NAME")
+    p.set_defaults(execute=execute_command)
+
+
+def execute_command(args) -> int:
+    if args.list:
+        return _list(args.json)
+    if not args.name:
+        raise UsageError("bench reproduce: give a suite NAME or --list (available: "
+                         f"{', '.join(suite_names()) or 'none'})")
+    suite = load_reproduce_suite(args.name)
+    host = default_host()
+    warn_plugin_errors(host)
+    out_dir = Path(args.out or f"{DEFAULT_OUT}/reproduce-{suite.name}")
+    run_args = parse_arguments(["--suite", str(suite.suite.path), "--out", str(out_dir)])
+    specs = requested_specs(run_args, host.registry)
+    executor = open_executor(args, host.registry, args.executor or "local", out_dir)
+    with staged(suite_copy(out_dir)) as copy:
+        copy.write_bytes(suite.suite.path.read_bytes())
+    records = run_all(specs, out_dir, executor, force=args.force)
+    outcomes = judge(suite.claims, records)
+    if args.json:
+        print(json.dumps(outcome_json(suite, outcomes), indent=1))
+    else:
+        print_outcomes(suite, outcomes)
+    stderr.print(f"records in {out_dir}/ ({len(records)} runs); bench report {out_dir} shows "
+                 "published against measured", soft_wrap=True)
+    if any(r.status == "failed" for r in records):
+        return 1
+    return 1 if args.strict and not all(o.reproduced for o in outcomes) else 0
+
+
+def print_outcomes(suite: ReproduceSuite, outcomes: list[ClaimOutcome]) -> None:
+    for number, outcome in enumerate(outcomes, 1):
+        claim = outcome.claim
+        lines = [f"{number}. {outcome.verdict}: {claim.text}", f"   source: {claim.source}"]
+        lines += [f"   {MARKS[c.holds]} {c.check.text} ({claim.setting}): {c.measured}"
+                  for c in outcome.checks]
+        stdout.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
+    stdout.print(answer(suite, outcomes), markup=False, soft_wrap=True, highlight=False)
+
+
+def _list(as_json: bool) -> int:
+    suites = [load_reproduce_suite(name) for name in suite_names()]
+    if as_json:
+        print(json.dumps([{
+            "name": s.name, "description": s.suite.description,
+            "expected_minutes": s.expected_minutes, "full_size": s.full_size,
+            "claims": [{"text": c.text, "source": c.source} for c in s.claims],
+        } for s in suites], indent=1))
+        return 0
+    if not suites:
+        stdout.print(f"no reproduce suites in {SUITES_DIR}/ (run from the project's root)")
+    for s in suites:
+        minutes = (f"~{s.expected_minutes:g} min on a 2-core CPU" if s.expected_minutes
+                   else "time not measured")
+        lines = [f"{s.name} ({minutes}): {s.suite.description}"]
+        lines += [f"  {n}. {c.text} [{c.source}]" for n, c in enumerate(s.claims, 1)]
+        if s.full_size:
+            lines.append(f"  full size: {s.full_size}")
+        stdout.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
+    return 0

@@ -1,0 +1,98 @@
+"""``bench reproduce`` on a tiny real suite, its bad input, and the report's section."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from harness.cli import main
+from harness.reproduce import SUITE_FILE
+from tests.reproduce.suite import TINY_SUITE, write_suite
+
+NO_CLAIMS = '[[runs]]\ntask = "echo"\ncells = ["torch:rnn"]\n'
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project directory with the tiny suite and a plain one in results/suites/."""
+    suites = tmp_path / "results" / "suites"
+    write_suite(suites)
+    write_suite(suites, "plain", NO_CLAIMS)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_reproduce_runs_the_suite_and_prints_each_claim_with_the_answer(
+        project, toy_tasks_host, capsys):
+    assert main(["reproduce", "tiny", "--threads", "1"]) == 0
+    output = capsys.readouterr()
+    lines = output.out.splitlines()
+    assert lines[0] == "1. reproduced: The tanh RNN solves echo at T=3"
+    assert lines[1] == "   source: a test"
+    assert lines[2].startswith("   ✓ torch:rnn solves (echo T=3): loss/baseline 0.")
+    assert "2. NOT reproduced: The LSTM solves echo at T=4" in lines
+    assert any(line.startswith("   ✗ torch:lstm solves (echo T=4): loss/baseline")
+               for line in lines)
+    assert lines[-1] == ("bench reproduced 1 of 2 published claims of tiny; NOT reproduced: "
+                         "claim 2.")
+    out = project / "bench-results" / "reproduce-tiny"
+    assert f"records in {out.relative_to(project)}/ (3 runs)" in output.err
+    assert len(list(out.glob("*.json"))) == 3
+    assert (out / SUITE_FILE).read_text() == TINY_SUITE
+
+    # again: every run is resumed from its record; --strict makes a claim not reproduced exit 1
+    assert main(["reproduce", "tiny", "--strict", "--json"]) == 1
+    output = capsys.readouterr()
+    assert output.err.count("already recorded, skipped") == 3
+    outcome = json.loads(output.out)
+    assert [c["reproduced"] for c in outcome["claims"]] == [True, False]
+    assert outcome["claims"][1]["checks"][0]["measured"].startswith("loss/baseline ")
+
+
+def test_list_names_the_suites_with_claims_and_their_expected_time(project, capsys):
+    assert main(["reproduce", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("tiny (~0.5 min on a 2-core CPU): tiny echo suite\n"
+                          "  1. The tanh RNN solves echo at T=3 [a test]\n")
+    assert "full size: none: it is a test" in out and "plain" not in out
+    listed = json.loads(main(["reproduce", "--list", "--json"]) == 0 and
+                        capsys.readouterr().out)
+    assert [s["name"] for s in listed] == ["tiny"] and len(listed[0]["claims"]) == 2
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["reproduce", "tinyy"], "bench: error: unknown reproduce suite (in results/suites/) "
+     "'tinyy'; did you mean 'tiny'? (available: tiny)"),
+    (["reproduce"], "bench: error: bench reproduce: give a suite NAME or --list "
+     "(available: tiny)"),
+    (["reproduce", "plain"], "no [[claims]] to reproduce (bench run --suite runs it)"),
+])
+def test_bad_input_is_one_line_and_exit_2(project, capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and message in err
+    assert not (project / "bench-results").exists()
+
+
+def test_the_report_shows_published_against_measured(tiny_results, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    results = shutil.copytree(tiny_results[0], tmp_path / "results")
+    (results / SUITE_FILE).write_text(TINY_SUITE)
+    assert main(["report", str(results)]) == 0
+    summary = (results / "report" / "summary.md").read_text()
+    table = summary.split("## Published against measured")[1].split("\n## ")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| The")]
+    assert rows[0].startswith("| The tanh RNN solves echo at T=3 | a test | torch:rnn solves "
+                              "(echo T=3); torch:rnn loss/baseline below 0.5 (echo T=3) | "
+                              "torch:rnn: loss/baseline 0.")
+    assert rows[0].endswith("| reproduced |") and rows[1].endswith("| NOT reproduced |")
+    page = (results / "report" / "report.html").read_text()
+    assert '<section id="published"><h2>Published against measured</h2>' in page
+
+    (results / SUITE_FILE).write_text("[[claims]]\n")  # unreadable: named and skipped
+    assert main(["report", str(results)]) == 0
+    summary = (results / "report" / "summary.md").read_text()
+    assert "Published against measured" not in summary
+    assert f"| {SUITE_FILE} | " in summary and "no [[runs]] entries" in summary
