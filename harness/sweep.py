@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness import metrics
+from harness.metrics import Value
 from harness.records import RunRecord
 from harness.tasks import LENGTH_PARAMETER
 
@@ -24,16 +26,11 @@ class CellSummary:
     task: str
     task_params: dict
     seeds: int
-    success_rate: float
-    headline_median: float | None
+    values: dict[str, Value]
+    """Each metric's value over the seeds, by its key (:meth:`harness.metrics.Metric.summarise`)."""
     headline_min: float | None
     headline_max: float | None
     headline_std: float | None
-    loss_ratio_median: float | None
-    step_ms_median: float | None
-    grad_norm_p99_median: float | None
-    nonfinite_events: int
-    loss_spikes: int
     diverged: int
     failed: int
 
@@ -112,17 +109,10 @@ def summarise_cells(records: Iterable[RunRecord]) -> list[CellSummary]:
                      if r.accuracy and r.accuracy.headline is not None]
         summaries.append(CellSummary(
             cell=cell, task=task, task_params=dict(params), seeds=len(group),
-            success_rate=sum(bool(r.accuracy and r.accuracy.solved) for r in group) / len(group),
-            headline_median=_median(headlines),
+            values={m.key: m.summarise(group) for m in metrics.METRICS},
             headline_min=min(headlines) if headlines else None,
             headline_max=max(headlines) if headlines else None,
             headline_std=float(np.std(headlines)) if headlines else None,
-            loss_ratio_median=_median([r.accuracy.loss_ratio for r in group if r.accuracy]),
-            step_ms_median=_median([r.speed.step_ms_median for r in group if r.speed]),
-            grad_norm_p99_median=_median([r.stability.grad_norm_p99 for r in group
-                                          if r.stability]),
-            nonfinite_events=sum(r.stability.nonfinite_events for r in group if r.stability),
-            loss_spikes=sum(r.stability.loss_spikes for r in group if r.stability),
             diverged=sum(r.status == "diverged" for r in group),
             failed=sum(r.status == "failed" for r in group),
         ))

@@ -25,6 +25,7 @@ from harness.records import (
     set_aside,
     write_record,
 )
+from harness.render.terminal import to_rich
 from harness.runner import validate
 from harness.search import BUDGET_RUNS, plan_searches, search_lengths
 from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
@@ -336,12 +337,12 @@ def print_summary(records: list[RunRecord], memories: list[MemoryLength], seeds:
     search (``memories``: empty when the length was fixed)."""
     spec = records[0].spec
     fixed = {k: v for k, v in spec.task_params.items() if not (memories and k == "length")}
-    stdout.print(summary_table(records, title=" ".join(
-        [spec.task, *(f"{k}={v}" for k, v in fixed.items())])))
+    stdout.print(to_rich(summary_table(records, title=" ".join(
+        [spec.task, *(f"{k}={v}" for k, v in fixed.items())]))))
     if seeds > 1:
-        stdout.print(seeds_table(summarise_cells(records)))
+        stdout.print(to_rich(seeds_table(summarise_cells(records), records)))
     if memories:
-        stdout.print(memory_table(memories, seeds))
+        stdout.print(to_rich(memory_table(memories, seeds)))
 
 
 def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,

@@ -24,8 +24,9 @@ from matplotlib.patches import Patch
 
 from harness.records import RunRecord
 from harness.sweep import MemoryLength, memory_lengths
+from harness.tables import headline_label
 
-from .groups import by_cell, by_setting, headline_name
+from .groups import by_cell, by_setting
 
 DPI = 150
 CSS_PX_PER_INCH = 100
@@ -180,7 +181,7 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
     runs = [r for r in records if r.spec.task_params.get("length") is not None and r.accuracy]
     if len(lengths) < 2 or not runs:
         return None
-    headline = headline_name(records)
+    headline = headline_label(records)
     chance = runs[0].accuracy.chance
     fig = Figure(figsize=(7.0, 3.8), layout="constrained")
     ax = fig.add_subplot()

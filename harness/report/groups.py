@@ -38,9 +38,3 @@ def by_cell(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
     for record in records:
         cells[record.spec.cell].append(record)
     return dict(sorted(cells.items()))
-
-
-def headline_name(records: Iterable[RunRecord]) -> str:
-    """The task's headline metric as a reader should see it, e.g. ``recall accuracy``."""
-    first = next((r.accuracy for r in records if r.accuracy), None)
-    return first.headline_name.replace("_", " ") if first else "headline"

@@ -6,9 +6,11 @@ import base64
 import re
 from html import escape
 
+from harness.render.html import CSS as TABLE_CSS
+from harness.render.html import html_table, html_table_body
+
 from .figures import Plot
 from .page import Report, Section
-from .tables import Table
 
 CSS = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24;
@@ -26,17 +28,6 @@ dl.glossary dd { margin: 0; color: #3b434b; }
 figure { margin: 20px 0; }
 figure img { max-width: 100%; height: auto; display: block; border: 1px solid #e4e7eb; }
 figcaption { max-width: 900px; margin-top: 6px; }
-.scroll { overflow-x: auto; max-width: 100%; }
-table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: left;
-         vertical-align: top; }
-th { background: #f0f2f5; font-weight: 600; border-bottom: 2px solid #d0d7de; }
-td.num, th.num { text-align: right; }
-td.num { white-space: nowrap; }
-th { min-width: 3em; }
-tbody tr:nth-child(even) { background: #fafbfc; }
-td.status-ok { color: #1a7f37; } td.status-diverged { color: #9a6700; }
-td.status-failed { color: #cf222e; font-weight: 600; }
 details > summary { cursor: pointer; font-weight: 600; font-size: 16px; margin: 24px 0 6px; }
 """
 
@@ -54,29 +45,6 @@ def _anchor(task: str) -> str:
     return "task-" + re.sub(r"[^a-z0-9]+", "-", task.lower()).strip("-")
 
 
-def _table(table: Table, heading: str = "h3") -> str:
-    return f"<{heading}>{escape(table.title)}</{heading}>{_table_body(table)}"
-
-
-def _table_body(table: Table) -> str:
-    """The caption, then the table in a box that scrolls sideways rather than widen the page."""
-    head = "".join(f'<th class="{"num" if c.numeric else "text"}">{escape(c.name)}</th>'
-                   for c in table.columns)
-    body = []
-    for row in table.rows:
-        cells = []
-        for column, value in zip(table.columns, row, strict=True):
-            kind = "num" if column.numeric else "text"
-            if column.name == "status":
-                kind += f" status-{escape(value.split(':')[0])}"
-            cells.append(f'<td class="{kind}">{escape(value)}</td>')
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    caption = f'<p class="caption">{escape(table.caption)}</p>' if table.caption else ""
-    rows = (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div>' if table.rows else "")
-    return caption + rows
-
-
 def _figure(plot: Plot) -> str:
     data = base64.b64encode(plot.png).decode("ascii")
     return (f'<figure><img src="data:image/png;base64,{data}" width="{plot.width}" '
@@ -90,10 +58,10 @@ def _section(section: Section) -> str:
     return "\n".join([
         f'<section id="{_anchor(section.task)}"><h2>Task: {escape(section.task)}</h2>',
         f'<p class="meta">{escape(section.overview)}</p>',
-        *(_table(table) for table in summaries),
+        *(html_table(table) for table in summaries),
         *(_figure(plot) for plot in section.figures),
         f"<details open><summary>{escape(runs.title)} ({len(runs.rows)} runs)</summary>"
-        f"{_table_body(runs)}</details>",
+        f"{html_table_body(runs)}</details>",
         "</section>",
     ])
 
@@ -108,21 +76,21 @@ def render_html(report: Report) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>bench report: {escape(str(report.source))}</title>",
-        f"<style>{CSS}</style></head><body><main>",
+        f"<style>{CSS}{TABLE_CSS}</style></head><body><main>",
         "<h1>bench report</h1>",
         f'<p class="meta">Results from <code>{escape(str(report.source))}</code>, '
         f"generated {escape(report.generated)}. {escape(report.overview)}</p>",
         *(['<section id="answer"><h2>How far back each cell remembers</h2><ul>',
            *(f"<li>{escape(line)}</li>" for line in report.answers), "</ul></section>"]
           if report.answers else []),
-        *([f'<section id="published">{_table(report.published, heading="h2")}</section>']
+        *([f'<section id="published">{html_table(report.published, heading="h2")}</section>']
           if report.published else []),
         f'<nav><ul>{toc}<li><a href="#environment">Environment</a></li>'
         f'<li><a href="#skipped">Skipped files</a></li></ul></nav>',
         f'<dl class="glossary">{glossary}</dl>',
         *(_section(section) for section in report.sections),
-        f'<section id="environment">{_table(report.environment, heading="h2")}</section>',
-        f'<section id="skipped">{_table(report.skipped, heading="h2")}</section>',
+        f'<section id="environment">{html_table(report.environment, heading="h2")}</section>',
+        f'<section id="skipped">{html_table(report.skipped, heading="h2")}</section>',
         "</main></body></html>",
         "",
     ])

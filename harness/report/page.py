@@ -11,12 +11,12 @@ from harness.answer import answer_line
 from harness.environment import now_iso
 from harness.records import ResultSet, RunRecord
 from harness.sweep import memory_lengths, summarise_cells
+from harness.table_model import Table
 
 from .figures import Colours, Plot, cell_colours, task_figures
-from .groups import by_setting, by_task, headline_name
+from .groups import by_setting, by_task
 from .published import published_table
 from .tables import (
-    Table,
     environment_table,
     memory_table,
     plural,
@@ -64,7 +64,7 @@ def _overview(records: list[RunRecord]) -> str:
 
 
 def _section(task: str, records: list[RunRecord], colours: Colours) -> Section:
-    tables = [seeds_table(summarise_cells(records), headline_name(records))]
+    tables = [seeds_table(summarise_cells(records), records)]
     memories = memory_lengths(records)
     if len({length for m in memories for length in m.success_rate}) > 1:
         tables.append(memory_table(memories))

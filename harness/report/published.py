@@ -8,8 +8,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.records import ResultSet
 from harness.reproduce import judge, load_reproduce_suite, suite_copy
-
-from .tables import Column, Table
+from harness.table_model import Column, Table
 
 
 def published_table(results: ResultSet, source: Path) -> Table | None:

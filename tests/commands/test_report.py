@@ -76,8 +76,8 @@ def test_report_is_one_self_contained_page_and_a_markdown_summary(sweep, tmp_pat
         (row,) = [r for r in seeds if (r["cell"], r["params"]) == (
             summary.cell, f"length={summary.task_params['length']}")]
         assert row["seeds"] == "2"
-        assert row["accuracy median [min, max]"].startswith(fmt(summary.headline_median))
-        assert row["loss/baseline median"] == fmt(summary.loss_ratio_median)
+        assert row["accuracy median [min, max]"].startswith(fmt(summary.values["headline"]))
+        assert row["loss/baseline median"] == fmt(summary.values["loss_ratio"])
     assert {(r["cell"], r["T=4"], r["T=8"], r["solves up to"]) for r in memory} == {
         (m.cell, verdict_text(m.verdicts[4]), verdict_text(m.verdicts[8]), "none")
         for m in memory_lengths(results.records)}

@@ -32,18 +32,19 @@ def test_a_cells_seeds_are_summarised_field_by_field():
     lstm, gru = summarise_cells(records)
     assert (lstm.cell, lstm.task, lstm.task_params, lstm.seeds) == (
         "torch:lstm", "adding", {"length": 8}, 4)
-    assert lstm.success_rate == 0.5
-    assert (lstm.headline_median, lstm.headline_min, lstm.headline_max) == (0.6, 0.2, 1.0)
+    values = lstm.values
+    assert values["solved"] == 0.5
+    assert (values["headline"], lstm.headline_min, lstm.headline_max) == (0.6, 0.2, 1.0)
     assert lstm.headline_std == pytest.approx(0.326599, abs=1e-6)
-    assert lstm.loss_ratio_median == pytest.approx(0.25)
-    assert lstm.step_ms_median == 2.5 and lstm.grad_norm_p99_median == 3.5
-    assert (lstm.nonfinite_events, lstm.loss_spikes) == (5, 3)
+    assert values["loss_ratio"] == pytest.approx(0.25)
+    assert values["step_ms_median"] == 2.5 and values["grad_norm_p99"] == 3.5
+    assert (values["nonfinite_events"], values["loss_spikes"]) == (5, 3)
     assert (lstm.diverged, lstm.failed) == (1, 1)
-    assert (gru.cell, gru.seeds, gru.success_rate, gru.headline_median) == (
+    assert (gru.cell, gru.seeds, gru.values["solved"], gru.values["headline"]) == (
         "torch:gru", 1, 1.0, 0.9)
 
 
 def test_a_cell_without_any_headline_summarises_to_none():
     (summary,) = summarise_cells([_record(0, None, False, status="failed")])
-    assert (summary.headline_median, summary.headline_min, summary.headline_max,
+    assert (summary.values["headline"], summary.headline_min, summary.headline_max,
             summary.headline_std) == (None, None, None, None)

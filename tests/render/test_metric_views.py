@@ -1,0 +1,88 @@
+"""The metric declarations drive every view: the terminal tables of ``bench run``, the
+report (HTML and Markdown) and ``bench compare``; peak memory shows in all of them."""
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from harness import metrics
+from harness.formatting import fmt
+from harness.metrics import Metric
+from harness.records import ResultSet, load_results
+from harness.render.terminal import to_rich
+from harness.report.html import render_html
+from harness.report.markdown import render_markdown
+from harness.report.page import assemble
+from harness.sweep import summarise_cells
+from harness.tables import seeds_table, summary_table
+from tests.report.helpers import real_sweep
+
+WARMUP = Metric("speed", "warmup_seconds", "speed", "warm-up seconds", "warm-\nup s")
+
+
+@pytest.fixture
+def records(host, tmp_path_factory):
+    return load_results(real_sweep(tmp_path_factory.getbasetemp())).records
+
+
+def terminal(records) -> str:
+    console = Console(width=80, record=True)
+    console.print(to_rich(summary_table(records)))
+    console.print(to_rich(seeds_table(summarise_cells(records), records)))
+    return console.export_text()
+
+
+def report(records) -> tuple[str, str]:
+    page = assemble(ResultSet(records, []), Path("results"))
+    html = re.sub(r"data:image/png;base64,[^\"]*", "", render_html(page))  # letters by chance
+    return html, render_markdown(page)
+
+
+def header_line(markdown: str, title: str) -> str:
+    lines = markdown.splitlines()
+    return lines[lines.index(f"### {title}") + 4]
+
+
+def test_a_declared_metric_shows_in_every_view_without_other_edits(records, monkeypatch):
+    monkeypatch.setattr(metrics, "METRICS", (*metrics.METRICS, WARMUP))
+    text = terminal(records)
+    assert text.count("warm-") == 2 and text.count("up s") == 2  # runs and seeds tables
+    assert fmt(records[0].speed.warmup_seconds) in text
+    html, markdown = report(records)
+    assert "<th class=\"num\">warm-up seconds</th>" in html
+    assert "| warm-up seconds |" in header_line(markdown, "Per run")
+    assert "| warm-up seconds median |" in header_line(markdown, "Across seeds")
+
+
+def test_peak_memory_shows_in_the_terminal_and_the_report(records):
+    text = terminal(records)
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    assert text.count("RSS") == 2
+    for record in records:
+        assert fmt(record.speed.peak_rss_mb) in text
+    html, markdown = report(records)
+    assert "<th class=\"num\">peak RSS MB</th>" in html
+    assert "peak RSS MB: peak resident memory of the process that ran it" in html
+    assert "| peak RSS MB |" in header_line(markdown, "Per run")
+    assert "| peak RSS MB median |" in header_line(markdown, "Across seeds")
+    # measured on no CPU run: the device's peak is left out rather than a column of dashes
+    assert "device peak" not in markdown and "dev." not in text
+
+
+def test_a_device_peak_shows_where_a_run_measured_it(records):
+    measured = [dataclasses.replace(records[0], speed=dataclasses.replace(
+        records[0].speed, device_peak_mb=123.4)), *records[1:]]
+    assert "dev." in terminal(measured)
+    assert "| device peak MB |" in header_line(report(measured)[1], "Per run")
+
+
+def test_a_metric_shown_nowhere_is_in_no_view(records, monkeypatch):
+    hidden = tuple(dataclasses.replace(m, shown_in=frozenset()) if m.key == "peak_rss_mb"
+                   else m for m in metrics.METRICS)
+    monkeypatch.setattr(metrics, "METRICS", hidden)
+    html, markdown = report(records)
+    assert "RSS" not in terminal(records) and "RSS" not in markdown and "RSS" not in html
+
