@@ -223,7 +223,7 @@ def _judge_check(claim: Claim, check: Check, records: Sequence[RunRecord]) -> Ch
                             + (f" ({len(runs)} failed)" if runs else ""))
     (summary,) = summarise_cells(finished)
     verdict = length_verdict(claim.length, finished)
-    ratio = summary.loss_ratio_median
+    ratio = summary.values["loss_ratio"]
     holds = _CONDITION_TESTS[check.condition](verdict, ratio, check.ratio)
     return CheckOutcome(check, holds, _measured(verdict, ratio, finished))
 
