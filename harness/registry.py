@@ -47,6 +47,11 @@ class Backend:
     """``set_threads(n)`` sets the framework's intra- and inter-op thread counts for the runs
     that follow in this process and returns the intra-op count in effect (a framework may
     only take it before its first use). bench's thread policy decides ``n``."""
+    spread_when_busy: bool = False
+    """Whether the framework's thread pool keeps its pace when other processes preempt its
+    threads (no spinning barriers), so that with no CPU free a run is faster on every usable
+    CPU than on one: measured true for TensorFlow, false for PyTorch's OpenMP threads, which
+    slow down many times over (README, "Threads")."""
     plugin: str = field(default="", compare=False)
 
 

@@ -127,7 +127,7 @@ def execute(spec: RunSpec, registry: Registry | None = None,
     started = now_iso()
     before = cpu_times()
     busy = busy_now()
-    policy = threads or decide(None, busy=busy)
+    policy = threads or decide(None, busy=busy, spread_when_busy=run.backend.spread_when_busy)
     environment = {**_environment(run), **apply_threads(run.backend, policy, busy)}
     steps_done = 0
 

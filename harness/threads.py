@@ -118,12 +118,16 @@ class ThreadPolicy:
 
 
 def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
-           busy: float | None = None) -> ThreadPolicy:
+           busy: float | None = None, spread_when_busy: bool = False) -> ThreadPolicy:
     """``requested`` threads, else ``OMP_NUM_THREADS`` where the user set it, else (auto) the
     CPUs free to us shared among ``concurrent`` runs.
 
     Auto counts a CPU as free when other processes leave at least half of it (measured over
     :data:`LOAD_SAMPLE_S` unless ``busy`` is given), and gives every run at least one thread.
+    When no CPU is free and the framework's pool keeps working with its threads preempted
+    (``spread_when_busy``, see :attr:`harness.registry.Backend.spread_when_busy`), a run takes
+    its share of every usable CPU instead: its threads then get more of the oversubscribed
+    CPUs than one thread would.
     """
     if requested is not None:
         return ThreadPolicy(requested, f"--threads {requested}")
@@ -133,6 +137,9 @@ def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
     cpus = usable_cpus() if cpus is None else cpus
     busy = busy_now() if busy is None else busy
     free = max(0, min(cpus, math.floor(cpus - busy + 0.5)))
-    threads = max(1, free // concurrent)
     shared = f", shared by {concurrent} runs at once" if concurrent > 1 else ""
+    if free == 0 and spread_when_busy:
+        return ThreadPolicy(max(1, cpus // concurrent),
+                            f"auto: 0 of {cpus} CPUs free, pool spread over all{shared}")
+    threads = max(1, free // concurrent)
     return ThreadPolicy(threads, f"auto: {free} of {cpus} CPUs free{shared}")

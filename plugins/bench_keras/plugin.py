@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from bench_keras.installation import availability, describe_version
+from bench_keras.installation import availability, configured_backend, describe_version
 from harness import hookimpl
 from harness.catalogue import standard_cells
 from harness.lazy import LazyFunction
@@ -47,6 +47,7 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
             probe_cell=probe_cell,
             cell_protocol="bench_keras.cells",
             set_threads=set_threads,
+            spread_when_busy=configured_backend() == "tensorflow",
         )
     )
 

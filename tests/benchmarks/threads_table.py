@@ -1,6 +1,6 @@
 """How many threads a run should use, measured: the table behind bench's thread policy.
 
-    python -m tests.benchmarks.threads_table [--rounds 1] [--steps 10]
+    python -m tests.benchmarks.threads_table [--rounds 1] [--steps 10] [--neighbours 0,1,2]
 
 For each load condition (quiet, then one and two busy neighbour processes that spin on a
 core, as other jobs on a CI runner or workstation do) and each thread setting (1 and 2, each
@@ -26,6 +26,10 @@ SIZES = {
     "standard": dict(task_params={"length": 100}, hidden=128, batch=128),
     "tiny": dict(task_params={"length": 10}, hidden=16, batch=16),
 }
+TINY_STEPS_PER_STANDARD = 20
+"""A tiny step takes 2-6 ms, within a scheduler time slice: with more runnable processes
+than cores, 10 of them measure the scheduler, so the tiny size times 20x as many steps
+(about as long in all as the standard size's)."""
 CELLS = {"torch": ["lstm", "lnrnn"], "keras": ["lstm", "lnrnn"]}
 SETTINGS = {"torch": ["1", "1 passive", "2", "2 passive", "auto"], "keras": ["1", "2", "auto"]}
 FIXED = ("1", "1 passive", "2", "2 passive")
@@ -43,8 +47,10 @@ def measure(backend: str, setting: str, steps: int) -> dict:
 
     registry = make_host().registry
     busy = busy_now()
-    policy = decide(None if setting == "auto" else int(setting.split()[0]), busy=busy)
-    environment = apply_threads(registry.backend(backend), policy, busy)
+    framework = registry.backend(backend)
+    policy = decide(None if setting == "auto" else int(setting.split()[0]), busy=busy,
+                    spread_when_busy=framework.spread_when_busy)
+    environment = apply_threads(framework, policy, busy)
     times = {}
     for cell in CELLS[backend]:
         for size, changes in SIZES.items():
@@ -53,7 +59,8 @@ def measure(backend: str, setting: str, steps: int) -> dict:
             _, trainer, batches = harness_trainer(registry, f"{backend}:{cell}", **changes)
             step = training_step(trainer, batches)
             samples = []
-            for index in range(WARMUP + steps):
+            count = steps * (TINY_STEPS_PER_STANDARD if size == "tiny" else 1)
+            for index in range(WARMUP + count):
                 start = time.perf_counter()
                 step()
                 if index >= WARMUP:

@@ -18,7 +18,7 @@ from harness.threads import (
     usable_cpus,
 )
 from tests.conftest import BENCH
-from tests.helpers import TINY_RUN
+from tests.helpers import TINY_RUN, make_host
 
 
 @pytest.mark.parametrize("busy, concurrent, threads, description", [
@@ -32,6 +32,47 @@ def test_auto_gives_each_run_the_free_cpus_and_at_least_one(busy, concurrent, th
                                                              description, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert decide(None, concurrent, cpus=2, busy=busy) == ThreadPolicy(threads, description)
+
+
+@pytest.mark.parametrize("busy, concurrent, threads, description", [
+    (2.0, 1, 2, "auto: 0 of 2 CPUs free, pool spread over all"),
+    (2.0, 2, 1, "auto: 0 of 2 CPUs free, pool spread over all, shared by 2 runs at once"),
+    (1.0, 1, 1, "auto: 1 of 2 CPUs free"),
+    (0.0, 1, 2, "auto: 2 of 2 CPUs free"),
+])
+def test_a_pool_that_tolerates_sharing_spreads_over_every_cpu_only_when_none_is_free(
+        busy, concurrent, threads, description, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    policy = decide(None, concurrent, cpus=2, busy=busy, spread_when_busy=True)
+    assert policy == ThreadPolicy(threads, description)
+
+
+@pytest.mark.parametrize("keras_backend, spreads", [("tensorflow", True), ("jax", False),
+                                                   ("torch", False)])
+def test_tensorflow_spreads_when_busy_and_pytorch_does_not(keras_backend, spreads,
+                                                            monkeypatch):
+    """Measured (README, "Threads"): with no CPU free two TensorFlow threads beat one, two
+    PyTorch threads are many times slower than one."""
+    monkeypatch.setenv("KERAS_BACKEND", keras_backend)
+    registry = make_host("torch", "keras").registry
+    assert registry.backend("torch").spread_when_busy is False
+    assert registry.backend("keras").spread_when_busy is spreads
+
+
+def test_a_run_on_busy_cpus_takes_the_policy_its_backend_declares(registry, monkeypatch):
+    import harness.runner as runner
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runner, "busy_now", lambda: float(usable_cpus()))
+    spec = RunSpec(task="copy", cell="torch:lstm", task_params={"length": 5}, hidden=8,
+                   batch=8, steps=2, eval_size=16, device="cpu")
+    backend = registry.backend("torch")
+    monkeypatch.setattr(backend, "spread_when_busy", True)
+    env = execute(spec, registry).environment
+    assert env["threads"] == usable_cpus() and "spread over all" in env["thread_policy"]
+    monkeypatch.setattr(backend, "spread_when_busy", False)
+    env = execute(spec, registry).environment
+    assert env["threads"] == 1 and "spread" not in env["thread_policy"]
 
 
 def test_threads_asked_for_are_taken_as_they_are(monkeypatch):
