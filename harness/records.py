@@ -80,6 +80,7 @@ class Stability:
     grad_norm_p99: float | None = None
     grad_norm_max: float | None = None
     clipped_fraction: float | None = None
+    """Share of steps whose gradient norm exceeded the norm clip; None without one."""
     nonfinite_events: int = 0
     loss_spikes: int = 0
     """Steps whose loss jumped above 3x the median of the 50 before."""

@@ -23,6 +23,7 @@ from harness.footprint import check_fits
 from harness.gradients import GradientProfile, compact, lag_profile, reach
 from harness.memory import memory_evidence
 from harness.plugins import default_host
+from harness.protocol import LrSchedule
 from harness.records import Accuracy, EvalPoint, RunRecord, Speed, Stability
 from harness.registry import Backend, Cell, Registry
 from harness.spec import RunSpec
@@ -188,7 +189,9 @@ def build_trainer(run: Plan) -> Trainer:
         readout=task.readout, loss=task.loss, options=dict(spec.options),
         optimizer=spec.optimizer, lr=spec.lr, clip_norm=spec.clip_norm, device=run.device,
         precision=spec.precision, seed=spec.seed, kernel=spec.kernel,
-        cell_weights=cell_weights, readout_weights=readout_weights,
+        cell_weights=cell_weights, readout_weights=readout_weights, init=spec.init,
+        epsilon=spec.epsilon, weight_decay=spec.weight_decay, clip_value=spec.clip_value,
+        lr_schedule=LrSchedule.parse(spec.lr_schedule), steps=spec.steps,
     )
     return run.backend.build_trainer(config)
 
@@ -286,7 +289,7 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
         grad_norm_p99=percentile(grad_norms, 99),
         grad_norm_max=percentile(grad_norms, 100),
         clipped_fraction=float(np.mean(np.asarray(grad_norms) > spec.clip_norm))
-        if grad_norms else None,
+        if grad_norms and spec.clip_norm is not None else None,
         nonfinite_events=nonfinite,
         loss_spikes=count_spikes(losses),
         gradient_profile=_profile_record(initial_profile, _lag_profile(trainer, probe_batch)),

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from harness.errors import UsageError
+from harness.protocol import LrSchedule, check_init
+from harness.trainer import OPTIMIZER_SETTINGS
 
 DEVICES = ("auto", "cpu", "cuda")
 KERNELS = ("auto", "framework", "bench")
@@ -34,7 +36,8 @@ class RunSpec:
     batch: int = 64
     optimizer: str = "adam"
     lr: float = 0.003
-    clip_norm: float = 1.0
+    clip_norm: float | None = 1.0
+    """Global gradient-norm clip; None: no norm clipping."""
     steps: int = 1000
     eval_every: int = 50
     eval_size: int = 512
@@ -45,8 +48,22 @@ class RunSpec:
     stop_when_solved: bool = True
     kernel: str = "auto"
     """One of :data:`KERNELS`."""
+    init: str = "canonical"
+    """One of :data:`harness.protocol.INITS`."""
+    epsilon: float | None = None
+    """The optimiser's epsilon; None: harness.trainer.OPTIMIZER_SETTINGS's."""
+    weight_decay: float = 0.0
+    """Decoupled weight decay: each update first multiplies every weight by 1 - lr * decay."""
+    clip_value: float | None = None
+    """Clip every gradient element to [-clip_value, clip_value]; exclusive with clip_norm."""
+    lr_schedule: str = "constant"
+    """A :class:`harness.protocol.LrSchedule` in its command-line form."""
 
     IGNORES_UNKNOWN_FIELDS: ClassVar[bool] = True
+    ID_OMITS_AT_DEFAULT: ClassVar[tuple[str, ...]] = (
+        "init", "epsilon", "weight_decay", "clip_value", "lr_schedule")
+    """Protocol fields added after records existed: left out of :attr:`run_id` while they
+    hold their default, so a record made before them keeps its id (and resumes)."""
     """Reading a record drops spec fields this version does not know (see from_dict)."""
 
     @property
@@ -68,7 +85,11 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         """A stable digest of the spec: equal specs are the same run."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        data = self.to_dict()
+        for name in self.ID_OMITS_AT_DEFAULT:
+            if data[name] == _DEFAULTS[name]:
+                del data[name]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     @property
@@ -98,8 +119,7 @@ class RunSpec:
                                  f"got {value}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"--lr must be a finite positive number, got {self.lr}")
-        if not (math.isfinite(self.clip_norm) and self.clip_norm > 0):
-            raise UsageError(f"--clip must be a finite positive number, got {self.clip_norm}")
+        self._validate_protocol()
         if not 0 <= self.seed <= MAX_SEED:
             raise UsageError(f"seed must be in [0, {MAX_SEED}], got {self.seed}")
         if self.warmup_steps < 0:
@@ -115,3 +135,26 @@ class RunSpec:
             value = self.options.get(name, 0.0)
             if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
                 raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")
+
+    def _validate_protocol(self) -> None:
+        for option, value in (("--clip", self.clip_norm), ("--clip-value", self.clip_value),
+                              ("--epsilon", self.epsilon)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise UsageError(f"{option} must be a finite positive number, got {value}")
+        if self.clip_norm is not None and self.clip_value is not None:
+            raise UsageError(f"--clip {self.clip_norm:g} and --clip-value {self.clip_value:g} "
+                             "both clip the gradients; give one (--clip none turns norm "
+                             "clipping off)")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise UsageError(f"--weight-decay must be a finite number >= 0, "
+                             f"got {self.weight_decay}")
+        with_epsilon = [name for name, settings in OPTIMIZER_SETTINGS.items()
+                        if "epsilon" in settings]
+        if self.epsilon is not None and self.optimizer not in with_epsilon:
+            raise UsageError(f"--epsilon {self.epsilon:g} does not apply to --optimizer "
+                             f"{self.optimizer} (valid with: {', '.join(with_epsilon)})")
+        check_init(self.init)
+        LrSchedule.parse(self.lr_schedule)
+
+
+_DEFAULTS = {f.name: f.default for f in fields(RunSpec)}

@@ -1,7 +1,9 @@
 """The contract between the framework-neutral runner and a backend.
 
 A backend turns a :class:`TrainerConfig` into a :class:`Trainer`: the cell plus a linear
-read-out, an optimiser, the task's loss and global-norm clipping, on one device.
+read-out, an optimiser, the task's loss and gradient clipping, on one device, following the
+protocol the config gives (docs/protocols.md): initialisation, optimiser settings, weight
+decay, clipping by norm or by value and learning-rate schedule.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from harness.canonical import Weights
+from harness.protocol import LrSchedule
 from harness.tasks import LossKind, Readout
 
 
@@ -28,7 +31,8 @@ class TrainerConfig:
     options: dict[str, Any]
     optimizer: str
     lr: float
-    clip_norm: float
+    clip_norm: float | None
+    """Global gradient-norm clip, or None; at most one of clip_norm and clip_value is set."""
     device: str
     precision: str
     seed: int
@@ -36,6 +40,19 @@ class TrainerConfig:
     readout_weights: Weights = field(default_factory=dict)
     kernel: str = "auto"
     """``auto``, ``framework`` or one of the cell's ``Cell.kernels`` (harness.spec.KERNELS)."""
+    init: str = "canonical"
+    """``canonical``: load ``cell_weights`` and ``readout_weights``; ``framework``: keep the
+    weights the framework's layers draw, seeded by ``seed`` (harness.protocol.INITS)."""
+    epsilon: float | None = None
+    """Overrides the optimiser's epsilon in :data:`OPTIMIZER_SETTINGS`."""
+    weight_decay: float = 0.0
+    """Decoupled: before each applied update every weight is multiplied by 1 - lr_t * decay
+    (Keras's ``weight_decay``, torch's AdamW), lr_t the scheduled rate of that update."""
+    clip_value: float | None = None
+    """Clip each gradient element to [-clip_value, clip_value]."""
+    lr_schedule: LrSchedule = field(default_factory=LrSchedule)
+    steps: int = 1
+    """The run's training steps, the length of a cosine schedule."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,15 @@ OPTIMIZER_SETTINGS: dict[str, dict[str, float]] = {
 }
 """Every backend uses these (Keras's defaults), so that one spec trains the same way in
 each framework; torch's own defaults differ (eps 1e-8, RMSprop alpha 0.99)."""
+
+
+def optimizer_settings(config: TrainerConfig) -> dict[str, float]:
+    """The settings of ``config.optimizer`` (:data:`OPTIMIZER_SETTINGS`) with the config's
+    epsilon, if it sets one."""
+    settings = dict(OPTIMIZER_SETTINGS[config.optimizer])
+    if config.epsilon is not None:
+        settings["epsilon"] = config.epsilon
+    return settings
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from harness.errors import BenchError, UsageError
 from harness.execution import Executor, ExecutorOptions, failed_record
 from harness.plugins import default_host
 from harness.progress import RunProgress
+from harness.protocol import INITS
 from harness.records import (
     RunRecord,
     ensure_writable,
@@ -80,8 +81,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default: {d.lr:g})")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer,
                    help=f"(default: {d.optimizer})")
-    p.add_argument("--clip", type=float, default=d.clip_norm,
-                   help=f"global gradient-norm clip (default: {d.clip_norm:g})")
+    add_protocol_arguments(p)
     p.add_argument("--dropout", type=float, default=0.0, help="input dropout (default: 0)")
     p.add_argument("--recurrent-dropout", type=float, default=0.0,
                    help="recurrent-state dropout; rules out the frameworks' fused kernels "
@@ -122,6 +122,50 @@ def add_execution_arguments(p: argparse.ArgumentParser, default_out: str | None,
     p.add_argument("--out", type=_out_dir, default=default_out,
                    help=f"results directory (default: {shown_default})")
     p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
+
+
+def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
+    """The training protocol beyond --optimizer and --lr (docs/protocols.md)."""
+    d = RunSpec
+    p.add_argument("--init", choices=INITS, default=d.init,
+                   help="initial weights: canonical, bench's seeded ones, the same in every "
+                   "backend; framework, those the framework's own layers draw (default: "
+                   f"{d.init})")
+    p.add_argument("--epsilon", type=float, help="the optimiser's epsilon (default: "
+                   "Keras's, 1e-7, for adam and rmsprop)")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                   help="decoupled weight decay: each update first multiplies every weight "
+                   "by 1 - lr * DECAY (default: 0)")
+    clip = p.add_mutually_exclusive_group()
+    clip.add_argument("--clip", "--clip-norm", dest="clip", type=_clip_norm,
+                      help=f"global gradient-norm clip, or none (default: {d.clip_norm:g}, "
+                      "none with --clip-value)")
+    clip.add_argument("--clip-value", type=float, help="clip every gradient element to "
+                      "[-V, V] instead of clipping the norm")
+    p.add_argument("--lr-schedule", default=d.lr_schedule, metavar="SCHEDULE",
+                   help="constant; step:EVERY:FACTOR, the rate times FACTOR every EVERY "
+                   "updates; cosine, from --lr down to 0 at the last step (default: constant)")
+
+
+NO_CLIP = "none"
+
+
+def _clip_norm(raw: str) -> float | str:
+    """A number, or :data:`NO_CLIP`."""
+    if raw.strip().lower() == NO_CLIP:
+        return NO_CLIP
+    try:
+        return float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number or {NO_CLIP}, "
+                                         f"got {raw!r}") from None
+
+
+def clip_norm(args: argparse.Namespace) -> float | None:
+    """--clip as given; else the default norm clip, unless --clip-value clips instead."""
+    if args.clip == NO_CLIP or (args.clip is None and args.clip_value is not None):
+        return None
+    return RunSpec.clip_norm if args.clip is None else args.clip
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -216,9 +260,11 @@ def build_specs(args, registry) -> list[RunSpec]:
     specs = [
         RunSpec(task=task.name, cell=cell.qualified_name, task_params=params, options=options,
                 hidden=args.hidden, batch=args.batch, optimizer=args.optimizer, lr=args.lr,
-                clip_norm=args.clip, steps=args.steps, eval_every=args.eval_every,
+                clip_norm=clip_norm(args), steps=args.steps, eval_every=args.eval_every,
                 eval_size=args.eval_size, seed=seed, device=args.device,
-                stop_when_solved=not args.no_early_stop, kernel=args.kernel)
+                stop_when_solved=not args.no_early_stop, kernel=args.kernel, init=args.init,
+                epsilon=args.epsilon, weight_decay=args.weight_decay,
+                clip_value=args.clip_value, lr_schedule=args.lr_schedule)
         for cell in cells for params in grid for seed in args.seeds
     ]
     for spec in specs:

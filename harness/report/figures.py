@@ -345,7 +345,7 @@ def grad_norm_ranges(task: str, records: Sequence[RunRecord], colours: Colours) 
         ax.plot([median, peak], [y, y], color=colours[cell], linewidth=2.5, alpha=0.5)
         for value, marker in ((median, "o"), (p99, "D"), (peak, "^")):
             ax.plot(value, y, marker=marker, color=colours[cell], markersize=6)
-    clips = sorted({r.spec.clip_norm for r in records})
+    clips = sorted({r.spec.clip_norm for r in records} - {None})
     for clip in clips:
         ax.axvline(clip, **CLIP)
     ax.set_yticks(range(len(rows)), [row[0] for row in rows])
@@ -358,7 +358,8 @@ def grad_norm_ranges(task: str, records: Sequence[RunRecord], colours: Colours) 
         Line2D([], [], color="0.4", marker="o", linestyle="", label="median step"),
         Line2D([], [], color="0.4", marker="D", linestyle="", label="99th percentile"),
         Line2D([], [], color="0.4", marker="^", linestyle="", label="largest"),
-        Line2D([], [], **CLIP, label=f"clip norm ({', '.join(f'{c:g}' for c in clips)})"),
+        *([Line2D([], [], **CLIP, label=f"clip norm ({', '.join(f'{c:g}' for c in clips)})")]
+          if clips else []),
     ], "upper")
     return _render(
         fig, f"Gradient norms — {task}",

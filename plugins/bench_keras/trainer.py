@@ -1,5 +1,5 @@
 """The Keras trainer: a cell plus a Dense read-out, the task's loss, an optimiser and
-global-norm clipping, behind :class:`harness.trainer.Trainer`.
+gradient clipping (by global norm or by value), behind :class:`harness.trainer.Trainer`.
 
 The optimisers are Keras's with Keras's defaults, which differ from torch's: Adam adds its
 epsilon 1e-7 to sqrt(v) before the bias correction (torch: 1e-8, after), RMSprop decays
@@ -13,6 +13,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import ops
+from keras.optimizers.schedules import CosineDecay, ExponentialDecay, LearningRateSchedule
 
 from bench_keras.framework import (
     compile_step,
@@ -25,7 +26,8 @@ from bench_keras.framework import (
 from bench_keras.losses import LOSSES
 from harness.canonical import Weights
 from harness.errors import UnknownNameError, UsageError
-from harness.trainer import OPTIMIZER_SETTINGS, StepResult, TrainerConfig
+from harness.protocol import INITS
+from harness.trainer import StepResult, TrainerConfig, optimizer_settings
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -47,23 +49,28 @@ class KerasTrainer:
         self._keras_device = keras_device(config.device)
         self.loss = LOSSES[config.loss]
         self.last_step = config.readout == "last_step"
-        self.clip_norm = float(config.clip_norm)
-        keras.utils.set_random_seed(config.seed)  # the dropout masks' seed
+        if config.init not in INITS:
+            raise UnknownNameError("init", config.init, INITS)
+        self.clip_norm, self.clip_value = config.clip_norm, config.clip_value
+        keras.utils.set_random_seed(config.seed)  # the dropout masks' (and layers') seed
         reset_peak_device_memory(config.device)
         with keras.device(self._keras_device):
             self.cell = config.cell_factory(config.input_size, config.hidden, config.options)
-            self.cell.load_canonical(config.cell_weights)
+            canonical = config.init == "canonical"
+            if canonical:
+                self.cell.load_canonical(config.cell_weights)
             self.kernel_path: str = self.cell.select_kernel(config.device)
             self.readout = keras.layers.Dense(config.output_size)
             self.readout.build((None, config.hidden))
-            if config.readout_weights:
+            if canonical and config.readout_weights:
                 self.readout.kernel.assign(config.readout_weights["kernel"])
                 self.readout.bias.assign(config.readout_weights["bias"])
             self.variables = [*self.cell.trainable_weights, *self.readout.trainable_weights]
             self.state = [*self.cell.non_trainable_variables,
                           *self.readout.non_trainable_variables]
             self.optimizer = OPTIMIZERS[config.optimizer](
-                learning_rate=config.lr, **OPTIMIZER_SETTINGS[config.optimizer])
+                learning_rate=learning_rate(config), weight_decay=config.weight_decay or None,
+                **optimizer_settings(config))
             self.optimizer.build(self.variables)
         self.parameter_count = sum(int(np.prod(v.shape)) for v in self.variables)
         self.updated = [*self.variables, *self.optimizer.variables]
@@ -86,10 +93,14 @@ class KerasTrainer:
             )
             norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in grads))
             finite = ops.logical_and(ops.isfinite(loss), ops.isfinite(norm))
-            scale = self.clip_norm / ops.maximum(norm, self.clip_norm)
+            if self.clip_norm is not None:
+                scale = self.clip_norm / ops.maximum(norm, self.clip_norm)
+                grads = [g * scale for g in grads]
+            if self.clip_value is not None:
+                grads = [ops.clip(g, -self.clip_value, self.clip_value) for g in grads]
 
             def update() -> None:
-                self.optimizer.apply([g * scale for g in grads], self.variables)
+                self.optimizer.apply(grads, self.variables)
 
             run_if(finite, update, self.updated)
             return ops.stack([loss, norm, ops.cast(finite, loss.dtype)])
@@ -124,6 +135,18 @@ class KerasTrainer:
 
     def export_weights(self) -> Weights:
         return self.cell.export_canonical()
+
+
+def learning_rate(config: TrainerConfig) -> float | LearningRateSchedule:
+    """The config's rate and schedule as Keras's schedules: evaluated at the optimiser's
+    ``iterations``, the updates applied so far (a skipped update does not count)."""
+    schedule = config.lr_schedule
+    if schedule.kind == "step":
+        return ExponentialDecay(config.lr, decay_steps=schedule.every,
+                                decay_rate=schedule.factor, staircase=True)
+    if schedule.kind == "cosine":
+        return CosineDecay(config.lr, decay_steps=config.steps)
+    return config.lr
 
 
 def build_trainer(config: TrainerConfig) -> KerasTrainer:

@@ -32,7 +32,9 @@ undropped, as in Keras's LSTM and GRU cells).
 torch keeps two biases where the canonical layout has one. The recurrent one
 (``bias_hh``) holds zero and is frozen, so the trainable parameters, their gradients and
 their count are exactly the canonical ones; GRU is the exception, whose canonical
-recurrent bias ``b_rec`` is torch's ``bias_hh``.
+recurrent bias ``b_rec`` is torch's ``bias_hh``. A cell as constructed holds the weights
+torch's module drew (``--init framework``), the recurrent bias added into ``b``: the same
+function as torch's own module at initialisation.
 """
 
 from __future__ import annotations
@@ -131,6 +133,8 @@ class FusedCell(RecurrentCell):
         super().__init__(input_size, hidden, options)
         self.rnn = self.fused_class(input_size, hidden, batch_first=True)
         if not self.has_recurrent_bias:
+            with torch.no_grad():  # torch only ever adds the two: its function, one bias
+                self.rnn.bias_ih_l0.add_(self.rnn.bias_hh_l0)
             nn.init.zeros_(self.rnn.bias_hh_l0).requires_grad_(False)
         if not self.options.recurrent_dropout:
             self.kernel_path = f"fused:nn.{self.fused_class.__name__}"
@@ -248,16 +252,18 @@ class LNRNN(RecurrentCell):
     """h_t = tanh(LayerNorm(x_t W + h_{t-1} U + b)), learnable scale and offset, eps 1e-3.
 
     No fused kernel exists: ``framework`` runs the step loop. Its parameters are kept in the
-    canonical orientation; they are zero (scale one) until :meth:`load_canonical`.
+    canonical orientation and drawn as ``nn.RNN`` draws its own (U(-1/sqrt(H), 1/sqrt(H)))
+    with the scale one and offset zero of ``nn.LayerNorm``: its ``--init framework``.
     """
 
     auto_bench = False  # no faster than the loop, whose layer norm is fused too (README)
 
     def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
         super().__init__(input_size, hidden, options)
-        self.W = nn.Parameter(torch.zeros(input_size, hidden))
-        self.U = nn.Parameter(torch.zeros(hidden, hidden))
-        self.b = nn.Parameter(torch.zeros(hidden))
+        bound = hidden ** -0.5
+        self.W = nn.Parameter(torch.empty(input_size, hidden).uniform_(-bound, bound))
+        self.U = nn.Parameter(torch.empty(hidden, hidden).uniform_(-bound, bound))
+        self.b = nn.Parameter(torch.empty(hidden).uniform_(-bound, bound))
         self.gamma = nn.Parameter(torch.ones(hidden))
         self.beta = nn.Parameter(torch.zeros(hidden))
 

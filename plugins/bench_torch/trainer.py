@@ -1,5 +1,5 @@
 """The torch :class:`harness.trainer.Trainer`: cell and linear read-out, the task's loss, an
-optimiser and global-norm clipping, on one device.
+optimiser and gradient clipping (by global norm or by value), on one device.
 
 A training step does only what a hand-written loop must do, plus one host sync that reads
 the loss and the gradient norm together (needed to skip a non-finite update).
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils import clip_grad_norm_
+from torch.nn.utils import clip_grad_value_, clip_grads_with_norm_, get_total_norm
 
 from bench_torch.cells import LOOP, use_kernel
 from bench_torch.devices import resolve_device
@@ -28,25 +28,45 @@ from bench_torch.graph import GraphedStep
 from bench_torch.weights import load_weights
 from harness.canonical import Weights
 from harness.errors import UnknownNameError, UsageError
+from harness.protocol import INITS
 from harness.tasks import IGNORE_TARGET, LossKind, Readout
-from harness.trainer import OPTIMIZER_SETTINGS, StepResult, TrainerConfig
+from harness.trainer import OPTIMIZER_SETTINGS, StepResult, TrainerConfig, optimizer_settings
 
 
-def make_optimizer(name: str, parameters: list[Tensor], lr: float,
+def make_optimizer(config: TrainerConfig, parameters: list[Tensor],
                    capturable: bool = False) -> torch.optim.Optimizer:
-    """The optimiser with the settings every backend shares (harness.trainer).
+    """The optimiser with the settings every backend shares (harness.trainer), and the
+    config's decoupled weight decay.
 
     ``capturable`` keeps Adam's and RMSprop's step counts on the device, as a CUDA graph
     needs; SGD without momentum has no state and is capturable as it is."""
-    settings = OPTIMIZER_SETTINGS[name]
-    if name == "adam":
-        return torch.optim.Adam(parameters, lr=lr, eps=settings["epsilon"],
-                                betas=(settings["beta_1"], settings["beta_2"]),
-                                capturable=capturable)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=lr, alpha=settings["rho"],
-                                   eps=settings["epsilon"], capturable=capturable)
-    return torch.optim.SGD(parameters, lr=lr)
+    settings, lr = optimizer_settings(config), config.lr
+    if config.optimizer == "adam":
+        optimizer = torch.optim.Adam(parameters, lr=lr, eps=settings["epsilon"],
+                                     betas=(settings["beta_1"], settings["beta_2"]),
+                                     capturable=capturable)
+    elif config.optimizer == "rmsprop":
+        optimizer = torch.optim.RMSprop(parameters, lr=lr, alpha=settings["rho"],
+                                        eps=settings["epsilon"], capturable=capturable)
+    else:
+        optimizer = torch.optim.SGD(parameters, lr=lr)
+    if config.weight_decay:
+        optimizer.register_step_pre_hook(_decoupled_decay(config.weight_decay))
+    return optimizer
+
+
+def _decoupled_decay(rate: float):
+    """A step pre-hook that multiplies every parameter by ``1 - lr * rate`` before the
+    update, as Keras's ``weight_decay`` (and torch's AdamW) do: inside ``step()``, so a
+    CUDA graph captures it and a skipped update skips it."""
+
+    @torch.no_grad()
+    def decay(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+        for group in optimizer.param_groups:
+            for param in group["params"]:
+                param.mul_(1.0 - group["lr"] * rate)
+
+    return decay
 
 
 def _xent(logits: Tensor, targets: Tensor) -> Tensor:
@@ -80,26 +100,37 @@ def build_trainer(config: TrainerConfig) -> TorchTrainer:
     _require(config.optimizer, OPTIMIZER_SETTINGS, "optimizer")
     _require(config.loss, LOSSES, "loss kind")
     _require(config.readout, get_args(Readout), "read-out")
+    _require(config.init, INITS, "init")
     device = resolve_device(config.device)
+    if config.init == "framework":  # the layers' own draws, from the run's seed
+        torch.manual_seed(config.seed)
     cell = config.cell_factory(config.input_size, config.hidden, config.options)
     use_kernel(cell, config.kernel, device.type)
-    cell.load_canonical(config.cell_weights)
     readout = nn.Linear(config.hidden, config.output_size)
-    load_weights(
-        {"kernel": (readout.weight, True), "bias": (readout.bias, False)},
-        config.readout_weights,
-        "read-out",
-    )
+    if config.init == "canonical":
+        cell.load_canonical(config.cell_weights)
+        load_weights(
+            {"kernel": (readout.weight, True), "bias": (readout.bias, False)},
+            config.readout_weights,
+            "read-out",
+        )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     model = ReadoutModel(cell, readout, last_step=config.readout == "last_step").to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    graph = device.type == "cuda" and cell.kernel_path == LOOP
-    optimizer = make_optimizer(config.optimizer, trainable, config.lr, capturable=graph)
+    scheduled = config.lr_schedule.kind != "constant"
+    # A captured graph would replay the first learning rate: a schedule trains eagerly.
+    graph = device.type == "cuda" and cell.kernel_path == LOOP and not scheduled
+    optimizer = make_optimizer(config, trainable, capturable=graph)
+    schedule = config.lr_schedule
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda updates: schedule.factor_at(updates, config.steps)
+    ) if scheduled else None
     # The dropout masks come from torch's global generator: trainers built in one process
     # share it, so each run's masks are reproducible when runs go one after another.
     torch.manual_seed(config.seed)
-    return TorchTrainer(model, optimizer, config.loss, config.clip_norm, device, graph=graph)
+    return TorchTrainer(model, optimizer, config.loss, config.clip_norm, device, graph=graph,
+                        clip_value=config.clip_value, scheduler=scheduler)
 
 
 class TorchTrainer:
@@ -110,11 +141,16 @@ class TorchTrainer:
     """
 
     def __init__(self, model: ReadoutModel, optimizer: torch.optim.Optimizer, loss: LossKind,
-                 clip_norm: float, device: torch.device, graph: bool = False):
+                 clip_norm: float | None, device: torch.device, graph: bool = False,
+                 clip_value: float | None = None,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None):
         self.model = model.train()
         self.optimizer = optimizer
+        self.scheduler = scheduler
+        """Stepped after each applied update (a skipped one does not count)."""
         self.parameters = [p for group in optimizer.param_groups for p in group["params"]]
         self.clip_norm = clip_norm
+        self.clip_value = clip_value
         self.device = str(device)
         self.parameter_count = sum(p.numel() for p in self.parameters)
         self._loss, self._target_dtype = LOSSES[loss]
@@ -143,7 +179,11 @@ class TorchTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss = self._loss(self.model(inputs), targets)
         loss.backward()
-        norm = clip_grad_norm_(self.parameters, self.clip_norm)
+        norm = get_total_norm([p.grad for p in self.parameters if p.grad is not None])
+        if self.clip_norm is not None:
+            clip_grads_with_norm_(self.parameters, self.clip_norm, norm)
+        if self.clip_value is not None:
+            clip_grad_value_(self.parameters, self.clip_value)
         return torch.stack((loss.detach(), norm))
 
     def eager_step(self, inputs: Tensor, targets: Tensor) -> StepResult:
@@ -151,6 +191,8 @@ class TorchTrainer:
         applied = math.isfinite(loss) and math.isfinite(norm)
         if applied:
             self.optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
             if self._cuda:  # the protocol: return only once the device has finished
                 torch.cuda.synchronize(self._device)
         return StepResult(loss, norm, applied)
