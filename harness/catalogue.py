@@ -72,7 +72,7 @@ def standard_cells(backend: str, factories: Mapping[str, Callable],
         Cell(name=name, backend=backend, factory=factory,
              initializer=STANDARD_CELLS[name].initializer, options=STANDARD_OPTIONS,
              fused=STANDARD_CELLS[name].fused_kernel if fused is None else name in fused,
-             kernels=kernels,
+             kernels=kernels, framework_init=True,
              description=STANDARD_CELLS[name].description)
         for name, factory in factories.items()
     ]

@@ -72,6 +72,10 @@ class Cell:
     """The choices of :data:`harness.spec.KERNELS` besides ``auto`` that it honours;
     ``framework`` always."""
     description: str = ""
+    framework_init: bool = False
+    """Whether the module its factory builds holds weights its framework drew (seeded by
+    the run), which ``--init framework`` keeps; a cell whose weights are placeholders until
+    the canonical ones are loaded leaves it False, and bench refuses ``--init framework``."""
     reference: Callable[[np.ndarray, Weights], tuple[np.ndarray, Any]] | None = None
     """Numpy equations ``(x, weights) -> (outputs, final_state)``, as in
     :mod:`harness.reference`, that the conformance kit's ``reference`` check holds a cell

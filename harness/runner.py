@@ -101,6 +101,9 @@ def _resolve(spec: RunSpec, registry: Registry) -> tuple[Task, Cell, Backend]:
     if spec.kernel != "auto" and spec.kernel not in cell.kernels:
         raise UsageError(f"cell {cell.qualified_name!r} has no kernel {spec.kernel!r} "
                          f"(valid: {', '.join(('auto', *cell.kernels))})")
+    if spec.init == "framework" and not cell.framework_init:
+        raise UsageError(f"cell {cell.qualified_name!r} has no framework initialisation (its "
+                         "weights are bench's canonical ones only); use --init canonical")
     return task, cell, registry.backend(cell.backend)
 
 

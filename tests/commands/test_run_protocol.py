@@ -91,3 +91,15 @@ def test_a_step_schedule_is_a_staircase_and_cosine_ends_at_zero():
     assert cosine.factor_at(0, 4) == 1 and cosine.factor_at(2, 4) == pytest.approx(0.5)
     assert cosine.factor_at(4, 4) == 0 and cosine.factor_at(9, 4) == 0
     assert LrSchedule.parse("constant").factor_at(99, 4) == 1
+
+
+def test_framework_init_is_refused_for_a_cell_without_one(tmp_path, capsys, host):
+    """bench_longmem's cells hold placeholders until their canonical weights are loaded."""
+    import bench_longmem.plugin
+
+    host.register(bench_longmem.plugin, "longmem")
+    options = ["--cells", "torch:indrnn", "--init", "framework", "--out", str(tmp_path / "o")]
+    assert main([*RUN, *options]) == 2
+    err = capsys.readouterr().err
+    assert "cell 'torch:indrnn' has no framework initialisation" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
