@@ -82,8 +82,12 @@ class Metric:
         part = getattr(record, self.section)
         return None if part is None else getattr(part, self.field)
 
-    def summarise(self, records: Sequence[RunRecord]) -> Value:
-        """The value over several runs of one setting (its seeds, repeats or rounds)."""
+    def summarise(self, records: Sequence[RunRecord], measured_only: bool = False) -> Value:
+        """The value over several runs of one setting (its seeds, repeats or rounds);
+        ``measured_only``: over the runs that have the metric's record part (a failed run has
+        none), so that a failure counts against its status alone."""
+        if measured_only:
+            records = [r for r in records if getattr(r, self.section) is not None]
         values = [self.value(r) for r in records]
         if self.over_seeds == "share":
             return float(np.mean([bool(v) for v in values])) if records else None
@@ -101,8 +105,8 @@ class Metric:
             return f"{value:.0%}"
         if self.format == "yes_no":
             return {0.0: "no", 1.0: "yes"}.get(float(value), f"{value:.0%}")
-        if self.format == "count":
-            return str(value)
+        if self.format == "count":  # a median of counts may be a whole float
+            return str(int(value)) if float(value).is_integer() else fmt(value)
         return fmt(value)
 
 

@@ -11,14 +11,15 @@ from collections import Counter
 
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from harness.conformance import DEFAULT_TASK, CheckResult, plan_checks, plan_task_checks
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import UnknownNameError, UsageError
 from harness.plugins import PluginHost, default_host
+from harness.render.terminal import to_rich
+from harness.table_model import Column, Table, Tone, Toned
 
-STYLE = {"passed": "green", "failed": "red", "skipped": "yellow"}
+TONE: dict[str, Tone] = {"passed": "good", "failed": "bad", "skipped": "warning"}
 
 
 def add_parser(subparsers) -> None:
@@ -76,11 +77,11 @@ def execute_command(args) -> int:
         print(json.dumps({"ok": not counts["failed"], "counts": dict(counts),
                           "results": [r.to_dict() for r in results]}, indent=1))
     else:
-        stdout.print(results_table(results))
+        stdout.print(to_rich(results_table(results)))
         for result in results:
             if result.failed:
                 stdout.print(f"[red]FAILED[/] {escape(result.describe())}")
-        summary = ", ".join(f"{counts[o]} {o}" for o in STYLE if counts[o])
+        summary = ", ".join(f"{counts[o]} {o}" for o in TONE if counts[o])
         stdout.print(f"[{'red' if counts['failed'] else 'green'}]{summary}[/]")
     return 1 if counts["failed"] else 0
 
@@ -111,12 +112,11 @@ def load_failures(host: PluginHost) -> list[CheckResult]:
 
 
 def results_table(results: list[CheckResult]) -> Table:
-    table = Table(title="conformance", title_justify="left")
-    for column in ("subject", "check", "result", "detail"):
-        table.add_column(column)
+    table = Table("conformance", [Column("subject", fold=False), Column("check"),
+                                  Column("result"), Column("detail")])
     previous = None
     for r in results:
-        table.add_row("" if r.subject == previous else r.subject, r.check,
-                      f"[{STYLE[r.outcome]}]{r.outcome}[/]", escape(r.message))
+        table.rows.append(["" if r.subject == previous else r.subject, r.check,
+                           Toned(r.outcome, TONE[r.outcome]), r.message])
         previous = r.subject
     return table

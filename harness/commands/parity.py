@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from rich.table import Table
-
 from harness.display import stdout, warn_plugin_errors
 from harness.formatting import fmt
 from harness.parity import ATOL, INPUT_SIZE, RTOL, TOLERANCE, CellParity, check_parity
 from harness.plugins import default_host
+from harness.render.terminal import to_rich
+from harness.table_model import Column, Table, Toned
 
 
 def add_parser(subparsers) -> None:
@@ -47,7 +47,7 @@ def execute_command(args) -> int:
                           "settings": settings, "results": [r.to_dict() for r in results]},
                          indent=1))
     else:
-        stdout.print(parity_table(results))
+        stdout.print(to_rich(parity_table(results)))
         failed = sum(not d.ok for r in results for d in r.differences)
         stdout.print(f"[red]{failed} mismatches[/]" if failed else
                      f"[green]all {len(results)} comparisons agree[/]")
@@ -55,20 +55,18 @@ def execute_command(args) -> int:
 
 
 def parity_table(results: Sequence[CellParity]) -> Table:
-    table = Table(title="cross-backend parity", title_justify="left",
-                  caption=f"pass: {TOLERANCE}", caption_justify="left")
-    for column, justify in [("cell", "left"), ("backend vs reference", "left"),
-                            ("quantity", "left"), ("max |diff|", "right"),
-                            ("tolerance", "right"), ("result", "left")]:
-        table.add_column(column, justify=justify)
+    table = Table("cross-backend parity", [
+        Column("cell", fold=False), Column("backend vs reference"), Column("quantity"),
+        Column("max |diff|", "right"), Column("tolerance", "right"), Column("result")],
+        caption=f"pass: {TOLERANCE}")
     for result in results:
         for i, d in enumerate(result.differences):
             first = i == 0
-            table.add_row(
+            table.rows.append([
                 result.cell if first else "",
                 f"{result.backend} vs {result.reference}" if first else "",
                 d.quantity, fmt(d.max_abs_diff), fmt(d.tolerance),
-                "[green]ok[/]" if d.ok else "[red]MISMATCH[/]",
-                end_section=i == len(result.differences) - 1,
-            )
+                Toned("ok", "good") if d.ok else Toned("MISMATCH", "bad"),
+            ])
+        table.group_ends.add(len(table.rows) - 1)
     return table

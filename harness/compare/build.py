@@ -3,61 +3,39 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from harness.compare.environment import check_environment
 from harness.compare.load import load_reason
 from harness.compare.matching import MatchedRun, match, pair_rounds
 from harness.compare.memory import memory_changes
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
-from harness.compare.rules import (
-    STATUS_RANK,
-    Rules,
-    Verdict,
-    by_count,
-    by_ratio,
-    by_speed,
-    by_tolerance,
-)
+from harness.compare.rules import STATUS_RANK, Rules, by_count, by_speed, judge
 from harness.compare.speed import Block, SpeedChange, compare_speed
 from harness.compare.text import difference_text
 from harness.errors import UsageError
+from harness.metrics import Metric, Value, measured, metric, shown_in
 from harness.records import RunRecord
-from harness.stats import percentile
 
 
 @dataclass(frozen=True)
 class Side:
     """One side of a comparison, summarised over its records (repeats, rounds or seeds)."""
 
-    headline: float | None
-    """Median over the records."""
-    loss_ratio: float | None
-    solved: float | None
-    """Share of the records that solved the task."""
-    steps_to_solve: float | None
-    """Median over the records that solved it."""
-    grad_norm_p99: float | None
-    nonfinite_events: int
+    values: dict[str, Value]
+    """Each compared metric's value over the records, by its key
+    (:meth:`harness.metrics.Metric.summarise`)."""
     status_rank: int
     """Summed over the records: ok 0, diverged 1, failed 2."""
     status: str
 
 
-def summarise(records: Sequence[RunRecord]) -> Side:
-    accuracies = [r.accuracy for r in records if r.accuracy is not None]
+def summarise(records: Sequence[RunRecord], metrics: Sequence[Metric]) -> Side:
     statuses = sorted({r.status for r in records}, key=STATUS_RANK.__getitem__)
     counts = {s: sum(r.status == s for r in records) for s in statuses}
     return Side(
-        headline=_median(a.headline for a in accuracies),
-        loss_ratio=_median(a.loss_ratio for a in accuracies),
-        solved=float(np.mean([a.solved for a in accuracies])) if accuracies else None,
-        steps_to_solve=_median(a.steps_to_solve for a in accuracies if a.solved),
-        grad_norm_p99=_median(r.stability.grad_norm_p99 for r in records if r.stability),
-        nonfinite_events=sum(r.stability.nonfinite_events for r in records if r.stability),
+        values={m.key: m.summarise(records, measured_only=True) for m in metrics},
         status_rank=sum(STATUS_RANK[r.status] for r in records),
         status=statuses[0] if len(records) == 1 else ", ".join(
             f"{counts[s]} {s}" for s in statuses),
@@ -73,13 +51,14 @@ def compare(baseline: Sequence[RunRecord], current: Sequence[RunRecord], rules: 
         raise UsageError("--interleaved needs both sides measured on one machine; they differ "
                          "in " + "; ".join(map(difference_text, environment.machine)))
     speed_gates = environment.same or rules.strict_speed
+    metrics = measured(shown_in("compare"), [*baseline, *current])
     blocks = {run.spec.run_id: _blocks(run, interleaved) for run in matching.runs}
 
     def changes(runs: list[MatchedRun]) -> list[Change]:
         old = [r for run in runs for r in run.baseline]
         new = [r for run in runs for r in run.current]
         load = "" if rules.strict_speed else load_reason(old, new, interleaved)
-        return _changes(summarise(old), summarise(new),
+        return _changes(summarise(old, metrics), summarise(new, metrics),
                         compare_speed([b for run in runs for b in blocks[run.spec.run_id]]),
                         rules, speed_gates, early_stop=runs[0].spec.stop_when_solved,
                         load=load)
@@ -115,36 +94,24 @@ def _by_cell(runs: Iterable[MatchedRun]) -> list[list[MatchedRun]]:
 
 def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, speed_gates: bool,
              early_stop: bool, load: str) -> list[Change]:
-    def change(metric: str, aspect: str, attribute: str,
-               judge: Callable[[float | None, float | None], Verdict | None] | None) -> Change:
-        a, b = getattr(old, attribute), getattr(new, attribute)
-        return Change(metric, aspect, a, b, judge(a, b) if judge else None)
-
     # A run stopped as soon as it solved ends with the metrics of the evaluation at which it
     # crossed the criterion, wherever in that step it landed: judge it by when it solved.
-    final = not (early_stop and old.solved == new.solved == 1.0)
-    return [
-        change("headline", "accuracy", "headline",
-               lambda a, b: by_tolerance(a, b, rules.headline_tolerance, higher_is_better=True)
-               if final else None),
-        change("loss/baseline", "accuracy", "loss_ratio",
-               lambda a, b: by_tolerance(a, b, rules.loss_tolerance, higher_is_better=False)
-               if final else None),
-        change("solved", "accuracy", "solved",
-               lambda a, b: by_tolerance(a, b, 0.0, higher_is_better=True)),
-        change("steps to solve", "accuracy", "steps_to_solve",
-               lambda a, b: by_ratio(a, b, rules.steps_tolerance)),
-        Change("ms/step", "speed", None, None, None) if speed is None else Change(
-            "ms/step", "speed", speed.baseline_ms, speed.current_ms,
-            by_speed(speed.ratio, speed.p_value, rules), gating=speed_gates and not load,
-            ratio=speed.ratio, p_value=speed.p_value, note=load if speed_gates else ""),
-        change("grad-norm p99", "stability", "grad_norm_p99", None),
-        change("non-finite", "stability", "nonfinite_events", by_count),
-        Change("status", "stability", old.status, new.status,
-               by_count(old.status_rank, new.status_rank)),
-    ]
-
-
-def _median(values: Iterable[float | None]) -> float | None:
-    """Median of the finite values (None counts as missing)."""
-    return percentile(list(values), 50)
+    final = not (early_stop and old.values.get("solved") == new.values.get("solved") == 1.0)
+    changes = []
+    for key in old.values:
+        metric_ = metric(key)
+        name, aspect = metric_.header(), metric_.aspect
+        if metric_.rule.kind == "speed":
+            changes.append(Change(name, aspect, None, None, None, key=key) if speed is None
+                           else Change(name, aspect, speed.baseline_ms, speed.current_ms,
+                                       by_speed(speed.ratio, speed.p_value, rules),
+                                       gating=speed_gates and not load, ratio=speed.ratio,
+                                       p_value=speed.p_value, note=load if speed_gates else "",
+                                       key=key))
+            continue
+        a, b = old.values[key], new.values[key]
+        judged = final or not metric_.rule.final_only
+        changes.append(Change(name, aspect, a, b, judge(metric_, a, b, rules) if judged
+                              else None, key=key))
+    return [*changes, Change("status", "stability", old.status, new.status,
+                             by_count(old.status_rank, new.status_rank))]

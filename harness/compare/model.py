@@ -17,7 +17,7 @@ Value = float | int | str | None
 class Change:
     metric: str
     aspect: str
-    """accuracy, speed or stability."""
+    """accuracy, speed, stability or memory."""
     baseline: Value
     current: Value
     verdict: Verdict | None
@@ -28,6 +28,8 @@ class Change:
     p_value: float | None = None
     note: str = ""
     """Why a speed change is not judged although machine and software agree (the load)."""
+    key: str = ""
+    """The metric's key in :data:`harness.metrics.METRICS`; empty for the status."""
 
     @property
     def fails(self) -> bool:

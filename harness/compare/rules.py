@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from harness import metrics
+from harness.metrics import Metric, Value
+
 Verdict = Literal["regression", "improvement", "unchanged"]
 
 STATUS_RANK = {"ok": 0, "diverged": 1, "failed": 2}
@@ -50,8 +53,24 @@ class Rules:
             f"({gating})",
             "stability: new non-finite loss or gradient events, or a worse status "
             "(ok < diverged < failed)",
+            "reported, never judged: " + ", ".join(
+                m.header() for m in metrics.shown_in("compare") if m.rule.kind == "reported"),
             "a run of BASELINE missing from CURRENT (a lost measurement)",
         ]
+
+
+def judge(metric: Metric, baseline: Value, current: Value, rules: Rules) -> Verdict | None:
+    """The verdict of ``metric``'s declared rule (not ``speed``, judged on the step times);
+    None when it is only reported or a side has no value."""
+    rule = metric.rule
+    threshold = getattr(rules, rule.setting) if rule.setting else 0.0
+    if rule.kind == "tolerance":
+        return by_tolerance(baseline, current, threshold, bool(metric.higher_is_better))
+    if rule.kind == "factor":
+        return by_ratio(baseline, current, threshold)
+    if rule.kind == "count":
+        return by_count(baseline, current)
+    return None
 
 
 def by_tolerance(baseline: float | None, current: float | None, tolerance: float,

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from harness.compare.model import Comparison
-from harness.compare.text import (
-    NOT_GATING,
-    TextTable,
-    findings,
-    headline,
-    notes,
-    spec_label,
-    tables,
-)
-
-STYLES = {"regression": "bold red", "improvement": "green", "advisory": "yellow", None: ""}
+from harness.compare.text import findings, headline, notes, spec_label, tables
+from harness.render.terminal import STYLES, to_rich
 
 
 def print_comparison(comparison: Comparison, console: Console) -> None:
     for table in tables(comparison):
-        console.print(_table(table))
+        console.print(to_rich(table))
     for label, specs in (("missing from the current results (fails)", comparison.only_baseline),
                          ("only in the current results (new)", comparison.only_current)):
         if specs:
@@ -32,20 +22,7 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
     for line in notes(comparison):
         console.print(escape(line))
     for line in findings(comparison):
-        style = STYLES["regression" if line.startswith("regression") else "improvement"]
+        style = STYLES["bad" if line.startswith("regression") else "good"]
         console.print(f"[{style}]{escape(line)}[/]")
     style = "bold red" if comparison.failed else "bold green"
     console.print(f"[{style}]{escape(headline(comparison))}[/]")
-
-
-def _table(table: TextTable) -> Table:
-    advisory = any(e.tone == "advisory" for row in table.rows for e in row.entries)
-    rich_table = Table(title=table.title, title_justify="left", caption_justify="left",
-                       caption=f"{NOT_GATING} reported, does not fail" if advisory else None)
-    for column in table.columns:
-        rich_table.add_column(column)
-    for row in table.rows:
-        rich_table.add_row(*(f"[{STYLES[e.tone]}]{escape(e.text)}[/]" if e.tone else
-                             escape(e.text) for e in row.entries),
-                           style="bold" if row.summary else None, end_section=row.summary)
-    return rich_table

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
 
 from harness.compare.environment import Difference
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
 from harness.formatting import fmt
+from harness.metrics import metric
 from harness.spec import RunSpec
+from harness.table_model import Column, Table, Tone, Toned, tone_of
 
 NOT_GATING = "*"
 """Marks a speed change that is reported but does not fail (different machines)."""
-
-Tone = Literal["regression", "improvement", "advisory"] | None
-"""How an entry is highlighted; ``advisory``: a change that is reported but does not fail."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    text: str
-    tone: Tone = None
-
-
-@dataclass(frozen=True)
-class Row:
-    entries: list[Entry]
-    summary: bool = False
-    """A cell over all its seeds, after the rows of those seeds."""
-
-
-@dataclass(frozen=True)
-class TextTable:
-    title: str
-    columns: list[str]
-    rows: list[Row]
-
 
 def join_values(values: Iterable, limit: int | None = None) -> str:
     shown = sorted(str(v) for v in values)
@@ -145,40 +121,46 @@ def _value(change: Change, value) -> str:
         return "-"
     if isinstance(value, str):
         return value
-    if change.metric == "solved":
-        return {0.0: "no", 1.0: "yes"}.get(value, f"{value:.0%}")
-    return fmt(value)
+    return metric(change.key).text(value) if change.key else fmt(value)
 
 
-def tables(comparison: Comparison) -> list[TextTable]:
+TONES: dict[str, Tone] = {"regression": "bad", "improvement": "good", "advisory": "warning"}
+
+
+def tables(comparison: Comparison) -> list[Table]:
     """One table per task setting: each cell's runs, then the cell over its seeds."""
     settings: dict[str, list[CellComparison]] = {}
     for cell in comparison.cells:
         settings.setdefault(setting(cell.spec), []).append(cell)
-    columns = ["cell", "seed", *(c.metric for c in comparison.cells[0].changes), "verdict"]
+    columns = [Column("cell", fold=False), Column("seed", "right"),
+               *(Column(c.metric, "right", narrow=metric(c.key).header(narrow=True)) if c.key
+                 else Column(c.metric) for c in comparison.cells[0].changes), Column("verdict")]
     result = []
     for title_, cells in settings.items():
-        rows = []
+        table = Table(title_, columns)
         for cell in cells:
-            rows += [Row([Entry(r.spec.cell), Entry(str(r.spec.seed)), *map(_entry, r.changes),
-                          _verdict_entry(r)]) for r in cell.runs]
+            table.rows += [[r.spec.cell, str(r.spec.seed), *map(_entry, r.changes),
+                            _verdict_entry(r)] for r in cell.runs]
             if len(cell.runs) > 1:
-                rows.append(Row([Entry(cell.spec.cell), Entry(_all_seeds(cell)),
-                                 *map(_entry, cell.changes), _verdict_entry(cell)],
-                                summary=True))
-        result.append(TextTable(title_, columns, rows))
+                table.rows.append([cell.spec.cell, _all_seeds(cell), *map(_entry, cell.changes),
+                                   _verdict_entry(cell)])
+                table.summary_rows.add(len(table.rows) - 1)
+        if any(tone_of(c) == "warning" for row in table.rows for c in row):
+            table.caption = f"{NOT_GATING} reported, does not fail"
+        result.append(table)
     return result
 
 
-def _entry(change: Change) -> Entry:
+def _entry(change: Change) -> str:
     if change.verdict in (None, "unchanged"):
-        return Entry(change_text(change))
-    return Entry(change_text(change), change.verdict if change.gating else "advisory")
+        return change_text(change)
+    return Toned(change_text(change), TONES[change.verdict if change.gating else "advisory"])
 
 
-def _verdict_entry(comparison: RunComparison | CellComparison) -> Entry:
+def _verdict_entry(comparison: RunComparison | CellComparison) -> str:
     verdict = comparison.verdict
-    return Entry(verdict_text(comparison), None if verdict == "unchanged" else verdict)
+    text = verdict_text(comparison)
+    return text if verdict == "unchanged" else Toned(text, TONES[verdict])
 
 
 def _all_seeds(cell: CellComparison) -> str:

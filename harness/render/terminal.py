@@ -19,9 +19,20 @@ LONGEST_KEPT_WORD = 30
 """A longer word (a path in a message) may be folded, so that no column outgrows 80."""
 
 
+class _FittingTable(RichTable):
+    """Where even the longest words cannot all fit, every column may fold: a number split
+    over two lines rather than a column that rich leaves out."""
+
+    def __rich_console__(self, console, options):
+        if sum(c.min_width or 1 for c in self.columns) + len(self.columns) > options.max_width:
+            for column in self.columns:
+                column.min_width = None
+        yield from super().__rich_console__(console, options)
+
+
 def to_rich(table: Table) -> RichTable:
     caption = "\n".join(filter(None, [table.caption, *table.notes]))
-    rich = RichTable(box=box.SIMPLE_HEAD, padding=0, show_edge=False, caption_justify="left",
+    rich = _FittingTable(box=box.SIMPLE_HEAD, padding=0, show_edge=False, caption_justify="left",
                      title_justify="left", title=escape(table.title) or None,
                      caption=escape(caption) or None)
     for column in table.columns:

@@ -9,6 +9,9 @@ import pytest
 from rich.console import Console
 
 from harness import metrics
+from harness.compare import Rules, compare
+from harness.compare.markdown import render_markdown as compare_markdown
+from harness.compare.terminal import print_comparison
 from harness.formatting import fmt
 from harness.metrics import Metric
 from harness.records import ResultSet, load_results
@@ -41,9 +44,17 @@ def report(records) -> tuple[str, str]:
     return html, render_markdown(page)
 
 
+def comparison(records) -> tuple[str, str]:
+    """``bench compare`` of the records with themselves: terminal text and Markdown."""
+    result = compare(records, records, Rules())
+    console = Console(width=160, record=True)
+    print_comparison(result, console)
+    return console.export_text(), compare_markdown(result)
+
+
 def header_line(markdown: str, title: str) -> str:
     lines = markdown.splitlines()
-    return lines[lines.index(f"### {title}") + 4]
+    return next(line for line in lines[lines.index(f"### {title}"):] if line.startswith("| "))
 
 
 def test_a_declared_metric_shows_in_every_view_without_other_edits(records, monkeypatch):
@@ -55,6 +66,11 @@ def test_a_declared_metric_shows_in_every_view_without_other_edits(records, monk
     assert "<th class=\"num\">warm-up seconds</th>" in html
     assert "| warm-up seconds |" in header_line(markdown, "Per run")
     assert "| warm-up seconds median |" in header_line(markdown, "Across seeds")
+    text, markdown = comparison(records)
+    assert "warm-" in text and "up s" in text
+    assert "| warm-up seconds |" in header_line(markdown, "adding length=4")
+    assert ("reported, never judged: grad-norm p99, peak RSS MB, device peak MB, "
+            "warm-up seconds") in markdown
 
 
 def test_peak_memory_shows_in_the_terminal_and_the_report(records):
@@ -70,6 +86,11 @@ def test_peak_memory_shows_in_the_terminal_and_the_report(records):
     assert "| peak RSS MB median |" in header_line(markdown, "Across seeds")
     # measured on no CPU run: the device's peak is left out rather than a column of dashes
     assert "device peak" not in markdown and "dev." not in text
+    text, markdown = comparison(records)
+    assert "RSS" in text and "| peak RSS MB |" in header_line(markdown, "adding length=4")
+    lstm = [r for r in records if r.spec.cell == "torch:lstm" and r.spec.seed == 0
+            and r.spec.task_params["length"] == 4][0]
+    assert f"| {fmt(lstm.speed.peak_rss_mb)} | ok | unchanged |" in markdown
 
 
 def test_a_device_peak_shows_where_a_run_measured_it(records):
@@ -85,4 +106,5 @@ def test_a_metric_shown_nowhere_is_in_no_view(records, monkeypatch):
     monkeypatch.setattr(metrics, "METRICS", hidden)
     html, markdown = report(records)
     assert "RSS" not in terminal(records) and "RSS" not in markdown and "RSS" not in html
+    assert not any("RSS" in text for text in comparison(records))
 
