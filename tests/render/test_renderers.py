@@ -62,3 +62,11 @@ def test_html_escapes_aligns_and_classes_tones():
     assert '<th class="num">metric number 0</th>' in page
     assert '<td class="text tone-bad">failed (1)</td>' in page
     assert '<tr class="summary">' in page and '<td class="text tone-good">ok</td>' in page
+
+
+def test_a_table_too_wide_for_80_columns_folds_rather_than_loses_a_column():
+    columns = [Column("cell", fold=False), *(Column(f"c{i:02}", "right") for i in range(14))]
+    wide = Table("wide", columns, rows=[[NAME, *(f"{i}{i:02}.5" for i in range(14))]])
+    text = terminal(wide)
+    assert max(map(len, text.splitlines())) <= 80 and NAME in text
+    assert all(f"c{i:02}" in text for i in range(14))
