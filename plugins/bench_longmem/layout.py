@@ -18,6 +18,25 @@ import numpy as np
 
 from harness.canonical import Weights, glorot_uniform
 
+SHAPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "indrnn": {"W": ("input", "H"), "u": ("H",), "b": ("H",)},
+    "exprnn": {"W": ("input", "H"), "skew": ("skew",), "b": ("H",)},
+    "mingru": {"W": ("input", "2H"), "b": ("2H",)},
+    "minlstm": {"W": ("input", "3H"), "b": ("3H",)},
+    "lru": {"W": ("input", "2H"), "C": ("2H", "H"), "D": ("input", "H"),
+            "nu_log": ("H",), "theta_log": ("H",), "gamma_log": ("H",)},
+}
+"""Each cell's canonical weights, their dimensions in words (:func:`shape_of`): the backends
+create their parameters from it."""
+
+
+def shape_of(dims: tuple[str, ...], input_size: int, hidden: int) -> tuple[int, ...]:
+    """``input``, ``H``, ``2H``, ``3H`` and ``skew`` (H(H-1)/2) as numbers."""
+    sizes = {"input": input_size, "H": hidden, "2H": 2 * hidden, "3H": 3 * hidden,
+             "skew": hidden * (hidden - 1) // 2}
+    return tuple(sizes[d] for d in dims)
+
+
 LRU_RADIUS = (0.9, 0.999)
 """|lambda| is drawn uniformly on the ring of these radii (the paper's long-range setting)."""
 LRU_MAX_PHASE = 2 * np.pi

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from bench_longmem.layout import SHAPES, shape_of
 from bench_torch.cells import LOOP, RecurrentCell
 from bench_torch.weights import ParameterTable
 
@@ -26,25 +27,17 @@ SCAN = "scan"
 class LongMemoryCell(RecurrentCell):
     """Canonical parameters kept in the canonical orientation, zero until loaded."""
 
-    shapes: dict[str, tuple[str, ...]]
-    """Each canonical weight's shape in terms of ``input``, ``H`` and ``2H``-style
-    multiples (:meth:`_size`)."""
+    name: str
+    """The cell's name, whose weights :data:`bench_longmem.layout.SHAPES` lists."""
 
     def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
         super().__init__(input_size, hidden, options)
-        for name, dims in self.shapes.items():
-            self.register_parameter(name, nn.Parameter(torch.zeros(
-                *(self._size(d) for d in dims))))
-
-    def _size(self, dim: str) -> int:
-        if dim == "input":
-            return self.input_size
-        if dim == "skew":
-            return self.hidden * (self.hidden - 1) // 2
-        return int(dim.removesuffix("H") or 1) * self.hidden
+        for name, dims in SHAPES[self.name].items():
+            self.register_parameter(
+                name, nn.Parameter(torch.zeros(shape_of(dims, input_size, hidden))))
 
     def canonical_parameters(self) -> ParameterTable:
-        return {name: (getattr(self, name), False) for name in self.shapes}
+        return {name: (getattr(self, name), False) for name in SHAPES[self.name]}
 
 
 def _masked(h: Tensor, mask: Tensor | None) -> Tensor:
@@ -54,7 +47,7 @@ def _masked(h: Tensor, mask: Tensor | None) -> Tensor:
 class IndRNN(LongMemoryCell):
     """h_t = relu(x_t W + u * h_{t-1} + b): each unit recurs on itself only."""
 
-    shapes = {"W": ("input", "H"), "u": ("H",), "b": ("H",)}
+    name = "indrnn"
 
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
         h = x.new_zeros(x.shape[0], self.hidden)
@@ -82,7 +75,7 @@ class ExpRNN(LongMemoryCell):
     orthogonal whatever the trained ``skew``. The exponential (``torch.linalg.matrix_exp``,
     differentiable) is taken once per forward pass, not per step."""
 
-    shapes = {"W": ("input", "H"), "skew": ("skew",), "b": ("H",)}
+    name = "exprnn"
 
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
         recurrent = torch.linalg.matrix_exp(skew_symmetric(self.skew, self.hidden))
@@ -161,7 +154,7 @@ class GatedScanCell(ScanCell):
 class MinGRU(GatedScanCell):
     """z_t = sigmoid(x_t W_z + b_z), h_t = (1 - z_t) * h_{t-1} + z_t * g(x_t W_h + b_h)."""
 
-    shapes = {"W": ("input", "2H"), "b": ("2H",)}
+    name = "mingru"
 
     def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
         k_z, k_h = (x @ self.W + self.b).chunk(2, -1)
@@ -173,7 +166,7 @@ class MinLSTM(GatedScanCell):
     """f, i = sigmoid(x_t W_f + b_f), sigmoid(x_t W_i + b_i), normalised by their sum;
     h_t = f'_t * h_{t-1} + i'_t * g(x_t W_h + b_h)."""
 
-    shapes = {"W": ("input", "3H"), "b": ("3H",)}
+    name = "minlstm"
 
     def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
         k_f, k_i, k_h = (x @ self.W + self.b).chunk(3, -1)
@@ -185,8 +178,7 @@ class LRU(GatedScanCell):
     """s_t = lambda * s_{t-1} + gamma * (x_t B) (complex, diagonal), y_t = Re(s_t C) + x_t D,
     lambda = exp(-exp(nu_log) + i exp(theta_log)), gamma = exp(gamma_log)."""
 
-    shapes = {"W": ("input", "2H"), "C": ("2H", "H"), "D": ("input", "H"),
-              "nu_log": ("H",), "theta_log": ("H",), "gamma_log": ("H",)}
+    name = "lru"
 
     def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
         b_re, b_im = (x @ self.W).chunk(2, -1)
@@ -208,8 +200,7 @@ class LRU(GatedScanCell):
 
 
 CELLS: dict[str, type[LongMemoryCell]] = {
-    "indrnn": IndRNN, "exprnn": ExpRNN, "mingru": MinGRU, "minlstm": MinLSTM, "lru": LRU,
-}
+    cell.name: cell for cell in (IndRNN, ExpRNN, MinGRU, MinLSTM, LRU)}
 
 
 def build_cell(name: str, input_size: int, hidden: int, options: Mapping[str, Any]
