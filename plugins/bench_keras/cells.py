@@ -99,7 +99,10 @@ class LNSimpleRNNCell(keras.layers.Layer, DropoutRNNCell):
 
 class CellLayer(keras.layers.Layer):
     """One cell: a Keras recurrent layer plus canonical weights and kernel choice, the
-    protocol above for any ``keras.layers.RNN`` (``cell_name`` picks the conversion)."""
+    protocol above for any ``keras.layers.RNN`` (``cell_name`` picks the conversion), or
+    any layer that returns ``[outputs, *state]`` as ``keras.layers.RNN(...,
+    return_sequences=True, return_state=True)`` does (a sequence layer of a plugin's own,
+    such as ``bench_longmem.keras_cells``)."""
 
     def __init__(self, cell_name: str, rnn: keras.layers.RNN, input_size: int,
                  options: CellOptions, path: str):
@@ -109,7 +112,7 @@ class CellLayer(keras.layers.Layer):
         self.options = options
         self.kernel_path = path
         self._unfused_path = path
-        if type(rnn.cell).build is keras.layers.Layer.build:
+        if type(getattr(rnn, "cell", rnn)).build is keras.layers.Layer.build:
             # A cell without build() (the textbook's LNSimpleRNNCell) creates its sublayers'
             # variables on its first call only: one step of zeros creates them now (and
             # Keras's warning that build() left them unbuilt no longer applies).

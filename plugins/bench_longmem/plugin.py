@@ -1,5 +1,7 @@
-"""The plugin module (entry point ``bench = longmem``): registers the long-memory cells
-(docs/cells.md) for bench's own backends, each with its numpy equations from
+"""The plugins of the long-memory cells (docs/cells.md), one per backend, since a plugin
+that registered a cell for a backend left out by ``BENCH_PLUGINS`` would be in error:
+entry point ``longmem_torch`` (:data:`torch_cells`) and ``longmem_keras``
+(:data:`keras_cells`). Each cell comes with its numpy equations from
 :mod:`harness.longmem_reference` for the kit's ``reference`` check.
 
 Like every plugin module it imports no framework: the factories are imported on first call
@@ -19,7 +21,6 @@ from harness.catalogue import ReferenceEquations
 from harness.lazy import LazyFunction
 from harness.registry import STANDARD_OPTIONS, Cell
 
-build_torch_cell = LazyFunction("bench_longmem.torch_cells:build_cell")
 SCAN_OPTIONS = ("dropout",)
 """No recurrent kernel reads a scan cell's state: recurrent dropout has nothing to mask."""
 SCAN_KERNELS = ("framework", "bench")
@@ -33,7 +34,8 @@ class LongMemoryCell:
     reference: ReferenceEquations
     options: tuple[str, ...] = STANDARD_OPTIONS
     torch_kernels: tuple[str, ...] = ("framework",)
-    """``bench`` where the cell also runs as a parallel scan (``bench_longmem.torch_cells``)."""
+    """With ``bench`` where the cell also runs as a parallel scan in torch (the default;
+    ``framework`` is then its step loop, see ``bench_longmem.torch_cells``)."""
 
 
 CELLS = (
@@ -54,11 +56,25 @@ CELLS = (
 )
 
 
-@hookimpl
-def bench_register_cells(register: Callable[[Cell], None]) -> None:
-    for cell in CELLS:
-        register(Cell(name=cell.name, backend="torch",
-                      factory=partial(build_torch_cell, cell.name),
-                      initializer=cell.initializer, options=cell.options,
-                      kernels=cell.torch_kernels, description=cell.description,
-                      reference=cell.reference))
+class BackendCells:
+    """The hook that registers every cell of :data:`CELLS` for one backend."""
+
+    def __init__(self, backend: str, factory: LazyFunction, scan_kernels: bool):
+        self.backend = backend
+        self.factory = factory
+        self.scan_kernels = scan_kernels
+
+    @hookimpl
+    def bench_register_cells(self, register: Callable[[Cell], None]) -> None:
+        for cell in CELLS:
+            register(Cell(name=cell.name, backend=self.backend,
+                          factory=partial(self.factory, cell.name),
+                          initializer=cell.initializer, options=cell.options,
+                          kernels=cell.torch_kernels if self.scan_kernels else ("framework",),
+                          description=cell.description, reference=cell.reference))
+
+
+torch_cells = BackendCells("torch", LazyFunction("bench_longmem.torch_cells:build_cell"),
+                           scan_kernels=True)
+keras_cells = BackendCells("keras", LazyFunction("bench_longmem.keras_cells:build_cell"),
+                           scan_kernels=False)

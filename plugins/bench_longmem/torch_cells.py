@@ -66,19 +66,26 @@ def skew_symmetric(skew: Tensor, hidden: int) -> Tensor:
     return upper - upper.T
 
 
+def orthogonal(skew_matrix: Tensor) -> Tensor:
+    """expm(``skew_matrix``), computed in float64 and returned in the input's dtype: in
+    float32 the gradient of ``torch.linalg.matrix_exp`` was ~1e-4 of its scale off
+    (docs/cells.md); an [H, H] exponential per forward pass costs little in float64."""
+    return torch.linalg.matrix_exp(skew_matrix.double()).to(skew_matrix.dtype)
+
+
 def modrelu(z: Tensor, bias: Tensor) -> Tensor:
     return torch.sign(z) * torch.relu(z.abs() + bias)
 
 
 class ExpRNN(LongMemoryCell):
     """h_t = modrelu(x_t W + h_{t-1} expm(S), b), S skew-symmetric: the recurrent matrix is
-    orthogonal whatever the trained ``skew``. The exponential (``torch.linalg.matrix_exp``,
+    orthogonal whatever the trained ``skew``. The exponential (:func:`orthogonal`,
     differentiable) is taken once per forward pass, not per step."""
 
     name = "exprnn"
 
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        recurrent = torch.linalg.matrix_exp(skew_symmetric(self.skew, self.hidden))
+        recurrent = orthogonal(skew_symmetric(self.skew, self.hidden))
         h = x.new_zeros(x.shape[0], self.hidden)
         outputs = []
         for xw in torch.unbind(x @ self.W, 1):

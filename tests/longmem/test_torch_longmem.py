@@ -24,7 +24,7 @@ TORCH_CELLS = ("indrnn", "exprnn", "mingru", "minlstm", "lru")
 
 
 def longmem_host():
-    return make_host("tasks", "torch", longmem=bench_longmem.plugin)
+    return make_host("tasks", "torch", longmem_torch=bench_longmem.plugin.torch_cells)
 
 
 test_longmem_conformance = conformance_tests(*(f"torch:{name}" for name in TORCH_CELLS),
