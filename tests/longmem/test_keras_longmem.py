@@ -1,0 +1,67 @@
+"""The long-memory cells of ``bench_longmem`` in the Keras backend: the conformance kit
+(reference equations, forward and gradients), parity with the PyTorch versions, the matrix
+exponential Keras lacks, and learning at a tiny size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("torch")
+
+import bench_longmem.plugin  # noqa: E402
+from bench_longmem import keras_cells  # noqa: E402
+from harness import longmem_reference  # noqa: E402
+from harness.conformance import conformance_tests  # noqa: E402
+from harness.parity import check_parity  # noqa: E402
+from harness.runner import execute  # noqa: E402
+from harness.spec import RunSpec  # noqa: E402
+from tests.helpers import make_host  # noqa: E402
+
+CELLS = ("indrnn", "exprnn", "mingru", "minlstm", "lru")
+
+
+def keras_host():
+    return make_host("tasks", "keras", longmem_keras=bench_longmem.plugin.keras_cells)
+
+
+test_keras_longmem_conformance = conformance_tests(*(f"keras:{name}" for name in CELLS),
+                                                   host=keras_host())
+
+
+def test_every_cell_agrees_between_torch_and_keras():
+    host = make_host("tasks", "torch", "keras", longmem_torch=bench_longmem.plugin.torch_cells,
+                     longmem_keras=bench_longmem.plugin.keras_cells)
+
+    results = check_parity(host.registry, list(CELLS))
+
+    assert [r.cell for r in results] == list(CELLS)
+    assert [(r.cell, d.quantity) for r in results for d in r.differences if not d.ok] == []
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0, 40.0])
+def test_the_keras_matrix_exponential_matches_scipy(scale):
+    from scipy.linalg import expm
+
+    skew = np.random.default_rng(0).normal(size=28) * scale
+    matrix = longmem_reference.skew_symmetric(skew, 8)
+
+    computed = keras.ops.convert_to_numpy(keras_cells.expm(
+        keras.ops.convert_to_tensor(matrix.astype(np.float32))))
+
+    np.testing.assert_allclose(computed, expm(matrix), atol=2e-5)
+
+
+@pytest.mark.parametrize(("name", "task", "steps"), [
+    ("indrnn", "adding", 60), ("mingru", "adding", 60), ("lru", "copy", 150),
+])
+def test_keras_cells_learn_below_the_baseline_at_a_tiny_size(name, task, steps):
+    spec = RunSpec(task=task, cell=f"keras:{name}", task_params={"length": 10}, hidden=16,
+                   batch=16, steps=steps, eval_every=steps, eval_size=64, warmup_steps=1,
+                   device="cpu", stop_when_solved=False)
+
+    record = execute(spec, keras_host().registry)
+
+    assert record.status == "ok"
+    assert record.accuracy.loss_ratio < 0.9
