@@ -97,7 +97,7 @@ def test_framework_init_is_refused_for_a_cell_without_one(tmp_path, capsys, host
     """bench_longmem's cells hold placeholders until their canonical weights are loaded."""
     import bench_longmem.plugin
 
-    host.register(bench_longmem.plugin, "longmem")
+    host.register(bench_longmem.plugin.torch_cells, "longmem_torch")
     options = ["--cells", "torch:indrnn", "--init", "framework", "--out", str(tmp_path / "o")]
     assert main([*RUN, *options]) == 2
     err = capsys.readouterr().err

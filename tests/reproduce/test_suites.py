@@ -17,7 +17,7 @@ SUITES = sorted((Path(__file__).parents[2] / "results" / "suites").glob("*.toml"
 
 @pytest.mark.parametrize("path", SUITES, ids=[p.stem for p in SUITES])
 def test_every_check_is_about_a_run_of_the_suite(path, host):
-    host.register(importlib.import_module("bench_longmem.plugin"), "longmem")
+    host.register(importlib.import_module("bench_longmem.plugin").torch_cells, "longmem_torch")
     suite = load_reproduce_suite(str(path))
     specs = requested_specs(parse_arguments(["--suite", str(path)]), host.registry)
     ran = {(s.cell, s.task, s.task_params.get(LENGTH_PARAMETER)) for s in specs}
