@@ -21,9 +21,9 @@ def cell(value: str) -> str:
     return escaped.replace("*", "\\*").replace("_", "\\_").replace("\n", " ")
 
 
-def markdown_table(table: Table, level: str = "###") -> list[str]:
+def markdown_table(table: Table, level: str = "###", marks: bool = True) -> list[str]:
     """The title as a heading, the caption and notes in italics, then the table (if it has
-    rows)."""
+    rows); ``marks``: tones as emphasis (bold for bad, italics for good)."""
     lines = [f"{level} {text(table.title)}", ""]
     for line in filter(None, [table.caption, *table.notes]):
         lines += [f"_{cell(line)}_", ""]
@@ -31,7 +31,8 @@ def markdown_table(table: Table, level: str = "###") -> list[str]:
         lines += [
             "| " + " | ".join(cell(c.name) for c in table.columns) + " |",
             "|" + "|".join(_rule(c.align) for c in table.columns) + "|",
-            *("| " + " | ".join(map(_marked, row)) + " |" for row in table.rows),
+            *("| " + " | ".join(_marked(value) if marks else cell(value) for value in row)
+              + " |" for row in table.rows),
             "",
         ]
     return lines

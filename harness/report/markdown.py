@@ -16,10 +16,11 @@ def render_markdown(report: Report) -> str:
         lines += ["## How far back each cell remembers", "",
                   *(f"- {cell(line)}" for line in report.answers), ""]
     if report.published:
-        lines += markdown_table(report.published, "##")
+        lines += markdown_table(report.published, "##", marks=False)
     for section in report.sections:
         lines += [f"## Task: {text(section.task)}", "", text(section.overview), ""]
         for table in section.tables:
-            lines += markdown_table(table)
-    lines += markdown_table(report.environment, "##") + markdown_table(report.skipped, "##")
+            lines += markdown_table(table, marks=False)
+    lines += (markdown_table(report.environment, "##", marks=False)
+              + markdown_table(report.skipped, "##", marks=False))
     return "\n".join(lines)

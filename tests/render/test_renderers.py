@@ -70,3 +70,8 @@ def test_a_table_too_wide_for_80_columns_folds_rather_than_loses_a_column():
     text = terminal(wide)
     assert max(map(len, text.splitlines())) <= 80 and NAME in text
     assert all(f"c{i:02}" in text for i in range(14))
+
+
+def test_markdown_without_marks_writes_tones_as_plain_text():
+    text = "\n".join(markdown_table(sample(), marks=False))
+    assert "| failed (1) |" in text and "| ok |" in text and "**" not in text
