@@ -84,7 +84,7 @@ class RecurrentCell(nn.Module):
         if self.training and rate:
             state_mask = _keep_mask(x, (x.shape[0], self.hidden), rate)
         if self.kernel_path == BENCH_FUSED:
-            return self._bench(x.transpose(0, 1), state_mask)
+            return self._bench(x, state_mask)
         return self._loop(x, state_mask)
 
     def use_kernel(self, choice: str, device_type: str) -> None:
@@ -109,7 +109,7 @@ class RecurrentCell(nn.Module):
         raise NotImplementedError
 
     def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
-        """bench's own recurrence on time-major ``x`` [time, batch, input]."""
+        """bench's own recurrence (:mod:`bench_torch.kernels`) on ``x`` [batch, time, input]."""
         raise NotImplementedError
 
     def canonical_parameters(self) -> ParameterTable:
@@ -179,9 +179,9 @@ class RNN(FusedCell):
 
     def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
         rnn = self.rnn
-        xw = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
-        outputs = kernels.RNNRecurrence.apply(xw, rnn.weight_hh_l0, state_mask)
-        return outputs.transpose(0, 1), outputs[-1]
+        outputs = kernels.RNNRecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
+                                              rnn.weight_hh_l0, state_mask)
+        return outputs, outputs[:, -1]
 
 
 class LSTM(FusedCell):
@@ -213,9 +213,10 @@ class LSTM(FusedCell):
     def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
         rnn = self.rnn
         order = _gate_rows((3, 0, 1, 2), self.hidden, x.device)  # i f g o -> o i f g
-        xw = F.linear(x, rnn.weight_ih_l0[order], rnn.bias_ih_l0[order])
-        outputs, c = kernels.LSTMRecurrence.apply(xw, rnn.weight_hh_l0[order], state_mask)
-        return outputs.transpose(0, 1), (outputs[-1], c)
+        outputs, c = kernels.LSTMRecurrence.apply(x, rnn.weight_ih_l0[order],
+                                                  rnn.bias_ih_l0[order],
+                                                  rnn.weight_hh_l0[order], state_mask)
+        return outputs, (outputs[:, -1], c)
 
 
 class GRU(FusedCell):
@@ -243,9 +244,9 @@ class GRU(FusedCell):
 
     def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
         rnn = self.rnn
-        xw = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
-        outputs = kernels.GRURecurrence.apply(xw, rnn.weight_hh_l0, rnn.bias_hh_l0, state_mask)
-        return outputs.transpose(0, 1), outputs[-1]
+        outputs = kernels.GRURecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
+                                              rnn.weight_hh_l0, rnn.bias_hh_l0, state_mask)
+        return outputs, outputs[:, -1]
 
 
 class LNRNN(RecurrentCell):
@@ -281,9 +282,9 @@ class LNRNN(RecurrentCell):
         return torch.stack(outputs, 1), h
 
     def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        xw = F.linear(x, self.W.t(), self.b)
-        outputs = kernels.LNRNNRecurrence.apply(xw, self.U, self.gamma, self.beta, state_mask)
-        return outputs.transpose(0, 1), outputs[-1]
+        outputs = kernels.LNRNNRecurrence.apply(x, self.W.t(), self.b, self.U.t(), self.gamma,
+                                                self.beta, state_mask)
+        return outputs, outputs[:, -1]
 
 
 CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNN, "lnrnn": LNRNN, "lstm": LSTM, "gru": GRU}

@@ -1,23 +1,26 @@
 """bench's own recurrences for the standard cells: kernel path ``bench-fused`` (CPU and GPU).
 
 Each is a :class:`torch.autograd.Function` over the whole sequence, so autograd sees one
-node instead of a dozen per step. The cell computes the input projection of every step in
-one matrix product (``xw``, time-major) outside it; inside, a step is the recurrent product
-(``addmm`` into a preallocated buffer) and a handful of in-place elementwise operations that
-keep exactly what the backward pass needs. The backward pass runs the recurrence in reverse,
-again one product and a few elementwise operations per step, and forms the recurrent
-weight's gradient afterwards as one product over the whole sequence (the gradients of the
-input weights follow from ``xw``'s, through autograd, as whole-sequence products too).
+node instead of a dozen per step. It takes the time-major inputs and the cell's weights in
+torch's layout (``weight`` [width, input], ``bias`` [width], ``recurrent`` [width, H]) and
+computes the input projection of every step in one matrix product, into the buffer the
+recurrence then works in place in; a step is the recurrent product (``addmm_``) and a
+handful of in-place elementwise operations that keep exactly what the backward pass needs.
+The backward pass runs the recurrence in reverse, again one product and a few elementwise
+operations per step, a chunk of :data:`CHUNK` steps at a time: after each chunk it adds the
+chunk's share of the weights' gradients as a few products over the whole chunk, so no
+sequence-long gradient buffer is ever held (peak memory at most the framework kernels').
 
-LSTM gates are kept internally in the order i, f, o, g (the cell permutes its weights), so
+LSTM gates are kept internally in the order o, i, f, g (the cell permutes its weights), so
 one ``sigmoid_`` covers three gates and one ``tanh_`` the fourth.
 
 Recurrent dropout: ``mask`` (or None) multiplies the previous state where it enters the
 recurrent product, as :mod:`bench_torch.cells` documents.
 
-Neither TorchScript nor ``torch.compile`` is used: the torch wheels carry no LLVM, so
-TorchScript's CPU fuser cannot fuse these operations, and ``torch.compile`` (like a C++
-extension) needs a C++ compiler on the user's machine (README, "Kernel paths").
+Neither TorchScript nor ``torch.compile`` nor a C++ extension is used: the torch wheels
+carry no LLVM, so TorchScript's CPU fuser cannot fuse these operations; ``torch.compile``
+and a C++ extension need a C++ compiler on the user's machine, and measured here neither
+paid enough for that (README, "Kernel paths").
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 from harness.reference import LAYER_NORM_EPSILON
 
 BENCH_FUSED = "bench-fused"
+CHUNK = 64
+"""Steps whose gradients the backward pass holds at once before adding them to the weights'
+(large enough that the weight gradients stay a few large, efficient products)."""
 
 
 def masked(h: Tensor, mask: Tensor | None) -> Tensor:
@@ -37,39 +43,26 @@ def masked(h: Tensor, mask: Tensor | None) -> Tensor:
     return h if mask is None else h * mask
 
 
-def _states(xw: Tensor, hidden: int) -> Tensor:
-    """[T+1, batch, hidden] with the zero initial state in front."""
-    states = xw.new_empty(xw.shape[0] + 1, xw.shape[1], hidden)
-    states[0].zero_()
-    return states
-
-
-def _recurrent_inputs(states: Tensor, mask: Tensor | None) -> Tensor:
-    """The states as they entered the recurrent product, [T, batch, hidden]."""
-    previous = states[:-1]
-    return previous if mask is None else previous * mask
-
-
-def _weight_grad(inputs: Tensor, d_pre: Tensor) -> Tensor:
-    """d U (torch layout [gates*H, H]) = sum_t d_pre_t^T inputs_t, as one product."""
-    return d_pre.flatten(0, 1).t().mm(inputs.flatten(0, 1))
-
-
-def _output_grads(d_outputs: Tensor | None, like: Tensor) -> Tensor:
-    """A writable copy of the gradient arriving at every h_t from above; the backward loop
-    adds the recurrent part to it step by step."""
-    grads = torch.empty_like(like)  # contiguous, as ``like``; d_outputs may be transposed
-    return grads.zero_() if d_outputs is None else grads.copy_(d_outputs)
-
-
-def _add_recurrent_grad(target: Tensor, d_pre: Tensor, recurrent: Tensor,
-                        mask: Tensor | None) -> None:
-    """``target += (d_pre @ recurrent) * mask``: the gradient reaching the previous state
-    through the recurrent product."""
-    if mask is None:
-        target.addmm_(d_pre, recurrent)
+def _state_grad(out: Tensor, d_outputs: Tensor | None, t: int, d_next: Tensor | None,
+                recurrent: Tensor, mask: Tensor | None) -> Tensor:
+    """``out`` = the gradient reaching h_t: from above (``d_outputs[:, t]``; None: none) plus,
+    but at the last step (``d_next`` None), what flows back through the next step's
+    recurrent product, ``(d_next @ recurrent) * mask``. Written into a step-sized buffer, so
+    the backward pass holds no sequence-long copy of the incoming gradients."""
+    if d_outputs is None:
+        out.zero_()
     else:
-        target.addcmul_(torch.mm(d_pre, recurrent), mask)
+        out.copy_(d_outputs[:, t])
+    if d_next is None:
+        return out
+    if mask is None:
+        return out.addmm_(d_next, recurrent)
+    return out.addcmul_(torch.mm(d_next, recurrent), mask)
+
+
+def _tanh_grad(grad: Tensor, output: Tensor) -> Tensor:
+    """``grad *= 1 - output^2`` (the derivative of tanh, given its output) in one pass."""
+    return torch.ops.aten.tanh_backward.grad_input(grad, output, grad_input=grad)
 
 
 def _one_minus_square(v: Tensor, out: Tensor | None = None) -> Tensor:
@@ -86,188 +79,299 @@ _ONE = torch.ones(())
 """A 0-dim CPU tensor, which torch accepts next to tensors of any device."""
 
 
+def _projected(x: Tensor, weight: Tensor, bias: Tensor, width: int) -> Tensor:
+    """``x W^T + b`` for every step at once (one product): [batch, T, width]."""
+    out = x.new_empty(*x.shape[:2], width)
+    torch.addmm(bias, x.view(-1, x.shape[-1]), weight.t(), out=out.view(-1, width))
+    return out
+
+
+def _previous(states: Tensor, t: int, initial: Tensor) -> Tensor:
+    """h_{t-1} (``initial`` at t = 0) of batch-major ``states``."""
+    return states[:, t - 1] if t else initial
+
+
+def _chunk_previous(states: Tensor, start: int, stop: int) -> Tensor:
+    """h_{t-1} for t in start..stop-1, time-major [stop - start, batch, H] (zero before the
+    first step)."""
+    out = states.new_empty(stop - start, states.shape[0], states.shape[2])
+    first = max(start, 1)
+    out[: first - start].zero_()
+    out[first - start :].copy_(states[:, first - 1 : stop - 1].transpose(0, 1))
+    return out
+
+
+def _chunks(length: int) -> list[tuple[int, int]]:
+    """The backward pass's time ranges of at most :data:`CHUNK` steps, last first."""
+    return [(start, min(start + CHUNK, length)) for start in range(0, length, CHUNK)][::-1]
+
+
+class _WeightGrads:
+    """The weights' gradients, added up chunk by chunk: ``d weight`` [width, input],
+    ``d bias``, ``d x`` (only when asked for) from the gradient of the projection ``x W^T +
+    b``; ``d recurrent`` [width, H] from the gradient of the recurrent product and the
+    states that entered it. Chunks are time-major; ``x`` and ``d x`` batch-major."""
+
+    def __init__(self, x: Tensor, weight: Tensor, recurrent: Tensor, needs_x: bool):
+        self.x, self.weight = x, weight
+        self.d_weight = torch.zeros_like(weight)
+        self.d_bias = weight.new_zeros(weight.shape[0])
+        self.d_recurrent = torch.zeros_like(recurrent)
+        self.d_x = torch.empty_like(x) if needs_x else None
+
+    def add_projection(self, start: int, d_xw: Tensor) -> None:
+        """``d_xw``: the gradient of the projection at steps ``start`` onwards."""
+        flat = d_xw.flatten(0, 1)
+        inputs = self.x[:, start : start + d_xw.shape[0]].transpose(0, 1)
+        self.d_weight.addmm_(flat.t(), inputs.reshape(flat.shape[0], -1))
+        self.d_bias.add_(flat.sum(0))
+        if self.d_x is not None:
+            self.d_x[:, start : start + d_xw.shape[0]].copy_(
+                torch.mm(flat, self.weight).view(*d_xw.shape[:2], -1).transpose(0, 1))
+
+    def add_recurrent(self, d_pre: Tensor, previous: Tensor, mask: Tensor | None) -> None:
+        """``d_pre``: the gradient of the recurrent product at the steps where ``previous``
+        (under the mask) entered it."""
+        inputs = masked(previous, mask)
+        self.d_recurrent.addmm_(d_pre.flatten(0, 1).t(), inputs.flatten(0, 1))
+
+
 class RNNRecurrence(Function):
-    """h_t = tanh(xw_t + h_{t-1} U^T); ``recurrent`` is torch's ``weight_hh`` [H, H]."""
+    """h_t = tanh(x_t W^T + b + h_{t-1} U^T) on batch-major ``x``; ``recurrent`` is torch's
+    ``weight_hh``. Returns the outputs, batch-major."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, xw: Tensor, recurrent: Tensor,
+    def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> Tensor:
-        states = _states(xw, recurrent.shape[1])
+        x = x.contiguous()
+        hidden = recurrent.shape[1]
+        states = _projected(x, weight, bias, hidden)
+        initial = x.new_zeros(x.shape[0], hidden)
         u_t = recurrent.t()
-        for t, step in enumerate(xw.unbind(0)):
-            h = states[t + 1]
-            torch.addmm(step, masked(states[t], mask), u_t, out=h)
-            h.tanh_()
-        ctx.save_for_backward(states, recurrent, mask)
-        return states[1:]
+        for t in range(x.shape[1]):
+            h_prev = _previous(states, t, initial)
+            states[:, t].addmm_(masked(h_prev, mask), u_t).tanh_()
+        ctx.save_for_backward(x, weight, recurrent, states, mask)
+        return states
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor | None):
-        states, recurrent, mask = ctx.saved_tensors
-        outputs = states[1:]
-        d_pre = _output_grads(d_outputs, outputs)
-        slopes = _one_minus_square(outputs)
-        for t in range(len(outputs) - 1, -1, -1):
-            d = d_pre[t].mul_(slopes[t])
-            if t:
-                _add_recurrent_grad(d_pre[t - 1], d, recurrent, mask)
-        return d_pre, _weight_grad(_recurrent_inputs(states, mask), d_pre), None
+        x, weight, recurrent, states, mask = ctx.saved_tensors
+        grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
+        buffer = states.new_empty(CHUNK, states.shape[0], states.shape[2])
+        d_next = None
+        for start, stop in _chunks(x.shape[1]):
+            d_pre = buffer[: stop - start]
+            for t in range(stop - 1, start - 1, -1):
+                d = _state_grad(d_pre[t - start], d_outputs, t, d_next, recurrent, mask)
+                d_next = _tanh_grad(d, states[:, t])
+            grads.add_projection(start, d_pre)
+            grads.add_recurrent(d_pre, _chunk_previous(states, start, stop), mask)
+            d_next = d_next.clone()  # the buffer is reused by the next chunk
+        return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
 class LSTMRecurrence(Function):
     """c_t = f c_{t-1} + i g, h_t = o tanh(c_t), with the gates in the order o, i, f, g in
-    ``xw`` [T, batch, 4H] and ``recurrent`` [4H, H]. Returns the outputs and the final c."""
+    the rows of ``weight``, ``bias`` and ``recurrent``. Returns the outputs and the final c."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, xw: Tensor, recurrent: Tensor,
+    def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        x = x.contiguous()
         hidden = recurrent.shape[1]
-        states = _states(xw, hidden)
-        cells = _states(xw, hidden)
-        gates = torch.empty_like(xw)
-        tanh_c = torch.empty_like(states[1:])
+        gates = _projected(x, weight, bias, 4 * hidden)
+        states = x.new_empty(*x.shape[:2], hidden)
+        cells, tanh_c = torch.empty_like(states), torch.empty_like(states)
+        initial = x.new_zeros(x.shape[0], hidden)
         u_t = recurrent.t()
-        for t, step in enumerate(xw.unbind(0)):
-            z = gates[t]
-            torch.addmm(step, masked(states[t], mask), u_t, out=z)
+        for t in range(x.shape[1]):
+            z = gates[:, t].addmm_(masked(_previous(states, t, initial), mask), u_t)
             z[:, : 3 * hidden].sigmoid_()
             z[:, 3 * hidden :].tanh_()
             o, i, f, g = z.split(hidden, 1)
-            c = cells[t + 1]
-            torch.mul(f, cells[t], out=c)
+            c = cells[:, t]
+            torch.mul(f, _previous(cells, t, initial), out=c)
             c.addcmul_(i, g)
-            torch.tanh(c, out=tanh_c[t])
-            torch.mul(o, tanh_c[t], out=states[t + 1])
-        ctx.save_for_backward(states, cells, gates, tanh_c, recurrent, mask)
-        return states[1:], cells[-1]
+            torch.tanh(c, out=tanh_c[:, t])
+            torch.mul(o, tanh_c[:, t], out=states[:, t])
+        ctx.save_for_backward(x, weight, recurrent, states, cells, gates, tanh_c, mask)
+        return states, cells[:, -1]
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor | None, d_cell: Tensor | None):
-        states, cells, gates, tanh_c, recurrent, mask = ctx.saved_tensors
+        x, weight, recurrent, states, cells, gates, tanh_c, mask = ctx.saved_tensors
         hidden = recurrent.shape[1]
-        d_h = _output_grads(d_outputs, states[1:])
-        d_c = torch.zeros_like(cells[0]) if d_cell is None else d_cell.clone()
-        d_pre = torch.empty_like(gates)
-        scratch = torch.empty_like(d_c)
-        for t in range(len(gates) - 1, -1, -1):
-            z, d, dh, tc = gates[t], d_pre[t], d_h[t], tanh_c[t]
-            o, i, f, g = z.split(hidden, 1)
-            d_o, d_i, d_f, d_g = d.split(hidden, 1)
-            _sigmoid_slope(z[:, : 3 * hidden], out=d[:, : 3 * hidden])
-            _one_minus_square(g, out=d_g)
-            # d c_t += dh o (1 - tanh(c_t)^2)
-            _one_minus_square(tc, out=scratch).mul_(o)
-            d_c.addcmul_(dh, scratch)
-            d_o.mul_(dh).mul_(tc)
-            # i, f and g all take d c_t: one pass over the three blocks
-            d[:, hidden:].unflatten(1, (3, hidden)).mul_(d_c.unsqueeze(1))
-            d_i.mul_(g)
-            d_f.mul_(cells[t])
-            d_g.mul_(i)
-            d_c.mul_(f)
-            if t:
-                _add_recurrent_grad(d_h[t - 1], d, recurrent, mask)
-        return d_pre, _weight_grad(_recurrent_inputs(states, mask), d_pre), None
+        grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
+        initial = x.new_zeros(x.shape[0], hidden)
+        d_c = torch.zeros_like(initial) if d_cell is None else d_cell.clone()
+        buffer = gates.new_empty(CHUNK, gates.shape[0], gates.shape[2])
+        scratch, dh = torch.empty_like(d_c), torch.empty_like(d_c)
+        d_next = None
+        for start, stop in _chunks(x.shape[1]):
+            d_pre = buffer[: stop - start]
+            for t in range(stop - 1, start - 1, -1):
+                z, d, tc = gates[:, t], d_pre[t - start], tanh_c[:, t]
+                _state_grad(dh, d_outputs, t, d_next, recurrent, mask)
+                o, i, f, g = z.split(hidden, 1)
+                d_o, d_i, d_f, d_g = d.split(hidden, 1)
+                _sigmoid_slope(z[:, : 3 * hidden], out=d[:, : 3 * hidden])
+                _one_minus_square(g, out=d_g)
+                # d c_t += dh o (1 - tanh(c_t)^2)
+                _one_minus_square(tc, out=scratch).mul_(o)
+                d_c.addcmul_(dh, scratch)
+                d_o.mul_(dh).mul_(tc)
+                # i, f and g all take d c_t: one pass over the three blocks
+                d[:, hidden:].unflatten(1, (3, hidden)).mul_(d_c.unsqueeze(1))
+                d_i.mul_(g)
+                d_f.mul_(_previous(cells, t, initial))
+                d_g.mul_(i)
+                d_c.mul_(f)
+                d_next = d
+            grads.add_projection(start, d_pre)
+            grads.add_recurrent(d_pre, _chunk_previous(states, start, stop), mask)
+            d_next = d_next.clone()
+        return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
 class GRURecurrence(Function):
-    """Reset-after GRU, gates r, z, n as torch orders them: ``xw`` [T, batch, 3H] holds
-    x W^T + b, ``recurrent`` [3H, H] and ``recurrent_bias`` [3H] act on the state."""
+    """Reset-after GRU, gates r, z, n as torch orders them: ``weight``, ``bias`` act on x,
+    ``recurrent`` [3H, H] and ``recurrent_bias`` [3H] on the state."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, xw: Tensor, recurrent: Tensor, recurrent_bias: Tensor,
-                mask: Tensor | None) -> Tensor:
+    def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
+                recurrent_bias: Tensor, mask: Tensor | None) -> Tensor:
+        x = x.contiguous()
         hidden = recurrent.shape[1]
-        states = _states(xw, hidden)
-        hz_all = torch.empty_like(xw)
-        gates = torch.empty_like(xw)
+        gates = _projected(x, weight, bias, 3 * hidden)
+        states = x.new_empty(*x.shape[:2], hidden)
+        hz = gates.new_empty(x.shape[0], 3 * hidden)
+        initial = x.new_zeros(x.shape[0], hidden)
         u_t = recurrent.t()
-        for t, step in enumerate(xw.unbind(0)):
-            hz, a = hz_all[t], gates[t]
-            torch.addmm(recurrent_bias, masked(states[t], mask), u_t, out=hz)
-            rz = a[:, : 2 * hidden]
-            torch.add(step[:, : 2 * hidden], hz[:, : 2 * hidden], out=rz).sigmoid_()
+        for t in range(x.shape[1]):
+            a = gates[:, t]  # x W^T + b, becoming r, z, n in place
+            h_prev = _previous(states, t, initial)
+            torch.addmm(recurrent_bias, masked(h_prev, mask), u_t, out=hz)
+            a[:, : 2 * hidden].add_(hz[:, : 2 * hidden]).sigmoid_()
             r, z, n = a.split(hidden, 1)
-            torch.addcmul(step[:, 2 * hidden :], r, hz[:, 2 * hidden :], out=n).tanh_()
-            torch.lerp(n, states[t], z, out=states[t + 1])  # (1 - z) n + z h
-        ctx.save_for_backward(states, hz_all, gates, recurrent, mask)
-        return states[1:]
+            n.addcmul_(r, hz[:, 2 * hidden :]).tanh_()
+            torch.lerp(n, h_prev, z, out=states[:, t])  # (1 - z) n + z h
+        ctx.save_for_backward(x, weight, recurrent, recurrent_bias, states, gates, mask)
+        return states
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor | None):
-        states, hz_all, gates, recurrent, mask = ctx.saved_tensors
+        x, weight, recurrent, recurrent_bias, states, gates, mask = ctx.saved_tensors
         hidden = recurrent.shape[1]
-        d_h = _output_grads(d_outputs, states[1:])
-        # What does not depend on the incoming gradients, for all steps at once:
-        # d n_pre = dh (1 - z)(1 - n^2); d z_pre = dh (h_prev - n) z (1 - z);
-        # d r_pre = d n_pre hz_n r (1 - r).
-        r, z, n = gates.split(hidden, 2)
-        factors = _sigmoid_slope(gates)
-        f_r, f_z, f_n = factors.split(hidden, 2)
-        f_r.mul_(hz_all[..., 2 * hidden :])
-        f_z.mul_(states[:-1] - n)
-        _one_minus_square(n, out=f_n).addcmul_(f_n, z, value=-1)
-        d_hz = torch.empty_like(gates)
-        for t in range(len(gates) - 1, -1, -1):  # the factors become d xw in place
-            dh, dx, dhz = d_h[t], factors[t], d_hz[t]
-            dx_r, dx_z, dx_n = dx.split(hidden, 1)
-            dx_n.mul_(dh)
-            dx_z.mul_(dh)
-            dx_r.mul_(dx_n)
-            torch.mul(dx_n, r[t], out=dhz[:, 2 * hidden :])
-            dhz[:, : 2 * hidden].copy_(dx[:, : 2 * hidden])
-            if t:
-                d_h[t - 1].addcmul_(dh, z[t])
-                _add_recurrent_grad(d_h[t - 1], dhz, recurrent, mask)
-        d_recurrent = _weight_grad(_recurrent_inputs(states, mask), d_hz)
-        return factors, d_recurrent, d_hz.sum((0, 1)), None
+        grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
+        d_recurrent_bias = gates.new_zeros(gates.shape[2])
+        buffers = gates.new_empty(2, CHUNK, gates.shape[0], gates.shape[2])
+        dh, dh_next = torch.empty_like(states[:, 0]), torch.empty_like(states[:, 0])
+        r, z, _ = gates.split(hidden, 2)
+        d_next = None
+        for start, stop in _chunks(x.shape[1]):
+            d_xw, d_hz = buffers[:, : stop - start]
+            previous = _chunk_previous(states, start, stop)
+            # the n block of the recurrent product (r scales it, so its gradient needs it),
+            # recomputed for the chunk in one product rather than kept for every step
+            hz_n = torch.addmm(recurrent_bias[2 * hidden :],
+                               masked(previous, mask).flatten(0, 1),
+                               recurrent[2 * hidden :].t()).view_as(previous)
+            _gru_factors(gates[:, start:stop].transpose(0, 1), hz_n, previous, out=d_xw)
+            for t in range(stop - 1, start - 1, -1):  # the factors become d xw in place
+                _state_grad(dh, d_outputs, t, d_next, recurrent, mask)
+                if d_next is not None:
+                    dh.addcmul_(dh_next, z[:, t + 1])
+                dx, dhz = d_xw[t - start], d_hz[t - start]
+                dx_r, dx_z, dx_n = dx.split(hidden, 1)
+                dx_n.mul_(dh)
+                dx_z.mul_(dh)
+                dx_r.mul_(dx_n)
+                dhz[:, : 2 * hidden].copy_(dx[:, : 2 * hidden])
+                torch.mul(dx_n, r[:, t], out=dhz[:, 2 * hidden :])
+                d_next = dhz
+                dh, dh_next = dh_next, dh
+            grads.add_projection(start, d_xw)
+            grads.add_recurrent(d_hz, previous, mask)
+            d_recurrent_bias.add_(d_hz.sum((0, 1)))
+            d_next = d_next.clone()
+        return (grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, d_recurrent_bias,
+                None)
+
+
+def _gru_factors(gates: Tensor, hz_n: Tensor, previous: Tensor, out: Tensor) -> None:
+    """What does not depend on the incoming gradients, for a chunk of steps at once:
+    d n_pre = dh (1 - z)(1 - n^2); d z_pre = dh (h_prev - n) z (1 - z);
+    d r_pre = d n_pre hz_n r (1 - r)."""
+    hidden = hz_n.shape[-1]
+    _, z, n = gates.split(hidden, 2)
+    _sigmoid_slope(gates, out=out)
+    f_r, f_z, f_n = out.split(hidden, 2)
+    f_r.mul_(hz_n)
+    f_z.mul_(previous - n)
+    _one_minus_square(n, out=f_n).addcmul_(f_n, z, value=-1)
 
 
 class LNRNNRecurrence(Function):
-    """h_t = tanh(LayerNorm(xw_t + h_{t-1} U)) with ``recurrent`` U in the canonical
-    orientation [H, H], scale ``gamma`` and offset ``beta``."""
+    """h_t = tanh(LayerNorm(x_t W^T + b + h_{t-1} U^T)) with scale ``gamma`` and offset
+    ``beta``; ``weight`` and ``recurrent`` in torch's layout (the transposes of the
+    canonical W and U)."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, xw: Tensor, recurrent: Tensor, gamma: Tensor, beta: Tensor,
-                mask: Tensor | None) -> Tensor:
+    def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
+                gamma: Tensor, beta: Tensor, mask: Tensor | None) -> Tensor:
+        x = x.contiguous()
         hidden = recurrent.shape[1]
-        states = _states(xw, hidden)
-        pre = torch.empty_like(xw)
+        pre = _projected(x, weight, bias, hidden)
+        states = torch.empty_like(pre)
+        initial = x.new_zeros(x.shape[0], hidden)
         means, rstds = [], []
-        for t, step in enumerate(xw.unbind(0)):
-            torch.addmm(step, masked(states[t], mask), recurrent, out=pre[t])
-            normed, mean, rstd = torch.native_layer_norm(pre[t], (hidden,), gamma, beta,
+        u_t = recurrent.t()
+        for t in range(x.shape[1]):
+            pre[:, t].addmm_(masked(_previous(states, t, initial), mask), u_t)
+            normed, mean, rstd = torch.native_layer_norm(pre[:, t], (hidden,), gamma, beta,
                                                          LAYER_NORM_EPSILON)
-            torch.tanh(normed, out=states[t + 1])
+            torch.tanh(normed, out=states[:, t])
             means.append(mean)
             rstds.append(rstd)
-        ctx.save_for_backward(states, pre, torch.stack(means), torch.stack(rstds), recurrent,
-                              gamma, beta, mask)
-        return states[1:]
+        ctx.save_for_backward(x, weight, bias, recurrent, states, torch.stack(means),
+                              torch.stack(rstds), gamma, beta, mask)
+        return states
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor | None):
-        states, pre, means, rstds, recurrent, gamma, beta, mask = ctx.saved_tensors
+        x, weight, bias, recurrent, states, means, rstds, gamma, beta, mask = ctx.saved_tensors
         hidden = recurrent.shape[1]
-        d_normed = _output_grads(d_outputs, states[1:])
-        d_pre = torch.empty_like(pre)
-        u_t = recurrent.t()
-        slopes = _one_minus_square(states[1:])
-        only_input = [True, False, False]
-        for t in range(len(pre) - 1, -1, -1):
-            dy = d_normed[t].mul_(slopes[t])
-            d, _, _ = torch.ops.aten.native_layer_norm_backward(
-                dy, pre[t], (hidden,), means[t], rstds[t], gamma, beta, only_input)
-            d_pre[t].copy_(d)
-            if t:
-                _add_recurrent_grad(d_normed[t - 1], d, u_t, mask)
-        normalised = (pre - means).mul_(rstds)
-        d_gamma = (d_normed * normalised).sum((0, 1))
-        d_beta = d_normed.sum((0, 1))
-        inputs = _recurrent_inputs(states, mask)
-        d_recurrent = inputs.flatten(0, 1).t().mm(d_pre.flatten(0, 1))
-        return d_pre, d_recurrent, d_gamma, d_beta, None
+        grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
+        buffer = states.new_empty(CHUNK, states.shape[0], hidden)
+        dy = torch.empty_like(states[:, 0])
+        d_gamma, d_beta = torch.zeros_like(gamma), torch.zeros_like(beta)
+        d_gamma_t, d_beta_t = torch.empty_like(gamma), torch.empty_like(beta)
+        d_next = None
+        for start, stop in _chunks(x.shape[1]):
+            d_pre = buffer[: stop - start]
+            previous = _chunk_previous(states, start, stop)
+            # the layer norm's inputs, recomputed for the chunk in two products rather than
+            # kept for every step
+            pre = torch.addmm(bias, x[:, start:stop].transpose(0, 1).flatten(0, 1),
+                              weight.t())
+            pre = pre.addmm_(masked(previous, mask).flatten(0, 1), recurrent.t())
+            pre = pre.view_as(previous)
+            for t in range(stop - 1, start - 1, -1):
+                _state_grad(dy, d_outputs, t, d_next, recurrent, mask)
+                _tanh_grad(dy, states[:, t])
+                d_next = d_pre[t - start]
+                torch.ops.aten.native_layer_norm_backward.out(
+                    dy, pre[t - start], (hidden,), means[t], rstds[t], gamma, beta,
+                    [True, True, True], out0=d_next, out1=d_gamma_t, out2=d_beta_t)
+                d_gamma.add_(d_gamma_t)
+                d_beta.add_(d_beta_t)
+            grads.add_projection(start, d_pre)
+            grads.add_recurrent(d_pre, previous, mask)
+            d_next = d_next.clone()
+        return (grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, d_gamma, d_beta,
+                None)

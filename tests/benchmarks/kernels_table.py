@@ -1,0 +1,178 @@
+"""bench's own recurrence (``--kernel bench``) against the frameworks' kernels (issue 13), in
+one table: the benchmark the README's "Kernel paths" quotes.
+
+    python -m tests.benchmarks.kernels_table [--rounds 15] [--threads N] [--length 1000]
+
+For each standard torch cell at the standard size (copy T=100, batch 128, 128 units): the
+median training step of both paths, timed alternately in one process (A B A B ...); the
+step's matrix-multiply floor, its matrix products' FLOPs each divided by the rate this
+machine reaches at that product's shapes, measured in the same process; and the peak memory
+of one training step at T=``--length``, batch 128, for each path in a fresh process (the
+rise of its peak resident set over a second step, the peak reset after the first, on Linux:
+tracemalloc does not see torch's CPU allocations, and a fresh process keeps one path's freed
+memory from serving the other).
+Takes about 2 minutes on a quiet 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from harness.catalogue import STANDARD_CELLS
+from tests.benchmarks.conftest import harness_trainer, interleaved_medians, training_step
+from tests.helpers import make_host
+
+PATHS = ("framework", "bench")
+FLOOR_TARGET = 1.3
+"""Issue 13's target: each cell's bench step within 1.3x of its matrix-multiply floor."""
+
+
+@dataclass(frozen=True)
+class Product:
+    """``count`` matrix products [m, k] x [k, n] in one training step."""
+
+    m: int
+    k: int
+    n: int
+    count: int
+
+    @property
+    def gflop(self) -> float:
+        return 2 * self.m * self.k * self.n * self.count / 1e9
+
+
+def step_products(cell: str, batch: int, steps: int, input_size: int, hidden: int,
+                  output_size: int) -> list[Product]:
+    """The matrix products of one training step: per time step the recurrent product forward
+    and the state's gradient through it backward; over the whole sequence the input
+    projection, the input and recurrent weights' gradients and the read-out (forward, its
+    input's and its weight's gradient). The gradient of the inputs themselves is not
+    needed."""
+    width = STANDARD_CELLS[cell].width * hidden
+    rows = steps * batch
+    return [
+        Product(batch, hidden, width, steps),
+        Product(batch, width, hidden, steps),
+        Product(rows, input_size, width, 1),
+        Product(input_size, rows, width, 1),
+        Product(width, rows, hidden, 1),
+        Product(rows, hidden, output_size, 2),
+        Product(hidden, rows, output_size, 1),
+    ]
+
+
+def gemm_gflops(product: Product, seconds: float = 0.2) -> float:
+    """The rate of [m, k] x [k, n] on this machine, best of 5 timings of ``seconds`` each."""
+    a, b = torch.randn(product.m, product.k), torch.randn(product.k, product.n)
+    out = torch.empty(product.m, product.n)
+    torch.mm(a, b, out=out)
+    start = time.perf_counter()
+    torch.mm(a, b, out=out)
+    repeats = max(1, int(seconds / max(time.perf_counter() - start, 1e-6)))
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            torch.mm(a, b, out=out)
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return 2 * product.m * product.k * product.n / best / 1e9
+
+
+def floor_ms(products: list[Product]) -> float:
+    """The step's matrix-multiply floor: each product's FLOPs at its own measured rate."""
+    return sum(p.gflop / gemm_gflops(p) for p in products) * 1e3
+
+
+def step_times(registry, cell: str, rounds: int) -> dict:
+    """Both paths' median ms per training step, alternated, with the floor measured after."""
+    steps, paths = {}, {}
+    for kernel in PATHS:
+        run, trainer, batches = harness_trainer(registry, f"torch:{cell}", kernel=kernel)
+        steps[kernel] = training_step(trainer, batches)
+        paths[kernel] = trainer.kernel_path
+    medians = interleaved_medians(steps, rounds=rounds, warmup=3)
+    batch, length, input_size = batches[0].inputs.shape
+    products = step_products(cell, batch, length, input_size, run.spec.hidden,
+                             run.task.output_size)
+    return dict(framework_path=paths["framework"], bench_path=paths["bench"],
+                framework_ms=medians["framework"] * 1e3, bench_ms=medians["bench"] * 1e3,
+                gflop=sum(p.gflop for p in products), floor_ms=floor_ms(products))
+
+
+PEAK_PROGRAM = """
+import json, re, sys
+import torch
+from tests.benchmarks.conftest import harness_trainer, training_step
+from tests.helpers import make_host
+cell, kernel, length, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if threads:
+    torch.set_num_threads(threads)
+def status_mb(field):
+    with open("/proc/self/status") as handle:
+        return int(re.search(field + r":\\s+(\\d+)", handle.read()).group(1)) / 1024
+_, trainer, batches = harness_trainer(make_host().registry, f"torch:{cell}", kernel=kernel,
+                                      task_params={"length": length})
+step = training_step(trainer, batches[:1])
+step()  # the optimiser's state and the libraries' caches, not the step's own need
+with open("/proc/self/clear_refs", "w") as handle:
+    handle.write("5")  # resets the peak resident set (VmHWM) to the current one
+before = status_mb("VmRSS")
+step()
+print(json.dumps({"path": trainer.kernel_path, "peak_growth_mb": status_mb("VmHWM") - before}))
+"""
+
+
+def step_peak_memory(cell: str, kernel: str, length: int, threads: int = 0) -> dict:
+    """One training step in a fresh process: its path and how far it raised the peak RSS."""
+    done = subprocess.run([sys.executable, "-c", PEAK_PROGRAM, cell, kernel, str(length),
+                           str(threads)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
+HEADER = ["cell", "framework path", "framework ms", "bench ms", "framework ÷ bench",
+          "step GFLOP", "floor ms", "bench ÷ floor", f"within {FLOOR_TARGET}x",
+          "peak MB framework", "peak MB bench", "loadavg"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
+    parser.add_argument("--length", type=int, default=1000,
+                        help="T of the peak memory step; 0: no memory columns")
+    parser.add_argument("--cells", default=",".join(STANDARD_CELLS))
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    registry = make_host().registry
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; copy T=100, "
+          f"batch 128, 128 units; peak memory of one step at T={args.length}")
+    print("| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER), flush=True)
+    for cell in args.cells.split(","):
+        load = _loadavg()
+        row = step_times(registry, cell, args.rounds)
+        peaks = {k: step_peak_memory(cell, k, args.length, args.threads) if args.length
+                 else {"peak_growth_mb": float("nan")} for k in PATHS}
+        ratio = row["bench_ms"] / row["floor_ms"]
+        cells = [cell, row["framework_path"], f"{row['framework_ms']:.1f}",
+                 f"{row['bench_ms']:.1f}", f"{row['framework_ms'] / row['bench_ms']:.2f}",
+                 f"{row['gflop']:.2f}", f"{row['floor_ms']:.1f}", f"{ratio:.2f}",
+                 "yes" if ratio <= FLOOR_TARGET else "no",
+                 *(f"{peaks[k]['peak_growth_mb']:.0f}" for k in PATHS), load]
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
