@@ -102,7 +102,9 @@ def _chunk_previous(states: Tensor, start: int, stop: int) -> Tensor:
 
 
 def _chunks(length: int) -> list[tuple[int, int]]:
-    """The backward pass's time ranges of at most :data:`CHUNK` steps, last first."""
+    """The backward pass's time ranges of at most :data:`CHUNK` steps, last first. All but
+    the first one taken are full, so a chunk's first write to its buffer (at its last step's
+    place) never meets the gradient the step after it left at the buffer's start."""
     return [(start, min(start + CHUNK, length)) for start in range(0, length, CHUNK)][::-1]
 
 
@@ -168,7 +170,6 @@ class RNNRecurrence(Function):
                 d_next = _tanh_grad(d, states[:, t])
             grads.add_projection(start, d_pre)
             grads.add_recurrent(d_pre, _chunk_previous(states, start, stop), mask)
-            d_next = d_next.clone()  # the buffer is reused by the next chunk
         return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
@@ -232,7 +233,6 @@ class LSTMRecurrence(Function):
                 d_next = d
             grads.add_projection(start, d_pre)
             grads.add_recurrent(d_pre, _chunk_previous(states, start, stop), mask)
-            d_next = d_next.clone()
         return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
@@ -297,7 +297,6 @@ class GRURecurrence(Function):
             grads.add_projection(start, d_xw)
             grads.add_recurrent(d_hz, previous, mask)
             d_recurrent_bias.add_(d_hz.sum((0, 1)))
-            d_next = d_next.clone()
         return (grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, d_recurrent_bias,
                 None)
 
@@ -372,6 +371,5 @@ class LNRNNRecurrence(Function):
                 d_beta.add_(d_beta_t)
             grads.add_projection(start, d_pre)
             grads.add_recurrent(d_pre, previous, mask)
-            d_next = d_next.clone()
         return (grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, d_gamma, d_beta,
                 None)
