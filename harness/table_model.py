@@ -37,10 +37,6 @@ class Column:
     narrow: str = ""
     """Its header in the narrow terminal tables (short lines), if not ``name``."""
 
-    @property
-    def numeric(self) -> bool:
-        return self.align == "right"
-
 
 @dataclass
 class Table:

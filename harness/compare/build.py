@@ -99,9 +99,9 @@ def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, spee
     final = not (early_stop and old.values.get("solved") == new.values.get("solved") == 1.0)
     changes = []
     for key in old.values:
-        metric_ = metric(key)
-        name, aspect = metric_.header(), metric_.aspect
-        if metric_.rule.kind == "speed":
+        declared = metric(key)
+        name, aspect = declared.header(), declared.aspect
+        if declared.rule.kind == "speed":
             changes.append(Change(name, aspect, None, None, None, key=key) if speed is None
                            else Change(name, aspect, speed.baseline_ms, speed.current_ms,
                                        by_speed(speed.ratio, speed.p_value, rules),
@@ -110,8 +110,8 @@ def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, spee
                                        key=key))
             continue
         a, b = old.values[key], new.values[key]
-        judged = final or not metric_.rule.final_only
-        changes.append(Change(name, aspect, a, b, judge(metric_, a, b, rules) if judged
+        judged = final or not declared.rule.final_only
+        changes.append(Change(name, aspect, a, b, judge(declared, a, b, rules) if judged
                               else None, key=key))
     return [*changes, Change("status", "stability", old.status, new.status,
                              by_count(old.status_rank, new.status_rank))]
