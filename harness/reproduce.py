@@ -3,7 +3,7 @@
 A reproduce suite is a suite file (:mod:`harness.suites`) that also states, beside its
 runs, the findings they test::
 
-    expected_minutes = 12        # on a 2-core CPU, for bench reproduce --list
+    expected_minutes = 12        # measured on a 2-core CPU, for bench reproduce --list
     full_size = "..."            # the paper's size: the command and its time on a GPU
 
     [[claims]]
@@ -86,7 +86,7 @@ class ReproduceSuite:
     suite: Suite
     claims: tuple[Claim, ...]
     expected_minutes: float | None = None
-    """On a 2-core CPU, as measured when the suite was written."""
+    """On a shared 2-core CPU, as measured when the suite was first run."""
     full_size: str = ""
     """What a CPU cannot do in an hour: the paper's size, its command and time on a GPU."""
 

@@ -102,7 +102,7 @@ def _list(as_json: bool) -> int:
     if not suites:
         stdout.print(f"no reproduce suites in {SUITES_DIR}/ (run from the project's root)")
     for s in suites:
-        minutes = (f"~{s.expected_minutes:g} min on a 2-core CPU" if s.expected_minutes
+        minutes = (f"~{s.expected_minutes:g} min on a shared 2-core CPU" if s.expected_minutes
                    else "time not measured")
         lines = [f"{s.name} ({minutes}): {s.suite.description}"]
         lines += [f"  {n}. {c.text} [{c.source}]" for n, c in enumerate(s.claims, 1)]

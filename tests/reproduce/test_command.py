@@ -54,7 +54,7 @@ def test_reproduce_runs_the_suite_and_prints_each_claim_with_the_answer(
 def test_list_names_the_suites_with_claims_and_their_expected_time(project, capsys):
     assert main(["reproduce", "--list"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("tiny (~0.5 min on a 2-core CPU): tiny echo suite\n"
+    assert out.startswith("tiny (~0.5 min on a shared 2-core CPU): tiny echo suite\n"
                           "  1. The tanh RNN solves echo at T=3 [a test]\n")
     assert "full size: none: it is a test" in out and "plain" not in out
     listed = json.loads(main(["reproduce", "--list", "--json"]) == 0 and
