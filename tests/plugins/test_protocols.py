@@ -156,3 +156,28 @@ def test_framework_init_is_keras_own_layer(registry):
     for name in framework:
         np.testing.assert_array_equal(framework[name], again[name])
     assert not np.allclose(framework["W"], canonical["W"])
+
+
+@pytest.mark.skipif(not all(importlib.util.find_spec(n) for n in ("torch", "keras")),
+                    reason="needs torch and keras")
+@pytest.mark.parametrize("protocol", [
+    {"optimizer": "sgd", "clip_value": 0.05, "weight_decay": 0.1,
+     "lr_schedule": LrSchedule.parse("step:2:0.5")},
+    {"optimizer": "sgd", "clip_norm": 1.0, "weight_decay": 0.1, "steps": 4,
+     "lr_schedule": LrSchedule.parse("cosine")},
+], ids=["value-step", "norm-cosine"])
+def test_one_protocol_trains_alike_in_both_backends(registry, protocol):
+    """From the canonical weights, four SGD steps under one protocol end at the same
+    weights in torch and in Keras: each backend honours clipping, decay and schedule the
+    same way. (Adam and RMSprop divide by their gradient statistics, where each framework
+    puts epsilon in its own place: their trajectories part where |g| nears epsilon,
+    docs/protocols.md.)"""
+    weights = {}
+    for backend in ("torch", "keras"):
+        trainer = registry.backends[backend].build_trainer(
+            config(registry, backend, "lstm", **protocol))
+        for step in range(4):
+            trainer.train_step(*batch(step))
+        weights[backend] = trainer.export_weights()
+    for name, value in weights["torch"].items():
+        np.testing.assert_allclose(weights["keras"][name], value, atol=2e-5, rtol=1e-4)
