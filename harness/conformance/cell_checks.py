@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
@@ -35,6 +36,7 @@ from harness.conformance.numeric import (
 )
 from harness.conformance.results import Check, CheckFailed, CheckSkipped
 from harness.parity import compare
+from harness.protocol import LrSchedule
 from harness.records import RunRecord
 from harness.registry import STANDARD_OPTIONS
 from harness.runner import execute
@@ -298,6 +300,46 @@ def reference(f: CellFixture) -> str:
     return f"matches {equations} ({len(differences)} quantities)"
 
 
+PROTOCOL_LR, PROTOCOL_DECAY = 0.1, 0.5
+
+
+def protocol(f: CellFixture) -> str:
+    """The training protocol of TrainerConfig reaches the update: clipping by value,
+    decoupled weight decay and a step schedule; ``init="framework"`` where the cell declares
+    it (``Cell.framework_init``)."""
+    config = replace(f.config(), optimizer="sgd", lr=PROTOCOL_LR, clip_norm=None,
+                     clip_value=1e-30, weight_decay=PROTOCOL_DECAY,
+                     lr_schedule=LrSchedule.parse("step:1:0.5"))
+    trainer = f.backend.build_trainer(config)
+    weights = [trainer.export_weights()]
+    for _ in range(2):
+        trainer.train_step(f.inputs, f.targets)
+        weights.append(trainer.export_weights())
+    for step, factor in enumerate((1.0, 0.5)):
+        shrink = 1.0 - PROTOCOL_LR * factor * PROTOCOL_DECAY
+        if not _same({n: v * shrink for n, v in weights[step].items()}, weights[step + 1]):
+            raise CheckFailed(
+                f"SGD (lr {PROTOCOL_LR}) with clip_value 1e-30 (no gradient left), "
+                f"weight_decay {PROTOCOL_DECAY} and lr_schedule step:1:0.5 should multiply "
+                f"every weight by {shrink:g} at update {step + 1}; it did not",
+                "clip each gradient element to [-clip_value, clip_value]; before each update "
+                "multiply every weight by 1 - lr_t * weight_decay, lr_t from "
+                "TrainerConfig.lr_schedule at the updates applied so far (harness.trainer)")
+    details = "clip by value, weight decay and step schedule reach the update"
+    if not f.cell.framework_init:
+        return f"{details}; no framework init declared"
+    drawn = [f.backend.build_trainer(replace(f.config(), init="framework")).export_weights()
+             for _ in range(2)]
+    if not _same(drawn[0], drawn[1], exact=True):
+        raise CheckFailed("two trainers with init 'framework' and one seed drew different "
+                          "weights", "seed the framework's own draws from TrainerConfig.seed")
+    if _same(drawn[0], f.snapshot().loaded):
+        raise CheckFailed("with init 'framework' the trainer loaded the canonical weights",
+                          "keep the weights the framework's layers drew when TrainerConfig."
+                          "init is 'framework'")
+    return f"{details}; init framework seeded"
+
+
 CELL_CHECKS = (
     Check("construct", construct, "build the cell from TrainerConfig"),
     Check("forward", forward, "return (outputs, state) of the documented shapes"),
@@ -307,6 +349,7 @@ CELL_CHECKS = (
     Check("options", options, "accept the options Cell.options declares"),
     Check("record", record, "make the trainer run a whole bench run"),
     Check("reference", reference, "probe the cell as Backend.probe_cell documents"),
+    Check("protocol", protocol, "follow every protocol field of TrainerConfig"),
 )
 
 

@@ -85,6 +85,17 @@ class UnseededMasks(LNRNN):
         return self._run(x)
 
 
+class UnseededInit(LNRNN):
+    """Declares a framework initialisation but draws it from a generator no seed reaches."""
+
+    generator = torch.Generator().manual_seed(54321)
+
+    def __init__(self, input_size: int, hidden: int, options: dict):
+        super().__init__(input_size, hidden, options)
+        with torch.no_grad():
+            self.U.uniform_(-0.5, 0.5, generator=self.generator)
+
+
 class LayerNormedRNN(LNRNN):
     """Registered as ``rnn``: runs the LN-RNN's equations under the plain RNN's name."""
 
@@ -96,6 +107,7 @@ FAULTS = {
     "nodrop": (IgnoresRecurrentDropout, init_lnrnn, "options"),
     "unseeded": (UnseededMasks, init_lnrnn, "deterministic"),
     "rnn": (LayerNormedRNN, init_lnrnn, "reference"),
+    "freshinit": (UnseededInit, init_lnrnn, "protocol"),
 }
 """Cell name -> (module class, initializer, the check it must fail)."""
 
@@ -115,4 +127,5 @@ class FaultyPlugin:
     @hookimpl
     def bench_register_cells(self, register):
         for name, (_, initializer, _) in FAULTS.items():
-            register(Cell(name, "faulty", factory=partial(build, name), initializer=initializer))
+            register(Cell(name, "faulty", factory=partial(build, name), initializer=initializer,
+                          framework_init=name == "freshinit"))

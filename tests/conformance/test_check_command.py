@@ -23,18 +23,18 @@ def test_a_conforming_cell_passes(capsys, host):
     out = capsys.readouterr().out
     assert "torch:lnrnn/framework" in out and "torch:lnrnn/bench" in out
     assert "roundtrip" in out
-    assert out.strip().endswith("19 passed")  # 3 backend checks, 8 per kernel path
+    assert out.strip().endswith("21 passed")  # 3 backend checks, 9 per kernel path
 
 
 def test_json_lists_every_result(capsys, host):
     assert main(["check", "--cells", "lnrnn", "--backend", "torch", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["ok"] and data["counts"] == {"passed": 19}
+    assert data["ok"] and data["counts"] == {"passed": 21}
     assert data["results"][3] == {
         "subject": "torch:lnrnn/framework", "check": "construct", "outcome": "passed",
         "message": "loop, 50 parameters", "fix": "",
     }
-    assert data["results"][11]["message"] == "bench-fused, 50 parameters"
+    assert data["results"][12]["message"] == "bench-fused, 50 parameters"
 
 
 def test_a_failure_is_named_with_its_fix_and_exits_1(capsys, faulty_host):
@@ -42,7 +42,7 @@ def test_a_failure_is_named_with_its_fix_and_exits_1(capsys, faulty_host):
     out = capsys.readouterr().out
     assert ("FAILED faulty:swapped roundtrip: export_weights() does not return the weights "
             "just loaded\n  fix: load and export with the same canonical names") in out
-    assert out.strip().endswith("9 passed, 1 failed, 1 skipped")
+    assert out.strip().endswith("10 passed, 1 failed, 1 skipped")
 
 
 @pytest.mark.parametrize("args, message", [

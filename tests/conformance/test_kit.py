@@ -4,10 +4,12 @@ with a reason what it cannot check."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
 from bench_torch import plugin as torch_plugin
+from bench_torch.cells import build_cell
 from harness import hookimpl
 from harness.canonical import init_lnrnn
 from harness.conformance import plan_checks, run_checks
@@ -41,6 +43,8 @@ def test_each_planted_fault_fails_exactly_its_check(faulty):
     assert by_key["faulty:swapped", "reference"].message == "no reference for 'swapped'"
     assert by_key["faulty", "standard cells"].message == \
         "lacks standard cells lnrnn, lstm, gru"
+    assert "init 'framework' and one seed drew different weights" in by_key[
+        "faulty:freshinit", "protocol"].message
 
 
 def test_a_backend_with_every_standard_cell_passes_the_catalogue_check():
@@ -129,3 +133,26 @@ def test_without_the_task_the_record_check_is_skipped(faulty):
     for record in records:
         assert record.outcome == "skipped"
         assert record.message.startswith("task 'nonesuch' is not registered")
+
+
+def test_a_trainer_that_drops_a_protocol_field_fails_the_protocol_check():
+    """A backend whose trainer ignores weight decay trains fine, and only `protocol` fails."""
+    class NoDecay:
+        @hookimpl
+        def bench_register_backends(self, register):
+            register(Backend(name="nodecay", framework="PyTorch", version=None, available=True,
+                             build_trainer=lambda config: torch_plugin.build_trainer(
+                                 replace(config, weight_decay=0.0)),
+                             list_devices=torch_plugin.list_devices))
+
+        @hookimpl
+        def bench_register_cells(self, register):
+            register(Cell("lnrnn", "nodecay", factory=partial(build_cell, "lnrnn"),
+                          initializer=init_lnrnn))
+
+    host = make_host("tasks", "torch")
+    host.register(NoDecay(), "nodecay")
+    results = run_checks(host.registry, cells=["nodecay:lnrnn"])
+    assert [r.check for r in results if r.failed] == ["protocol"]
+    (failure,) = [r for r in results if r.failed]
+    assert "should multiply every weight by 0.95 at update 1" in failure.message
