@@ -191,8 +191,8 @@ class LSTM(FusedCell):
 
     @property
     def auto_bench(self) -> bool:
-        """Not over torch's oneDNN LSTM, measured ~10% faster on the CPU; over the step loop
-        that recurrent dropout forces (README)."""
+        """Not over torch's oneDNN LSTM, measured level with it on the CPU; over the step
+        loop that recurrent dropout forces (README, "Kernel paths")."""
         return self.kernel_path == LOOP
 
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
