@@ -1,7 +1,9 @@
-"""Does bench's torch approach pay on TensorFlow? (issue 13, item 4): one custom gradient for
-the whole sequence (``tf.custom_gradient``: a ``tf.while_loop`` forward that keeps what the
-backward needs, and a hand-written backward loop; the recurrent weight's gradient as one
-product afterwards) against Keras's own layers, for the LSTM and the lnrnn cell.
+"""Does bench's torch approach pay on TensorFlow and JAX? (issue 13, item 4): one custom
+gradient for the whole sequence (``tf.custom_gradient``: a ``tf.while_loop`` forward that
+keeps what the backward needs, and a hand-written backward loop; the recurrent weight's
+gradient as one product afterwards) against Keras's own layers, for the LSTM and the lnrnn
+cell; on JAX (``jax:lstm``), a ``jax.custom_vjp`` against JAX differentiating the
+``lax.scan`` LSTM, as Keras's JAX backend runs it.
 
     python -m tests.benchmarks.keras_sequence_gradient [--rounds 15] [--threads 1]
 
@@ -160,22 +162,99 @@ def measure(cell: str, rounds: int) -> dict[str, float]:
         scale = float(tf.reduce_max(tf.abs(want))) or 1.0
         error = float(tf.reduce_max(tf.abs(want - got))) / scale
         assert error < 1e-4, f"{cell} {weight.path}: gradients differ by {error:.2e}"
+    return alternated_medians(runs, rounds, lambda grads: [g.numpy() for g in grads])
+
+
+def alternated_medians(runs: dict, rounds: int, finish) -> dict[str, float]:
+    """Median ms of each run, alternated after 3 warm-up rounds; ``finish`` waits for a
+    run's results."""
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for round_ in range(3 + rounds):
         for name, run in runs.items():
             start = time.perf_counter()
-            [g.numpy() for g in run()]
+            finish(run())
             if round_ >= 3:
                 samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+
+
+def measure_jax_lstm(rounds: int) -> dict[str, float]:
+    """The same for JAX: the LSTM as ``lax.scan`` differentiated by JAX (as Keras's JAX
+    backend runs it) against a ``jax.custom_vjp`` with a hand-written backward scan."""
+    from functools import partial
+
+    import jax
+    import jax.numpy as jnp
+
+    def step(recurrent, carry, xw_t):
+        h, c = carry
+        i, f, g, o = jnp.split(xw_t + h @ recurrent, 4, -1)
+        i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
+        c = f * c + i * g
+        h = o * jnp.tanh(c)
+        return (h, c), (h, c, jnp.concatenate([i, f, g, o], -1))
+
+    def scan(xw, recurrent):
+        zeros = jnp.zeros((xw.shape[1], recurrent.shape[0]))
+        return jax.lax.scan(partial(step, recurrent), (zeros, zeros), xw)[1]
+
+    @jax.custom_vjp
+    def custom(xw, recurrent):
+        return scan(xw, recurrent)[0]
+
+    def forward(xw, recurrent):
+        hs, cs, acts = scan(xw, recurrent)
+        return hs, (hs, cs, acts, recurrent)
+
+    def backward(saved, d_hs):
+        hs, cs, acts, recurrent = saved
+        zeros = jnp.zeros_like(hs[0])
+        previous_h = jnp.concatenate([zeros[None], hs[:-1]])
+        previous_c = jnp.concatenate([zeros[None], cs[:-1]])
+
+        def back(carry, inputs):
+            dh_next, dc = carry
+            d_h, a, tc, c_prev = inputs
+            i, f, g, o = jnp.split(a, 4, -1)
+            dh = d_h + dh_next
+            dc = dc + dh * o * (1 - tc**2)
+            d = jnp.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                                 dc * i * (1 - g * g), dh * tc * o * (1 - o)], -1)
+            return (d @ recurrent.T, dc * f), d
+
+        _, d_pre = jax.lax.scan(back, (zeros, zeros), (d_hs, acts, jnp.tanh(cs), previous_c),
+                                reverse=True)
+        return d_pre, jnp.einsum("tbh,tbg->hg", previous_h, d_pre)
+
+    custom.defvjp(forward, backward)
+    steps, batch, hidden = 100, 128, 128
+    keys = jax.random.split(jax.random.PRNGKey(0), 4)
+    x = jax.random.normal(keys[0], (batch, steps, hidden))
+    cotangent = jax.random.normal(keys[1], (steps, batch, hidden))
+    weights = (jax.random.normal(keys[2], (hidden, 4 * hidden)) * 0.1,
+               jax.random.normal(keys[3], (hidden, 4 * hidden)) * 0.1, jnp.zeros(4 * hidden))
+
+    def loss(outputs_of, kernel, recurrent, bias):
+        xw = jnp.einsum("bti,ig->tbg", x, kernel) + bias
+        return jnp.sum(outputs_of(xw, recurrent) * cotangent)
+
+    runs = {name: partial(jax.jit(jax.grad(partial(loss, fn), argnums=(0, 1, 2))), *weights)
+            for name, fn in (("keras", lambda xw, u: scan(xw, u)[0]), ("bench", custom))}
+    for want, got in zip(runs["keras"](), runs["bench"](), strict=True):
+        error = float(jnp.max(jnp.abs(want - got)) / jnp.max(jnp.abs(want)))
+        assert error < 1e-4, f"jax lstm: gradients differ by {error:.2e}"
+    return alternated_medians(runs, rounds, jax.block_until_ready)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=0, help="0: TensorFlow's default")
-    parser.add_argument("--cells", default="lstm,lnrnn")
+    parser.add_argument("--cells", default="lstm,lnrnn,jax:lstm")
     args = parser.parse_args()
+    if args.threads == 1:
+        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
@@ -184,7 +263,8 @@ def main() -> None:
     print("| cell | keras ms | custom gradient ms | keras ÷ custom | loadavg |\n"
           "|---|---|---|---|---|")
     for cell in args.cells.split(","):
-        times = measure(cell, args.rounds)
+        times = measure_jax_lstm(args.rounds) if cell == "jax:lstm" else measure(cell,
+                                                                                  args.rounds)
         with open("/proc/loadavg") as handle:
             load = " ".join(handle.read().split()[:3])
         print(f"| {cell} | {times['keras']:.1f} | {times['bench']:.1f} | "
