@@ -27,7 +27,9 @@ SCAN_KERNELS = ("framework", "bench")
 
 
 @dataclass(frozen=True)
-class LongMemoryCell:
+class CellEntry:
+    """What is true of a long-memory cell in every backend."""
+
     name: str
     description: str
     initializer: Initializer
@@ -39,20 +41,20 @@ class LongMemoryCell:
 
 
 CELLS = (
-    LongMemoryCell("indrnn", "IndRNN (Li et al. 2018): relu, diagonal recurrent weights",
-                   layout.init_indrnn, longmem_reference.indrnn),
-    LongMemoryCell("exprnn", "expRNN (Lezcano-Casado & Martinez-Rubio 2019): orthogonal "
-                   "recurrent matrix expm(S), S skew-symmetric; modReLU",
-                   layout.init_exprnn, longmem_reference.exprnn),
-    LongMemoryCell("mingru", "minGRU (Feng et al. 2024): gates from the input only, "
-                   "trained with a parallel log-space scan", layout.init_mingru,
-                   longmem_reference.mingru, SCAN_OPTIONS, SCAN_KERNELS),
-    LongMemoryCell("minlstm", "minLSTM (Feng et al. 2024): normalised forget and input "
-                   "gates from the input only, trained with a parallel log-space scan",
-                   layout.init_minlstm, longmem_reference.minlstm, SCAN_OPTIONS, SCAN_KERNELS),
-    LongMemoryCell("lru", "Linear Recurrent Unit (Orvieto et al. 2023): diagonal complex "
-                   "linear recurrence, exponential parametrisation, real read-out",
-                   layout.init_lru, longmem_reference.lru, SCAN_OPTIONS, SCAN_KERNELS),
+    CellEntry("indrnn", "IndRNN (Li et al. 2018): relu, diagonal recurrent weights",
+              layout.init_indrnn, longmem_reference.indrnn),
+    CellEntry("exprnn", "expRNN (Lezcano-Casado & Martinez-Rubio 2019): orthogonal "
+              "recurrent matrix expm(S), S skew-symmetric; modReLU",
+              layout.init_exprnn, longmem_reference.exprnn),
+    CellEntry("mingru", "minGRU (Feng et al. 2024): gates from the input only, trained with "
+              "a parallel scan", layout.init_mingru, longmem_reference.mingru, SCAN_OPTIONS,
+              SCAN_KERNELS),
+    CellEntry("minlstm", "minLSTM (Feng et al. 2024): normalised forget and input gates from "
+              "the input only, trained with a parallel scan", layout.init_minlstm,
+              longmem_reference.minlstm, SCAN_OPTIONS, SCAN_KERNELS),
+    CellEntry("lru", "Linear Recurrent Unit (Orvieto et al. 2023): diagonal complex linear "
+              "recurrence, exponential parametrisation, real read-out", layout.init_lru,
+              longmem_reference.lru, SCAN_OPTIONS, SCAN_KERNELS),
 )
 
 

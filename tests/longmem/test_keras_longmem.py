@@ -15,9 +15,8 @@ from bench_longmem import keras_cells  # noqa: E402
 from harness import longmem_reference  # noqa: E402
 from harness.conformance import conformance_tests  # noqa: E402
 from harness.parity import check_parity  # noqa: E402
-from harness.runner import execute  # noqa: E402
-from harness.spec import RunSpec  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
+from tests.longmem.tiny_runs import loss_ratio_after_tiny_run  # noqa: E402
 
 CELLS = ("indrnn", "exprnn", "mingru", "minlstm", "lru")
 
@@ -57,11 +56,4 @@ def test_the_keras_matrix_exponential_matches_scipy(scale):
     ("indrnn", "adding", 60), ("mingru", "adding", 60), ("lru", "copy", 150),
 ])
 def test_keras_cells_learn_below_the_baseline_at_a_tiny_size(name, task, steps):
-    spec = RunSpec(task=task, cell=f"keras:{name}", task_params={"length": 10}, hidden=16,
-                   batch=16, steps=steps, eval_every=steps, eval_size=64, warmup_steps=1,
-                   device="cpu", stop_when_solved=False)
-
-    record = execute(spec, keras_host().registry)
-
-    assert record.status == "ok"
-    assert record.accuracy.loss_ratio < 0.9
+    assert loss_ratio_after_tiny_run(keras_host().registry, f"keras:{name}", task, steps) < 0.9

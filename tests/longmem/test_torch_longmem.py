@@ -16,9 +16,8 @@ from harness import hookimpl, longmem_reference  # noqa: E402
 from harness.canonical import probe_weights  # noqa: E402
 from harness.conformance import conformance_tests, run_checks  # noqa: E402
 from harness.registry import Cell  # noqa: E402
-from harness.runner import execute  # noqa: E402
-from harness.spec import RunSpec  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
+from tests.longmem.tiny_runs import loss_ratio_after_tiny_run  # noqa: E402
 
 TORCH_CELLS = ("indrnn", "exprnn", "mingru", "minlstm", "lru")
 
@@ -39,14 +38,7 @@ test_longmem_conformance = conformance_tests(*(f"torch:{name}" for name in TORCH
     ("lru", "copy", 150),
 ])
 def test_each_cell_learns_below_the_baseline_at_a_tiny_size(name, task, steps):
-    spec = RunSpec(task=task, cell=f"torch:{name}", task_params={"length": 10}, hidden=16,
-                   batch=16, steps=steps, eval_every=steps, eval_size=64, warmup_steps=1,
-                   device="cpu", stop_when_solved=False)
-
-    record = execute(spec, longmem_host().registry)
-
-    assert record.status == "ok"
-    assert record.accuracy.loss_ratio < 0.9
+    assert loss_ratio_after_tiny_run(longmem_host().registry, f"torch:{name}", task, steps) < 0.9
 
 
 @pytest.mark.parametrize("name", ("mingru", "minlstm", "lru"))
