@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from bench_longmem.layout import SHAPES, shape_of
 from bench_torch.cells import LOOP, RecurrentCell
+from bench_torch.kernels import masked
 from bench_torch.weights import ParameterTable
 
 SCAN = "scan"
@@ -40,10 +41,6 @@ class LongMemoryCell(RecurrentCell):
         return {name: (getattr(self, name), False) for name in SHAPES[self.name]}
 
 
-def _masked(h: Tensor, mask: Tensor | None) -> Tensor:
-    return h if mask is None else h * mask
-
-
 class IndRNN(LongMemoryCell):
     """h_t = relu(x_t W + u * h_{t-1} + b): each unit recurs on itself only."""
 
@@ -53,7 +50,7 @@ class IndRNN(LongMemoryCell):
         h = x.new_zeros(x.shape[0], self.hidden)
         outputs = []
         for xw in torch.unbind(x @ self.W + self.b, 1):
-            h = torch.relu(torch.addcmul(xw, self.u, _masked(h, state_mask)))
+            h = torch.relu(torch.addcmul(xw, self.u, masked(h, state_mask)))
             outputs.append(h)
         return torch.stack(outputs, 1), h
 
@@ -89,7 +86,7 @@ class ExpRNN(LongMemoryCell):
         h = x.new_zeros(x.shape[0], self.hidden)
         outputs = []
         for xw in torch.unbind(x @ self.W, 1):
-            h = modrelu(torch.addmm(xw, _masked(h, state_mask), recurrent), self.b)
+            h = modrelu(torch.addmm(xw, masked(h, state_mask), recurrent), self.b)
             outputs.append(h)
         return torch.stack(outputs, 1), h
 
