@@ -128,7 +128,11 @@ class CellLayer(keras.layers.Layer):
         return outputs, tuple(state)
 
     def select_kernel(self, device: str) -> str:
-        """Use cuDNN where Keras can for these options on ``device``, else Keras's loop."""
+        """Use cuDNN where Keras can for these options on ``device``, else Keras's loop; a
+        sequence layer of a plugin's own with a ``select_kernel`` chooses for itself."""
+        if hasattr(self.rnn, "select_kernel"):
+            self.kernel_path = self.rnn.select_kernel(device)
+            return self.kernel_path
         fusable = isinstance(self.rnn, keras.layers.LSTM | keras.layers.GRU)
         fused = fusable and not self.options.recurrent_dropout and cudnn_available(device)
         self.kernel_path = FUSED if fused else self._unfused_path

@@ -1,8 +1,8 @@
 """The long-memory cells' training step against ``torch:lstm`` (torch's fused oneDNN LSTM) at
 the standard size, timed interleaved in one process so that the host's drift hits every
-side alike: each cell's torch version, its step loop where it also has a scan (``--kernel
-framework``), and its Keras version. The ratios to the LSTM, not the times, are the
-finding (docs/cells.md)."""
+side alike: each cell's torch version as ``auto`` runs it on the CPU, its parallel scan
+where it has one (``--kernel bench``), and its Keras version. The ratios to the LSTM, not
+the times, are the finding (docs/cells.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def registry():
 def test_long_memory_cell_against_the_lstm(benchmark, registry, cell):
     sides = {"torch:lstm": ("torch:lstm", "auto"), f"torch:{cell}": (f"torch:{cell}", "auto")}
     if cell in SCAN_CELLS:
-        sides[f"torch:{cell} loop"] = (f"torch:{cell}", "framework")
+        sides[f"torch:{cell} --kernel bench"] = (f"torch:{cell}", "bench")
     if registry.backends["keras"].available:
         sides[f"keras:{cell}"] = (f"keras:{cell}", "auto")
     steps = {}

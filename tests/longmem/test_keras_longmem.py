@@ -13,6 +13,7 @@ pytest.importorskip("torch")
 import bench_longmem.plugin  # noqa: E402
 from bench_longmem import keras_cells  # noqa: E402
 from harness import longmem_reference  # noqa: E402
+from harness.canonical import probe_weights  # noqa: E402
 from harness.conformance import conformance_tests  # noqa: E402
 from harness.parity import check_parity  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
@@ -57,3 +58,32 @@ def test_the_keras_matrix_exponential_matches_scipy(scale):
 ])
 def test_keras_cells_learn_below_the_baseline_at_a_tiny_size(name, task, steps):
     assert loss_ratio_after_tiny_run(keras_host().registry, f"keras:{name}", task, steps) < 0.9
+
+
+@pytest.mark.parametrize("name", ("mingru", "minlstm", "lru"))
+def test_the_keras_parallel_scan_equals_its_step_loop(name):
+    """The kit runs the step loop (what the CPU gets); the scan, what other devices get, is
+    held to it here at 40 steps, outputs and gradients."""
+    from bench_keras.framework import value_and_grad
+
+    cell = keras_host().registry.cells[("keras", name)]
+    weights = probe_weights(cell.initializer, 3, 8, np.random.default_rng(0))
+    x = keras.ops.convert_to_tensor(
+        np.random.default_rng(1).normal(size=(4, 40, 3)).astype(np.float32))
+    results = {}
+    for device in ("cpu", "gpu"):
+        layer = cell.factory(3, 8, {})
+        layer.load_canonical(weights)
+        path = layer.select_kernel(device)
+        variables = list(layer.keras_variables().values())
+
+        def loss(layer=layer):
+            outputs = layer(x)[0]
+            return keras.ops.sum(outputs * outputs), outputs
+
+        _, outputs, grads, _ = value_and_grad(loss, variables)
+        results[path] = [keras.ops.convert_to_numpy(v) for v in (outputs, *grads)]
+
+    assert set(results) == {"loop", "scan"}
+    for loop, scan in zip(results["loop"], results["scan"], strict=True):
+        np.testing.assert_allclose(scan, loop, rtol=1e-4, atol=1e-4 * np.abs(loop).max())
