@@ -198,7 +198,7 @@ def positive_activation(v):
 
 class LinearLayer(SequenceLayer):
     """A cell linear in its state: the parallel scan off the CPU, the step loop on it, where
-    it measured 2.5-7x faster in Keras (docs/cells.md)."""
+    it measured about 3x faster (docs/cells.md)."""
 
     def select_kernel(self, device: str) -> str:
         self.kernel_path = LOOP if device == "cpu" else SCAN
