@@ -110,13 +110,19 @@ def search_lengths(searches: Sequence[CellSearch], run_round: RunRound) -> None:
             search.add(length, [records[spec.run_id] for spec in search.specs_at(length)])
 
 
-def plan_searches(specs: Sequence[RunSpec], registry: Registry,
-                  budget: int | None) -> list[CellSearch]:
-    """One search per cell over ``specs`` (cells × seeds at any one length)."""
+def plan_searches(specs: Sequence[RunSpec], registry: Registry, budget: int | None,
+                  max_length: int | None = None) -> list[CellSearch]:
+    """One search per cell over ``specs`` (cells × seeds at any one length), trying no
+    length above ``max_length`` (default: the task's maximum, else :data:`MAX_LENGTH`)."""
     first = specs[0]
     definition = registry.task(first.task)
     (parameter,) = [p for p in definition.parameters if p.name == LENGTH_PARAMETER]
     maximum = int(parameter.maximum) if parameter.maximum is not None else MAX_LENGTH
+    if max_length is not None:
+        if not START_LENGTH <= max_length <= maximum:
+            raise UsageError(f"--max-length must be in [{START_LENGTH}, {maximum}] for "
+                             f"{first.task}, got {max_length}")
+        maximum = max_length
     start = _shortest_valid(first, registry, maximum)
     steps = budget if budget is not None else BUDGET_RUNS * first.steps
     if steps < first.steps:

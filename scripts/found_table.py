@@ -4,9 +4,11 @@ machine, as the Markdown table of README's "What bench found".
     python scripts/found_table.py [--out bench-results/found] [--tasks copy,adding]
 
 Runs, per task, the length search of ``bench run`` (docs/memory.md) for every cell of the
-table, ``bench run --task T --cells CELLS --steps 500 --budget 2000 --json``: half the
-default steps per length and half the default budget per cell, so that both tasks finish
-within an hour on a shared 2-core CPU. Then prints one row per cell. Records stay in
+table, ``bench run --task T --cells CELLS --steps 500 --budget 2000 --max-length 80
+--json``: half the default steps per length and half the default budget per cell, and no
+length above 80 (a cell that solves each length in a hundred steps would otherwise double
+its length within the budget up to T=2560, hours on a CPU), so that both tasks finish within
+an hour on a shared 2-core CPU. Then prints one row per cell. Records stay in
 ``--out/TASK``, so an interrupted run resumes where it stopped and a finished one only
 prints the table again.
 """
@@ -24,12 +26,14 @@ CELLS = ("torch:rnn", "torch:lnrnn", "torch:lstm", "torch:gru", "torch:indrnn",
 """The standard cells, then the long-memory cells of plugins/bench_longmem."""
 STEPS = 500
 BUDGET = 2000
+MAX_LENGTH = 80
 
 
 def search(task: str, out: Path) -> list[dict]:
     """The ``memory`` entries of ``bench run --json``: one per cell."""
     command = [sys.executable, "-m", "harness.cli", "run", "--task", task,
                "--cells", ",".join(CELLS), "--steps", str(STEPS), "--budget", str(BUDGET),
+               "--max-length", str(MAX_LENGTH),
                "--out", str(out / task), "--json"]
     print(" ".join(["bench", *command[3:]]), file=sys.stderr)
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)

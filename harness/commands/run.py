@@ -28,7 +28,7 @@ from harness.records import (
 )
 from harness.render.terminal import to_rich
 from harness.runner import validate
-from harness.search import BUDGET_RUNS, plan_searches, search_lengths
+from harness.search import BUDGET_RUNS, MAX_LENGTH, plan_searches, search_lengths
 from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
 from harness.suites import suite_runs
 from harness.sweep import MemoryLength, memory_lengths, summarise_cells
@@ -68,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                          "--length or --lengths, a task with a length searches it per cell)")
     p.add_argument("--budget", type=int, help="training steps per cell and seed for the "
                    f"length search (default: {BUDGET_RUNS} x --steps)")
+    p.add_argument("--max-length", type=int, help="the longest length the length search "
+                   f"tries (default: the task's maximum, else {MAX_LENGTH})")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="other task parameter (repeatable)")
     p.add_argument("--seeds", type=_seed_list, default=[0], help="comma-separated seeds "
@@ -297,10 +299,12 @@ def execute_command(args) -> int:
     warn_plugin_errors(host)
     specs = requested_specs(args, host.registry)
     searching = searches_length(args, host.registry)
-    if args.budget is not None and not searching:
-        raise UsageError("--budget sets the length search, which runs only without --length, "
-                         "--lengths and --suite")
-    searches = plan_searches(specs, host.registry, args.budget) if searching else []
+    for option, value in (("--budget", args.budget), ("--max-length", args.max_length)):
+        if value is not None and not searching:
+            raise UsageError(f"{option} sets the length search, which runs only without "
+                             "--length, --lengths and --suite")
+    searches = (plan_searches(specs, host.registry, args.budget, args.max_length)
+                if searching else [])
     out_dir = Path(args.out)
     executor = open_executor(args, host.registry, _executor_name(args, searches), out_dir)
     if searching:

@@ -77,6 +77,25 @@ def test_the_budget_stops_the_search(planted):
                              "(10 used)"
 
 
+def test_max_length_caps_the_lengths_tried(planted):
+    specs = [RunSpec(task="echo", cell="planted:memory", task_params={"length": 5},
+                     steps=STEPS, eval_every=2, eval_size=256, batch=4, hidden=4)]
+    (search,) = plan_searches(specs, planted, budget=10 * STEPS, max_length=8)
+    search_lengths([search], _run(planted))
+    assert sorted(search.verdicts) == [5, 8]
+    assert search.stopped == "remembers up to the longest length searched, 8"
+
+
+@pytest.mark.parametrize("argv", [["--max-length", "4"], ["--max-length", "9", "--length", "5"]])
+def test_a_max_length_outside_the_search_or_below_its_start_is_a_usage_error(
+        planted, tmp_path, capsys, argv):
+    assert main(["run", *SEARCH, "--cells", "planted:memory", *argv, "--out",
+                 str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--max-length must be in [5, " in err or "--max-length sets the length search" in err
+    assert not list(tmp_path.glob("*.json"))
+
+
 def test_cells_search_side_by_side_one_run_each_per_round(planted):
     rounds: list = []
     searches = _searches(planted, ["planted:memory", "planted:chance"])
