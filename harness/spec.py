@@ -60,11 +60,11 @@ class RunSpec:
     """A :class:`harness.protocol.LrSchedule` in its command-line form."""
 
     IGNORES_UNKNOWN_FIELDS: ClassVar[bool] = True
+    """Reading a record drops spec fields this version does not know (see from_dict)."""
     ID_OMITS_AT_DEFAULT: ClassVar[tuple[str, ...]] = (
         "init", "epsilon", "weight_decay", "clip_value", "lr_schedule")
     """Protocol fields added after records existed: left out of :attr:`run_id` while they
     hold their default, so a record made before them keeps its id (and resumes)."""
-    """Reading a record drops spec fields this version does not know (see from_dict)."""
 
     @property
     def backend(self) -> str:
