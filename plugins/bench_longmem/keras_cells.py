@@ -122,6 +122,8 @@ class SequenceLayer(keras.layers.Layer):
 
 
 class IndRNN(SequenceLayer):
+    """h_t = relu(x_t W + u * h_{t-1} + b)."""
+
     cell_name = "indrnn"
 
     def _sequence(self, x, state_mask):
@@ -130,6 +132,8 @@ class IndRNN(SequenceLayer):
 
 
 class ExpRNN(SequenceLayer):
+    """h_t = modrelu(x_t W + h_{t-1} expm(S), b), the exponential taken once per sequence."""
+
     cell_name = "exprnn"
 
     def _sequence(self, x, state_mask):
@@ -209,6 +213,8 @@ class LinearLayer(SequenceLayer):
 
 
 class MinGRU(LinearLayer):
+    """h_t = (1 - z_t) * h_{t-1} + z_t * g(x_t W_h + b_h), z_t = sigmoid(x_t W_z + b_z)."""
+
     cell_name = "mingru"
 
     def _sequence(self, x, state_mask):
@@ -218,6 +224,8 @@ class MinGRU(LinearLayer):
 
 
 class MinLSTM(LinearLayer):
+    """h_t = f'_t * h_{t-1} + i'_t * g(x_t W_h + b_h), f' and i' normalised to sum to 1."""
+
     cell_name = "minlstm"
 
     def _sequence(self, x, state_mask):
@@ -228,6 +236,9 @@ class MinLSTM(LinearLayer):
 
 
 class LRU(LinearLayer):
+    """s_t = lambda * s_{t-1} + gamma * (x_t B), complex as (real, imaginary) pairs;
+    y_t = Re(s_t C) + x_t D."""
+
     cell_name = "lru"
 
     def _sequence(self, x, state_mask):
