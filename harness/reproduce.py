@@ -14,14 +14,16 @@ runs, the findings they test::
     checks = [{cell = "torch:lstm", is = "solves"},
               {cell = "torch:rnn", is = "loss_ratio_above", ratio = 0.9}]
 
-A claim is reproduced when every check holds. A check is judged over the seeds of its cell
-at the claim's task and length, by the rules of ``bench run``: a length is solved (or
-remembered, by the memory test of :mod:`harness.memory`) when at least half of the seeds did
+A claim is reproduced when every check holds. A check is judged over the runs of its cell
+at the claim's task and length (its seeds: a suite runs a cell once per setting), by the
+rules of ``bench run``: a length is solved (or remembered, by the memory test of
+:mod:`harness.memory`) when at least half of the seeds did
 (:data:`harness.sweep.SOLVED_SHARE`); a loss ratio is the median over the seeds.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ from harness.errors import UnknownNameError, UsageError
 from harness.formatting import fmt
 from harness.records import RunRecord
 from harness.suites import PACKAGED_SUITES_DIR, SUITES_DIR, Suite, load_suite
-from harness.sweep import LengthVerdict, length_verdict, memory_lengths, summarise_cells
+from harness.sweep import LengthVerdict, length_verdict, memory_lengths
 from harness.tasks import LENGTH_PARAMETER
 
 CONDITIONS = {
@@ -221,9 +223,9 @@ def _judge_check(claim: Claim, check: Check, records: Sequence[RunRecord]) -> Ch
     if not finished:
         return CheckOutcome(check, None, f"no finished run of {check.cell} at {claim.setting}"
                             + (f" ({len(runs)} failed)" if runs else ""))
-    (summary,) = summarise_cells(finished)
     verdict = length_verdict(claim.length, finished)
-    ratio = summary.values["loss_ratio"]
+    ratios = [r.accuracy.loss_ratio for r in finished if r.accuracy.loss_ratio is not None]
+    ratio = float(statistics.median(ratios)) if ratios else None
     holds = _CONDITION_TESTS[check.condition](verdict, ratio, check.ratio)
     return CheckOutcome(check, holds, _measured(verdict, ratio, finished))
 
