@@ -43,16 +43,14 @@ def masked(h: Tensor, mask: Tensor | None) -> Tensor:
     return h if mask is None else h * mask
 
 
-def _state_grad(out: Tensor, d_outputs: Tensor | None, t: int, d_next: Tensor | None,
+def _state_grad(out: Tensor, d_outputs: Tensor, t: int, d_next: Tensor | None,
                 recurrent: Tensor, mask: Tensor | None) -> Tensor:
-    """``out`` = the gradient reaching h_t: from above (``d_outputs[:, t]``; None: none) plus,
-    but at the last step (``d_next`` None), what flows back through the next step's
-    recurrent product, ``(d_next @ recurrent) * mask``. Written into a step-sized buffer, so
-    the backward pass holds no sequence-long copy of the incoming gradients."""
-    if d_outputs is None:
-        out.zero_()
-    else:
-        out.copy_(d_outputs[:, t])
+    """``out`` = the gradient reaching h_t: from above (``d_outputs[:, t]``; autograd passes
+    zeros for an unused output) plus, but at the last step (``d_next`` None), what flows
+    back through the next step's recurrent product, ``(d_next @ recurrent) * mask``. Written
+    into a step-sized buffer, so the backward pass holds no sequence-long copy of the
+    incoming gradients."""
+    out.copy_(d_outputs[:, t])
     if d_next is None:
         return out
     if mask is None:
@@ -158,7 +156,7 @@ class RNNRecurrence(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, d_outputs: Tensor | None):
+    def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, recurrent, states, mask = ctx.saved_tensors
         grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
         buffer = states.new_empty(CHUNK, states.shape[0], states.shape[2])
@@ -202,12 +200,12 @@ class LSTMRecurrence(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, d_outputs: Tensor | None, d_cell: Tensor | None):
+    def backward(ctx: FunctionCtx, d_outputs: Tensor, d_cell: Tensor):
         x, weight, recurrent, states, cells, gates, tanh_c, mask = ctx.saved_tensors
         hidden = recurrent.shape[1]
         grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
         initial = x.new_zeros(x.shape[0], hidden)
-        d_c = torch.zeros_like(initial) if d_cell is None else d_cell.clone()
+        d_c = d_cell.clone()
         buffer = gates.new_empty(CHUNK, gates.shape[0], gates.shape[2])
         scratch, dh = torch.empty_like(d_c), torch.empty_like(d_c)
         d_next = None
@@ -263,7 +261,7 @@ class GRURecurrence(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, d_outputs: Tensor | None):
+    def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, recurrent, recurrent_bias, states, gates, mask = ctx.saved_tensors
         hidden = recurrent.shape[1]
         grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
@@ -342,7 +340,7 @@ class LNRNNRecurrence(Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, d_outputs: Tensor | None):
+    def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, bias, recurrent, states, means, rstds, gamma, beta, mask = ctx.saved_tensors
         hidden = recurrent.shape[1]
         grads = _WeightGrads(x, weight, recurrent, ctx.needs_input_grad[0])
