@@ -191,7 +191,7 @@ class LSTM(FusedCell):
 
     @property
     def auto_bench(self) -> bool:
-        """Not over torch's oneDNN LSTM, measured level with it on the CPU; over the step
+        """Not over torch's oneDNN LSTM, measured as fast or faster on the CPU; over the step
         loop that recurrent dropout forces (README, "Kernel paths")."""
         return self.kernel_path == LOOP
 
