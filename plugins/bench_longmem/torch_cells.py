@@ -95,7 +95,7 @@ class ExpRNN(LongMemoryCell):
 class ScanCell(LongMemoryCell):
     """A cell linear in its state, h_t = keep_t * h_{t-1} + add_t: the parallel
     :meth:`_scan` (``--kernel bench``) or its :meth:`_step_loop` (``--kernel framework``).
-    ``auto`` takes the loop on the CPU, where it measured 2.5-4.3x faster than the scan
+    ``auto`` takes the loop on the CPU, where it measured 2.2-4.3x faster than the scan
     (docs/cells.md), and the scan on other devices, where T sequential steps of small
     kernels are what a GPU does worst (not measured: no GPU here)."""
 
