@@ -131,7 +131,8 @@ def execute(spec: RunSpec, registry: Registry | None = None,
     started = now_iso()
     before = cpu_times()
     busy = busy_now()
-    policy = threads or decide(None, busy=busy, spread_when_busy=run.backend.spread_when_busy)
+    policy = (threads or decide(None, busy=busy, spread_when_busy=run.backend.spread_when_busy)
+              ).for_step(spec.batch, spec.hidden)
     environment = {**_environment(run), **apply_threads(run.backend, policy, busy)}
     steps_done = 0
 

@@ -108,6 +108,13 @@ def busy_now(seconds: float = LOAD_SAMPLE_S) -> float:
     return others_busy(start, cpu_times())
 
 
+SMALL_STEP = 8192
+"""Batch x hidden below which a step runs on one thread under the automatic policy: its
+largest gate block (an LSTM's 4 x hidden per example) is then under ATen's grain size of
+32768 elements, below which PyTorch runs an elementwise operation on one thread anyway, so
+a second thread only adds synchronisation (README, "Threads": the tiny rows)."""
+
+
 @dataclass(frozen=True)
 class ThreadPolicy:
     """The thread count decided for runs, and why."""
@@ -115,6 +122,15 @@ class ThreadPolicy:
     threads: int
     description: str
     """``auto: 2 of 2 CPUs free`` or ``--threads 1``, for the record."""
+    automatic: bool = False
+    """Decided by bench (not ``--threads`` or ``OMP_NUM_THREADS``), so a small step may
+    take fewer threads."""
+
+    def for_step(self, batch: int, hidden: int) -> ThreadPolicy:
+        """This policy for a run of ``batch`` x ``hidden``: one thread for a small step."""
+        if not self.automatic or self.threads == 1 or batch * hidden >= SMALL_STEP:
+            return self
+        return ThreadPolicy(1, f"{self.description}; 1 for a small step", automatic=True)
 
 
 def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
@@ -140,6 +156,7 @@ def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
     shared = f", shared by {concurrent} runs at once" if concurrent > 1 else ""
     if free == 0 and spread_when_busy:
         return ThreadPolicy(max(1, cpus // concurrent),
-                            f"auto: 0 of {cpus} CPUs free, pool spread over all{shared}")
+                            f"auto: 0 of {cpus} CPUs free, pool spread over all{shared}",
+                            automatic=True)
     threads = max(1, free // concurrent)
-    return ThreadPolicy(threads, f"auto: {free} of {cpus} CPUs free{shared}")
+    return ThreadPolicy(threads, f"auto: {free} of {cpus} CPUs free{shared}", automatic=True)

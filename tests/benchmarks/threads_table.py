@@ -8,9 +8,11 @@ also with ``OMP_WAIT_POLICY=PASSIVE`` for torch, and bench's default: ``auto`` t
 framework's own wait policy), a fresh process times
 training steps of torch:lstm, torch:lnrnn, keras:lstm and keras:lnrnn at the standard size
 (copy T=100, batch 128, 128 units) and a tiny one (T=10, batch 16, 16 units). A fresh
-process per setting, because TensorFlow and OpenMP take their thread counts and wait policy
-only at start. Prints a Markdown table (row by row, as each condition ends) of median ms/step
-and each cell's default ÷ best fixed setting. Takes about 5 minutes on a quiet 2-core machine.
+process per setting and size, because TensorFlow and OpenMP take their thread counts and
+wait policy only at start. Prints a Markdown table (row by row, as each condition ends) of
+median ms/step, the best over ``--rounds`` (rounds alternate the settings' order), and each
+cell's default ÷ best fixed setting. One round takes about 6 minutes on a quiet 2-core
+machine.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ NEIGHBOURS = (0, 1, 2)
 WARMUP = 3
 
 
-def measure(backend: str, setting: str, steps: int) -> dict:
-    """In the child process: ms/step of every cell and size with ``setting``'s threads."""
+def measure(backend: str, setting: str, size: str, steps: int) -> dict:
+    """In the child process: ms/step of every cell at ``size`` with ``setting``'s threads.
+
+    One process per size, as bench's own policy may give a small step fewer threads and
+    TensorFlow takes its count only once per process."""
     from harness.runner import apply_threads, plan
     from harness.spec import RunSpec
     from harness.threads import busy_now, decide
@@ -48,37 +53,44 @@ def measure(backend: str, setting: str, steps: int) -> dict:
     registry = make_host().registry
     busy = busy_now()
     framework = registry.backend(backend)
+    spec = {**STANDARD, **SIZES[size]}
     policy = decide(None if setting == "auto" else int(setting.split()[0]), busy=busy,
-                    spread_when_busy=framework.spread_when_busy)
+                    spread_when_busy=framework.spread_when_busy
+                    ).for_step(spec["batch"], spec["hidden"])
     environment = apply_threads(framework, policy, busy)
     times = {}
     for cell in CELLS[backend]:
-        for size, changes in SIZES.items():
-            spec = {**STANDARD, **changes}
-            plan(RunSpec(cell=f"{backend}:{cell}", **spec), registry)
-            _, trainer, batches = harness_trainer(registry, f"{backend}:{cell}", **changes)
-            step = training_step(trainer, batches)
-            samples = []
-            count = steps * (TINY_STEPS_PER_STANDARD if size == "tiny" else 1)
-            for index in range(WARMUP + count):
-                start = time.perf_counter()
-                step()
-                if index >= WARMUP:
-                    samples.append(time.perf_counter() - start)
-            times[f"{cell} {size}"] = sorted(samples)[len(samples) // 2] * 1e3
-    return {"times": times, "policy": policy.description, "threads": environment["threads"]}
+        plan(RunSpec(cell=f"{backend}:{cell}", **spec), registry)
+        _, trainer, batches = harness_trainer(registry, f"{backend}:{cell}", **SIZES[size])
+        step = training_step(trainer, batches)
+        samples = []
+        count = steps * (TINY_STEPS_PER_STANDARD if size == "tiny" else 1)
+        for index in range(WARMUP + count):
+            start = time.perf_counter()
+            step()
+            if index >= WARMUP:
+                samples.append(time.perf_counter() - start)
+        times[f"{cell} {size}"] = sorted(samples)[len(samples) // 2] * 1e3
+    picked = f"{environment['threads']} ({policy.description.split(':', 1)[1].strip()})"
+    return {"times": times, "picked": dict.fromkeys(times, picked)}
 
 
 def _child(backend: str, setting: str, steps: int) -> dict:
+    """Both sizes, each in a fresh process."""
     env = {**os.environ, "BENCH_PLUGINS": f"tasks,{backend}"}
     env.pop("OMP_NUM_THREADS", None)
     env.pop("OMP_WAIT_POLICY", None)
     if setting.endswith("passive"):
         env["OMP_WAIT_POLICY"] = "PASSIVE"
-    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.threads_table", "--child",
-                          backend, setting, "--steps", str(steps)],
-                         capture_output=True, text=True, env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    merged: dict[str, dict] = {"times": {}, "picked": {}}
+    for size in SIZES:
+        out = subprocess.run([sys.executable, "-m", "tests.benchmarks.threads_table",
+                              "--child", backend, setting, size, "--steps", str(steps)],
+                             capture_output=True, text=True, env=env, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        for part in merged:
+            merged[part].update(result[part])
+    return merged
 
 
 def _loadavg() -> str:
@@ -88,7 +100,7 @@ def _loadavg() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", nargs=2, metavar=("BACKEND", "SETTING"))
+    parser.add_argument("--child", nargs=3, metavar=("BACKEND", "SETTING", "SIZE"))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--neighbours", default="0,1,2")
@@ -123,10 +135,9 @@ def _rows(backend: str, neighbours: int, load: str, results: dict[str, list[dict
     for key in results[next(iter(results))][0]["times"]:
         best = {s: min(r["times"][key] for r in runs) for s, runs in results.items()}
         fixed = min(v for s, v in best.items() if s in FIXED)
-        auto = results["auto"][0]
         rows.append([f"{backend}:{key}", str(neighbours), load,
                      *(f"{best.get(s, float('nan')):.1f}" for s in SETTINGS["torch"]),
-                     f"{auto['threads']} ({auto['policy'].split(':')[1].strip()})",
+                     results["auto"][0]["picked"][key],
                      f"{best['auto'] / fixed:.2f}"])
     return rows
 
