@@ -32,7 +32,8 @@ from tests.helpers import TINY_RUN, make_host
 def test_auto_gives_each_run_the_free_cpus_and_at_least_one(busy, concurrent, threads,
                                                              description, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert decide(None, concurrent, cpus=2, busy=busy) == ThreadPolicy(threads, description)
+    assert decide(None, concurrent, cpus=2, busy=busy) == ThreadPolicy(threads, description,
+                                                                      automatic=True)
 
 
 @pytest.mark.parametrize("busy, concurrent, threads, description", [
@@ -45,7 +46,7 @@ def test_a_pool_that_tolerates_sharing_spreads_over_every_cpu_only_when_none_is_
         busy, concurrent, threads, description, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     policy = decide(None, concurrent, cpus=2, busy=busy, spread_when_busy=True)
-    assert policy == ThreadPolicy(threads, description)
+    assert policy == ThreadPolicy(threads, description, automatic=True)
 
 
 @pytest.mark.parametrize("keras_backend, spreads", [("tensorflow", True), ("jax", False),
