@@ -1,6 +1,7 @@
 """How many threads a run should use, measured: the table behind bench's thread policy.
 
     python -m tests.benchmarks.threads_table [--rounds 1] [--steps 10] [--neighbours 0,1,2]
+        [--backends torch,keras]
 
 For each load condition (quiet, then one and two busy neighbour processes that spin on a
 core, as other jobs on a CI runner or workstation do) and each thread setting (1 and 2, each
@@ -104,6 +105,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--neighbours", default="0,1,2")
+    parser.add_argument("--backends", default=",".join(CELLS))
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(*args.child, args.steps)))
@@ -115,7 +117,7 @@ def main() -> None:
         try:
             time.sleep(1.0)
             load = _loadavg()
-            for backend in CELLS:
+            for backend in args.backends.split(","):
                 results: dict[str, list[dict]] = {s: [] for s in SETTINGS[backend]}
                 for round_ in range(args.rounds):
                     order = SETTINGS[backend][round_ % 2::] + SETTINGS[backend][:round_ % 2]
