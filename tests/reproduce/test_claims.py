@@ -74,6 +74,7 @@ BAD_CLAIMS = [
     ('{cell = "torch:rnn", is = "solves", ratio = 0.5}', "takes no 'ratio'"),
     ('{cell = "torch:rnn", is = "remembers_longer_than"}', "needs the other cell, 'than'"),
     ('{is = "solves"}', "'cell' must be a non-empty string, got None"),
+    ('{cell = "torch:rnn", is = "solves", colour = 1}', "unknown key 'colour' in a check"),
 ]
 
 
@@ -85,3 +86,18 @@ def test_a_bad_check_is_refused_naming_it(tmp_path, check, message):
     with pytest.raises(UsageError, match=r"\[\[claims\]\] entry 2: .*" + re.escape(message)):
         load_reproduce_suite(str(path))
 
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("expected_minutes = 0.5", "expected_minutes = -3",
+     "expected_minutes must be a positive number, got -3"),
+    ('length = 4\nchecks = [{cell = "torch:lstm", is = "solves"}]',
+     'checks = [{cell = "torch:lstm", is = "solves"}]',
+     "check 'solves' needs the claim's 'length'"),
+])
+def test_a_bad_suite_heading_or_a_claim_without_its_length_is_refused(tmp_path, old, new,
+                                                                      message):
+    assert old in TINY_SUITE
+    path = write_suite(tmp_path, text=TINY_SUITE.replace(old, new))
+    with pytest.raises(UsageError, match=re.escape(message)):
+        load_reproduce_suite(str(path))
