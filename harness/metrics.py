@@ -15,6 +15,7 @@ import numpy as np
 
 from harness.formatting import fmt
 from harness.records import RunRecord
+from harness.stats import percentile
 
 Aspect = Literal["accuracy", "speed", "stability", "memory"]
 Section = Literal["accuracy", "speed", "stability"]
@@ -91,11 +92,9 @@ class Metric:
         values = [self.value(r) for r in records]
         if self.over_seeds == "share":
             return float(np.mean([bool(v) for v in values])) if records else None
-        present = [v for v in values if v is not None]
         if self.over_seeds == "sum":
-            return sum(present)
-        finite = [float(v) for v in present if np.isfinite(v)]
-        return float(np.median(finite)) if finite else None
+            return sum(v for v in values if v is not None)
+        return percentile(values, 50)
 
     def text(self, value: Value, summarised: bool = False) -> str:
         """``value`` as every view writes it; ``summarised``: a value over seeds."""

@@ -109,10 +109,12 @@ def busy_now(seconds: float = LOAD_SAMPLE_S) -> float:
 
 
 SMALL_STEP = 8192
-"""Batch x hidden below which a step runs on one thread under the automatic policy: its
-largest gate block (an LSTM's 4 x hidden per example) is then under ATen's grain size of
-32768 elements, below which PyTorch runs an elementwise operation on one thread anyway, so
-a second thread only adds synchronisation (README, "Threads": the tiny rows)."""
+"""Batch x hidden below which a step runs on one thread under the automatic policy, in every
+backend: measured for PyTorch and TensorFlow alike (README, "Threads": the tiny rows, where
+two threads were slower in 10 of 12 quiet measurements). For PyTorch the reason is visible:
+the largest gate block (an LSTM's 4 x hidden per example) is then under ATen's grain size of
+32768 elements, below which it runs an elementwise operation on one thread anyway, so a
+second thread only adds synchronisation."""
 
 
 @dataclass(frozen=True)

@@ -27,18 +27,15 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _descriptions(records: Sequence[RunRecord]) -> str:
-    return "; ".join(m.description for m in record_metrics("report", records) if m.description)
-
-
 def run_table(records: Sequence[RunRecord]) -> Table:
     headline = headline_label(records)
     first = next((r.accuracy for r in records if r.accuracy), None)
+    metrics = record_metrics("report", records)
+    descriptions = "; ".join(m.description for m in metrics if m.description)
     caption = (f"{headline}: chance level {first.chance:.3g}. loss/baseline below 1 means the "
                f"cell remembers more than the best memoryless predictor. Solved: "
-               f"{first.solved_criterion}. {_descriptions(records)}."
+               f"{first.solved_criterion}. {descriptions}."
                if first else "")
-    metrics = record_metrics("report", records)
     table = Table("Per run", [Column("cell"), Column("params"), Column("seed", "right"),
                               *metric_columns(metrics, headline), Column("status")],
                   caption=caption)

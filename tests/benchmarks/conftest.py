@@ -46,6 +46,12 @@ def training_step(trainer, batches) -> Callable[[], object]:
     return step
 
 
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages, for the condition of a measurement."""
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
 def interleaved_medians(steps: dict[str, Callable[[], object]], rounds: int,
                         warmup: int = 5) -> dict[str, float]:
     """Median seconds of each callable, timed A B A B ... so that drift hits all alike."""

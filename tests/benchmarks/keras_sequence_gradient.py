@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
+
+from tests.benchmarks.conftest import interleaved_medians, loadavg  # noqa: E402
 
 EPSILON = 1e-3  # the lnrnn cell's layer-norm epsilon (harness.reference)
 
@@ -168,14 +168,9 @@ def measure(cell: str, rounds: int) -> dict[str, float]:
 def alternated_medians(runs: dict, rounds: int, finish) -> dict[str, float]:
     """Median ms of each run, alternated after 3 warm-up rounds; ``finish`` waits for a
     run's results."""
-    samples: dict[str, list[float]] = {name: [] for name in runs}
-    for round_ in range(3 + rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            finish(run())
-            if round_ >= 3:
-                samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+    steps = {name: (lambda run=run: finish(run())) for name, run in runs.items()}
+    return {name: median * 1e3
+            for name, median in interleaved_medians(steps, rounds, warmup=3).items()}
 
 
 def measure_jax_lstm(rounds: int) -> dict[str, float]:
@@ -265,10 +260,8 @@ def main() -> None:
     for cell in args.cells.split(","):
         times = measure_jax_lstm(args.rounds) if cell == "jax:lstm" else measure(cell,
                                                                                   args.rounds)
-        with open("/proc/loadavg") as handle:
-            load = " ".join(handle.read().split()[:3])
         print(f"| {cell} | {times['keras']:.1f} | {times['bench']:.1f} | "
-              f"{times['keras'] / times['bench']:.2f} | {load} |", flush=True)
+              f"{times['keras'] / times['bench']:.2f} | {loadavg()} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,12 @@ from dataclasses import dataclass
 import torch
 
 from harness.catalogue import STANDARD_CELLS
-from tests.benchmarks.conftest import harness_trainer, interleaved_medians, training_step
+from tests.benchmarks.conftest import (
+    harness_trainer,
+    interleaved_medians,
+    loadavg,
+    training_step,
+)
 from tests.helpers import make_host
 
 PATHS = ("framework", "bench")
@@ -136,10 +141,6 @@ def step_peak_memory(cell: str, kernel: str, length: int, threads: int = 0) -> d
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _loadavg() -> str:
-    with open("/proc/loadavg") as handle:
-        return " ".join(handle.read().split()[:3])
-
 
 HEADER = ["cell", "framework path", "framework ms", "bench ms", "framework ÷ bench",
           "step GFLOP", "floor ms", "bench ÷ floor", f"within {FLOOR_TARGET}x",
@@ -161,7 +162,7 @@ def main() -> None:
           f"batch 128, 128 units; peak memory of one step at T={args.length}")
     print("| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER), flush=True)
     for cell in args.cells.split(","):
-        load = _loadavg()
+        load = loadavg()
         row = step_times(registry, cell, args.rounds)
         peaks = {k: step_peak_memory(cell, k, args.length, args.threads) if args.length
                  else {"peak_growth_mb": float("nan")} for k in PATHS}

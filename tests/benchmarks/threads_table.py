@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from tests.benchmarks.conftest import loadavg
+
 SIZES = {
     "standard": dict(task_params={"length": 100}, hidden=128, batch=128),
     "tiny": dict(task_params={"length": 10}, hidden=16, batch=16),
@@ -94,10 +96,6 @@ def _child(backend: str, setting: str, steps: int) -> dict:
     return merged
 
 
-def _loadavg() -> str:
-    with open("/proc/loadavg") as handle:
-        return " ".join(handle.read().split()[:3])
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -116,7 +114,7 @@ def main() -> None:
                     for _ in range(neighbours)]
         try:
             time.sleep(1.0)
-            load = _loadavg()
+            load = loadavg()
             for backend in args.backends.split(","):
                 results: dict[str, list[dict]] = {s: [] for s in SETTINGS[backend]}
                 for round_ in range(args.rounds):
@@ -129,7 +127,7 @@ def main() -> None:
             for spinner in spinners:
                 spinner.kill()
                 spinner.wait()
-        print(f"{neighbours} neighbours done (loadavg {_loadavg()})", file=sys.stderr)
+        print(f"{neighbours} neighbours done (loadavg {loadavg()})", file=sys.stderr)
 
 
 def _rows(backend: str, neighbours: int, load: str, results: dict[str, list[dict]]) -> list:
