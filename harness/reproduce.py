@@ -23,7 +23,6 @@ rules of ``bench run``: a length is solved (or remembered, by the memory test of
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 
 from harness.errors import UnknownNameError, UsageError
 from harness.formatting import fmt
+from harness.metrics import metric
 from harness.records import RunRecord
 from harness.suites import PACKAGED_SUITES_DIR, SUITES_DIR, Suite, load_suite
 from harness.sweep import LengthVerdict, length_verdict, memory_lengths
@@ -215,6 +215,10 @@ def _runs(records: Sequence[RunRecord], cell: str, task: str,
         length is None or r.spec.task_params.get(LENGTH_PARAMETER) == length)]
 
 
+LOSS_RATIO = metric("loss_ratio")
+"""Summed up over seeds as ``bench run``'s tables do (the median of the finite values)."""
+
+
 def _judge_check(claim: Claim, check: Check, records: Sequence[RunRecord]) -> CheckOutcome:
     if check.condition in NEEDS_OTHER_CELL:
         return _judge_longer(claim, check, records)
@@ -224,8 +228,7 @@ def _judge_check(claim: Claim, check: Check, records: Sequence[RunRecord]) -> Ch
         return CheckOutcome(check, None, f"no finished run of {check.cell} at {claim.setting}"
                             + (f" ({len(runs)} failed)" if runs else ""))
     verdict = length_verdict(claim.length, finished)
-    ratios = [r.accuracy.loss_ratio for r in finished if r.accuracy.loss_ratio is not None]
-    ratio = float(statistics.median(ratios)) if ratios else None
+    ratio = LOSS_RATIO.summarise(finished)
     holds = _CONDITION_TESTS[check.condition](verdict, ratio, check.ratio)
     return CheckOutcome(check, holds, _measured(verdict, ratio, finished))
 
@@ -244,7 +247,7 @@ _CONDITION_TESTS: dict[str, Callable[[LengthVerdict, float | None, float | None]
 def _measured(verdict: LengthVerdict, ratio: float | None, runs: Sequence[RunRecord]) -> str:
     """The evidence of one cell at one setting, in words."""
     seeds = len(runs)
-    solved = round(verdict.solved_share * seeds)
+    solved = sum(bool(r.accuracy.solved) for r in runs)
     at = sorted(r.accuracy.steps_to_solve for r in runs if r.accuracy.steps_to_solve)
     solved_text = f"solved by {solved} of {seeds} seeds" + (
         f" (at step {', '.join(map(str, at))})" if at else "")

@@ -63,8 +63,7 @@ def _decoupled_decay(rate: float):
     @torch.no_grad()
     def decay(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
         for group in optimizer.param_groups:
-            for param in group["params"]:
-                param.mul_(1.0 - group["lr"] * rate)
+            torch._foreach_mul_(group["params"], 1.0 - group["lr"] * rate)
 
     return decay
 
