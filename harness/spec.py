@@ -14,7 +14,7 @@ from harness.protocol import LrSchedule, check_init
 from harness.trainer import OPTIMIZER_SETTINGS
 
 DEVICES = ("auto", "cpu", "cuda")
-KERNELS = ("auto", "framework", "bench")
+KERNELS = ("auto", "framework", "bench", "compiled")
 """Which recurrence runs (``bench run --kernel``): ``framework``, the framework's own kernels
 (fused where the options allow, else its step loop); ``bench``, bench's own where a backend
 has them (``Cell.kernels`` says); ``auto``, the fastest that is legal for the options."""

@@ -89,8 +89,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recurrent-state dropout; rules out the frameworks' fused kernels "
                    "(default: 0)")
     p.add_argument("--kernel", choices=KERNELS, default=d.kernel,
-                   help="framework: the framework's own kernels; bench: bench's own "
-                   "(torch cells); auto: the fastest legal for the options (default: auto)")
+                   help="framework: the framework's own kernels; bench: bench's own as torch "
+                   "operations (torch cells, any device); compiled: bench's own compiled "
+                   "loops (torch cells, CPU); auto: the fastest legal for the options "
+                   "(default: auto)")
     p.add_argument("--eval-every", type=int, default=d.eval_every,
                    help=f"evaluate every N steps (default: {d.eval_every})")
     p.add_argument("--eval-size", type=int, default=d.eval_size,

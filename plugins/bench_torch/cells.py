@@ -17,9 +17,11 @@ follows one small protocol, which :mod:`bench_torch.trainer` relies on:
   fused kernel whenever ``recurrent_dropout`` is 0, the loop otherwise; ``lnrnn`` always
   loops. The loop reads the same parameters, so both paths compute the same function.
 * optionally ``use_kernel(choice, device_type)``, ``choice`` one of
-  :data:`harness.registry.KERNELS`: the standard cells also offer bench's own recurrence
-  (:mod:`bench_torch.kernels`, ``"bench-fused"``), chosen by ``"bench"``, and by ``"auto"``
-  on the CPU; ``"framework"`` keeps the path above.
+  :data:`harness.spec.KERNELS`: the standard cells also offer bench's own recurrence, as
+  torch operations (:mod:`bench_torch.kernels`, ``"bench-fused"``, any device), chosen by
+  ``"bench"``, and compiled (:mod:`bench_torch.compiled`, ``"bench-compiled"``, the CPU
+  only), chosen by ``"compiled"`` and by ``"auto"`` on the CPU; ``"framework"`` keeps the
+  path above.
   On CUDA the trainer captures a loop cell's whole training step in a CUDA graph
   (:mod:`bench_torch.graph`; recorded as ``"loop+cuda-graph"``), so a loop must not read
   values back to the host; one that does still trains, eagerly, and the record says why.
@@ -40,6 +42,7 @@ function as torch's own module at initialisation.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -47,6 +50,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from bench_torch import kernels
+from bench_torch.compiled import BENCH_COMPILED
+from bench_torch.compiled import functions as compiled
 from bench_torch.kernels import BENCH_FUSED
 from bench_torch.weights import ParameterTable, export_weights, load_weights
 from harness.canonical import Weights
@@ -55,6 +60,8 @@ from harness.options import CellOptions
 from harness.reference import LAYER_NORM_EPSILON
 
 LOOP = "loop"
+RECURRENCES: dict[str, ModuleType] = {BENCH_FUSED: kernels, BENCH_COMPILED: compiled}
+"""bench's own paths and the module of Functions each runs."""
 
 State = Tensor | tuple[Tensor, Tensor]
 
@@ -63,8 +70,6 @@ class RecurrentCell(nn.Module):
     """Options, dropout masks and canonical weights; subclasses bring the recurrence."""
 
     kernel_path: str = LOOP
-    auto_bench = True
-    """Whether ``auto`` picks bench's recurrence on the CPU (where it measured faster)."""
 
     def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
         super().__init__()
@@ -83,21 +88,26 @@ class RecurrentCell(nn.Module):
         state_mask = None
         if self.training and rate:
             state_mask = _keep_mask(x, (x.shape[0], self.hidden), rate)
-        if self.kernel_path == BENCH_FUSED:
-            return self._bench(x, state_mask)
+        if self.kernel_path in RECURRENCES:
+            return self._bench(x, state_mask, RECURRENCES[self.kernel_path])
         return self._loop(x, state_mask)
 
     def use_kernel(self, choice: str, device_type: str) -> None:
-        """``bench`` (and ``auto`` on the CPU where :attr:`auto_bench`) runs :meth:`_bench`;
-        otherwise the path the options chose stays. On a GPU the frameworks' kernels and the
-        CUDA-graphed loop beat a recurrence of small launches."""
-        has_bench = self._offers_bench()
-        if choice == "bench" and not has_bench:
-            raise UsageError(f"cell {type(self).__name__} has no kernel 'bench' "
+        """``bench`` runs :meth:`_bench` with torch operations, ``compiled`` (and ``auto``
+        on the CPU) with the compiled loops; otherwise the path the options chose stays. On
+        a GPU the frameworks' kernels and the CUDA-graphed loop beat a recurrence of small
+        launches, and the compiled loops run on the CPU only."""
+        if choice in ("auto", "framework"):
+            if choice == "auto" and device_type == "cpu" and self._offers_bench():
+                self.kernel_path = BENCH_COMPILED
+            return
+        if not self._offers_bench():
+            raise UsageError(f"cell {type(self).__name__} has no kernel {choice!r} "
                              "(valid: auto, framework)")
-        auto = choice == "auto" and device_type == "cpu" and self.auto_bench
-        if has_bench and (choice == "bench" or auto):
-            self.kernel_path = BENCH_FUSED
+        if choice == "compiled" and device_type != "cpu":
+            raise UsageError(f"kernel 'compiled' runs on the CPU only, not on {device_type!r} "
+                             "(valid there: auto, framework, bench)")
+        self.kernel_path = BENCH_COMPILED if choice == "compiled" else BENCH_FUSED
 
     def _offers_bench(self) -> bool:
         """Whether :meth:`_bench` computes what :meth:`_loop` does: only where the class that
@@ -108,8 +118,11 @@ class RecurrentCell(nn.Module):
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
         raise NotImplementedError
 
-    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
-        """bench's own recurrence (:mod:`bench_torch.kernels`) on ``x`` [batch, time, input]."""
+    def _bench(self, x: Tensor, state_mask: Tensor | None, recurrences: ModuleType
+               ) -> tuple[Tensor, State]:
+        """bench's own recurrence on ``x`` [batch, time, input], from ``recurrences``
+        (:mod:`bench_torch.kernels` or :mod:`bench_torch.compiled.functions`: the same
+        Functions)."""
         raise NotImplementedError
 
     def canonical_parameters(self) -> ParameterTable:
@@ -177,9 +190,10 @@ class RNN(FusedCell):
             outputs.append(h)
         return torch.stack(outputs, 1), h
 
-    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    def _bench(self, x: Tensor, state_mask: Tensor | None, recurrences: ModuleType
+               ) -> tuple[Tensor, Tensor]:
         rnn = self.rnn
-        outputs = kernels.RNNRecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
+        outputs = recurrences.RNNRecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
                                               rnn.weight_hh_l0, state_mask)
         return outputs, outputs[:, -1]
 
@@ -188,12 +202,6 @@ class LSTM(FusedCell):
     """Gates i, f, g, o; c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t)."""
 
     fused_class = nn.LSTM
-
-    @property
-    def auto_bench(self) -> bool:
-        """Not over torch's oneDNN LSTM, measured as fast or faster on the CPU; over the step
-        loop that recurrent dropout forces (README, "Kernel paths")."""
-        return self.kernel_path == LOOP
 
     def _loop(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
         recurrent = self.rnn.weight_hh_l0.t()
@@ -210,12 +218,13 @@ class LSTM(FusedCell):
             outputs.append(h)
         return torch.stack(outputs, 1), (h, c)
 
-    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, State]:
+    def _bench(self, x: Tensor, state_mask: Tensor | None, recurrences: ModuleType
+               ) -> tuple[Tensor, State]:
         rnn = self.rnn
         order = _gate_rows((3, 0, 1, 2), self.hidden, x.device)  # i f g o -> o i f g
-        outputs, c = kernels.LSTMRecurrence.apply(x, rnn.weight_ih_l0[order],
-                                                  rnn.bias_ih_l0[order],
-                                                  rnn.weight_hh_l0[order], state_mask)
+        outputs, c = recurrences.LSTMRecurrence.apply(x, rnn.weight_ih_l0[order],
+                                                      rnn.bias_ih_l0[order],
+                                                      rnn.weight_hh_l0[order], state_mask)
         return outputs, (outputs[:, -1], c)
 
 
@@ -242,10 +251,12 @@ class GRU(FusedCell):
             outputs.append(h)
         return torch.stack(outputs, 1), h
 
-    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    def _bench(self, x: Tensor, state_mask: Tensor | None, recurrences: ModuleType
+               ) -> tuple[Tensor, Tensor]:
         rnn = self.rnn
-        outputs = kernels.GRURecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
-                                              rnn.weight_hh_l0, rnn.bias_hh_l0, state_mask)
+        outputs = recurrences.GRURecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
+                                                  rnn.weight_hh_l0, rnn.bias_hh_l0,
+                                                  state_mask)
         return outputs, outputs[:, -1]
 
 
@@ -256,8 +267,6 @@ class LNRNN(RecurrentCell):
     canonical orientation and drawn as ``nn.RNN`` draws its own (U(-1/sqrt(H), 1/sqrt(H)))
     with the scale one and offset zero of ``nn.LayerNorm``: its ``--init framework``.
     """
-
-    auto_bench = False  # no faster than the loop, whose layer norm is fused too (README)
 
     def __init__(self, input_size: int, hidden: int, options: Mapping[str, Any]):
         super().__init__(input_size, hidden, options)
@@ -281,9 +290,10 @@ class LNRNN(RecurrentCell):
             outputs.append(h)
         return torch.stack(outputs, 1), h
 
-    def _bench(self, x: Tensor, state_mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        outputs = kernels.LNRNNRecurrence.apply(x, self.W.t(), self.b, self.U.t(), self.gamma,
-                                                self.beta, state_mask)
+    def _bench(self, x: Tensor, state_mask: Tensor | None, recurrences: ModuleType
+               ) -> tuple[Tensor, Tensor]:
+        outputs = recurrences.LNRNNRecurrence.apply(x, self.W.t(), self.b, self.U.t(),
+                                                    self.gamma, self.beta, state_mask)
         return outputs, outputs[:, -1]
 
 

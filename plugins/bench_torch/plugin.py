@@ -58,5 +58,5 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
 
 @hookimpl
 def bench_register_cells(register: Callable[[Cell], None]) -> None:
-    for cell in standard_cells("torch", CELL_FACTORIES, kernels=("framework", "bench")):
+    for cell in standard_cells("torch", CELL_FACTORIES, kernels=("framework", "bench", "compiled")):
         register(cell)

@@ -1,5 +1,6 @@
-"""bench's own recurrences (kernel path ``bench-fused``) against torch's kernels, the step
-loop and the numpy reference equations; choosing a path with ``--kernel``."""
+"""bench's own recurrences (kernel paths ``bench-fused`` and ``bench-compiled``) against
+torch's kernels, the step loop and the numpy reference equations; choosing a path with
+``--kernel``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from bench_torch.cells import CELLS, use_kernel  # noqa: E402
+from bench_torch.compiled import BENCH_COMPILED  # noqa: E402
 from bench_torch.kernels import BENCH_FUSED  # noqa: E402
 from bench_torch.trainer import build_trainer  # noqa: E402
 from harness.catalogue import STANDARD_CELLS  # noqa: E402
@@ -18,6 +20,8 @@ from tests.plugins.torch.configs import make_config, recall_first  # noqa: E402
 
 FRAMEWORK = {"rnn": "fused:nn.RNN", "lnrnn": "loop", "lstm": "fused:nn.LSTM",
              "gru": "fused:nn.GRU"}
+BENCH_PATHS = {"bench": BENCH_FUSED, "compiled": BENCH_COMPILED}
+"""bench's own kernel choices and the path each runs."""
 SHAPES = {  # batch, time, input, hidden
     "batch1-t1": (1, 1, 3, 5),
     "hidden13": (4, 9, 3, 13),
@@ -57,15 +61,16 @@ def assert_agree(got: dict, expected: dict, rtol: float = 1e-4, atol: float = 1e
         np.testing.assert_allclose(got[key], value, rtol=rtol, atol=atol * scale, err_msg=key)
 
 
+@pytest.mark.parametrize("kernel", BENCH_PATHS)
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 @pytest.mark.parametrize("name", sorted(CELLS))
-def test_bench_path_agrees_with_the_framework_kernels(name, shape, canonical_weights):
+def test_bench_path_agrees_with_the_framework_kernels(name, shape, kernel, canonical_weights):
     batch, time, input_size, hidden = shape
     weights = canonical_weights(name, input_size, hidden)
     x = np.random.default_rng(1).normal(size=(batch, time, input_size)).astype(np.float32)
     framework = build(name, weights, input_size, "framework")
-    bench = build(name, weights, input_size, "bench")
-    assert (framework.kernel_path, bench.kernel_path) == (FRAMEWORK[name], BENCH_FUSED)
+    bench = build(name, weights, input_size, kernel)
+    assert (framework.kernel_path, bench.kernel_path) == (FRAMEWORK[name], BENCH_PATHS[kernel])
 
     got = forward_backward(bench, x)
 
@@ -78,25 +83,27 @@ def test_bench_path_agrees_with_the_framework_kernels(name, shape, canonical_wei
         np.testing.assert_allclose(got["state 1"], state[1], atol=2e-5)
 
 
+@pytest.mark.parametrize("kernel", BENCH_PATHS)
 @pytest.mark.parametrize("name", sorted(CELLS))
-def test_bench_path_agrees_with_the_loop_under_dropout(name, canonical_weights):
+def test_bench_path_agrees_with_the_loop_under_dropout(name, kernel, canonical_weights):
     """The same masks (drawn from the same seed) give the same function and gradients."""
     weights = canonical_weights(name, 3, 7)
     x = np.random.default_rng(2).normal(size=(5, 12, 3)).astype(np.float32)
     options = {"dropout": 0.3, "recurrent_dropout": 0.4}
     loop = build(name, weights, 3, "framework", **options)
-    bench = build(name, weights, 3, "bench", **options)
-    assert (loop.kernel_path, bench.kernel_path) == ("loop", BENCH_FUSED)
+    bench = build(name, weights, 3, kernel, **options)
+    assert (loop.kernel_path, bench.kernel_path) == ("loop", BENCH_PATHS[kernel])
 
     assert_agree(forward_backward(bench, x, seed=3), forward_backward(loop, x, seed=3))
 
 
+@pytest.mark.parametrize("kernel", BENCH_PATHS)
 @pytest.mark.parametrize("name", sorted(CELLS))
-def test_training_follows_the_framework_paths_learning_curve(name):
+def test_training_follows_the_framework_paths_learning_curve(name, kernel):
     """100 steps from one seed: the losses stay within float tolerance of each other."""
-    trainers = [build_trainer(make_config(name, kernel=kernel, options={"dropout": 0.1}))
-                for kernel in ("framework", "bench")]
-    assert trainers[1].kernel_path == BENCH_FUSED
+    trainers = [build_trainer(make_config(name, kernel=choice, options={"dropout": 0.1}))
+                for choice in ("framework", kernel)]
+    assert trainers[1].kernel_path == BENCH_PATHS[kernel]
     curves = []
     for trainer in trainers:
         rng = np.random.default_rng(4)
@@ -109,11 +116,12 @@ def test_training_follows_the_framework_paths_learning_curve(name):
 
 
 @pytest.mark.parametrize(("kernel", "device", "paths"), [
-    ("auto", "cpu", {"rnn": BENCH_FUSED, "lnrnn": "loop", "lstm": "fused:nn.LSTM",
-                     "gru": BENCH_FUSED}),  # where bench's measured faster (README)
+    ("auto", "cpu", dict.fromkeys(FRAMEWORK, BENCH_COMPILED)),  # measured faster (README)
     ("auto", "cuda", FRAMEWORK),  # decided without touching a GPU
     ("framework", "cpu", FRAMEWORK),
+    ("bench", "cpu", dict.fromkeys(FRAMEWORK, BENCH_FUSED)),
     ("bench", "cuda", dict.fromkeys(FRAMEWORK, BENCH_FUSED)),
+    ("compiled", "cpu", dict.fromkeys(FRAMEWORK, BENCH_COMPILED)),
 ])
 def test_the_kernel_choice_picks_the_path(kernel, device, paths):
     chosen = {}
@@ -127,7 +135,13 @@ def test_the_kernel_choice_picks_the_path(kernel, device, paths):
 def test_auto_prefers_bench_over_the_lstm_step_loop():
     cell = CELLS["lstm"](2, 4, {"recurrent_dropout": 0.2})
     use_kernel(cell, "auto", "cpu")
-    assert cell.kernel_path == BENCH_FUSED
+    assert cell.kernel_path == BENCH_COMPILED
+
+
+def test_the_compiled_kernel_refuses_a_gpu():
+    with pytest.raises(UsageError, match="kernel 'compiled' runs on the CPU only, not on "
+                                         "'cuda' \\(valid there: auto, framework, bench\\)"):
+        use_kernel(CELLS["lstm"](2, 4, {}), "compiled", "cuda")
 
 
 def test_a_cell_without_bench_recurrence_refuses_the_bench_kernel():
