@@ -3,14 +3,20 @@ results as :mod:`bench_torch.kernels`' (batch-major inputs and outputs, weights 
 layout, LSTM gates in the order o, i, f, g), so a cell switches path by switching module.
 
 Around the loops, torch does the whole-sequence work: the input projection before the
-forward loop, and after the backward loop the weights' (and, when asked, the inputs')
-gradients as a few large products over every step at once. The loops' buffers are
-time-major (:mod:`.loops` says why); the outputs are returned as a batch-major view of
-them, and the outputs' gradient is read as autograd gives it.
+forward loop, and after each backward chunk of :data:`bench_torch.kernels.CHUNK` steps the
+weights' (and, when asked, the inputs') gradients as a few products over the chunk, with
+:class:`bench_torch.kernels.WeightGrads` as the torch path does. The memory this keeps
+within the framework kernels' (README, "Kernel paths"): the outputs are written batch-major
+(no copy for the read-out); what the backward pass needs of the projection is recomputed
+per chunk rather than kept (the layer norm's inputs, the GRU's recurrent n block).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 import torch
 from torch import Tensor
@@ -19,75 +25,121 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 
 from bench_torch.compiled import loops
 from bench_torch.compiled.blas import SCRATCH
+from bench_torch.compiled.parallel import PARALLEL
+from bench_torch.kernels import CHUNK, WeightGrads, chunk_previous, chunks, masked
 
 
 def _array(tensor: Tensor) -> np.ndarray:
-    return tensor.detach().numpy()
+    """A numpy view of ``tensor`` (made contiguous first if need be)."""
+    return tensor.detach().contiguous().numpy()
 
 
-def _scratch() -> np.ndarray:
-    return np.empty(SCRATCH, np.float32)
-
-
-def _time_major(x: Tensor) -> Tensor:
-    """``x`` [batch, T, input] as a contiguous [T, batch, input] copy (the input is narrow:
-    this is the one copy of a sequence the path makes)."""
-    return x.detach().transpose(0, 1).contiguous()
-
-
-def _projection(x_steps: Tensor, weight: Tensor) -> Tensor:
-    """``x W^T`` for every step at once, [T, batch, width]: the buffer a forward loop then
-    works in (and adds the bias in)."""
-    flat = x_steps.view(-1, x_steps.shape[2])
-    return torch.mm(flat, weight.detach().t()).view(*x_steps.shape[:2], weight.shape[0])
-
-
-def _mask(mask: Tensor | None, like: Tensor) -> np.ndarray:
-    """The recurrent-dropout mask, ones without dropout."""
-    if mask is None:
-        return np.ones(like.shape[1:], np.float32)
-    return _array(mask.contiguous())
-
-
-def _contiguous(tensor: Tensor) -> np.ndarray:
-    return _array(tensor.contiguous())
-
-
-def _recurrent_weights(recurrent: Tensor) -> tuple[np.ndarray, np.ndarray]:
+def _weights(recurrent: Tensor) -> tuple[np.ndarray, np.ndarray]:
     """``recurrent`` [width, H] as the backward loop multiplies by it, and transposed
     [H, width] as the forward loop does."""
-    return _contiguous(recurrent), _contiguous(recurrent.detach().t())
+    return _array(recurrent), _array(recurrent.detach().t())
 
 
-def _step_rows(length: int, hidden: int) -> tuple[np.ndarray, np.ndarray]:
-    """A step's [batch, H] buffer of state gradients and one of masked states."""
-    return np.empty((length, hidden), np.float32), np.empty((length, hidden), np.float32)
+class _Parts:
+    """The batch split into equal parts, one per thread bench's policy gave torch
+    (:mod:`.loops`), when it divides evenly; every buffer of the loops has a leading part
+    axis."""
+
+    def __init__(self, batch: int):
+        threads = torch.get_num_threads()
+        self.count = threads if threads > 1 and batch % threads == 0 and PARALLEL else 1
+        self.size = batch // self.count
+
+    def split(self, tensor: Tensor) -> Tensor:
+        """Batch-major ``tensor`` [batch, ...] as [parts, rows, ...] (a view)."""
+        return tensor.view(self.count, self.size, *tensor.shape[1:])
+
+    def steps(self, x: Tensor, start: int = 0, stop: int | None = None) -> Tensor:
+        """Steps ``start`` to ``stop - 1`` of batch-major ``x`` as one time-major block per
+        part, [parts, steps, rows, input] (a copy: the input is narrow)."""
+        return self.split(x.detach())[:, :, start:stop].transpose(1, 2).contiguous()
+
+    def rows(self, width: int) -> np.ndarray:
+        """A step's buffer for each part, [parts, rows, width]."""
+        return np.empty((self.count, self.size, width), np.float32)
+
+    def carried(self, width: int) -> np.ndarray:
+        """A gradient carried from step to step and chunk to chunk, zero before the last."""
+        return np.zeros((self.count, self.size, width), np.float32)
+
+    def scratch(self) -> np.ndarray:
+        return np.empty((self.count, SCRATCH), np.float32)
+
+    def mask(self, mask: Tensor | None, hidden: int) -> np.ndarray:
+        """The recurrent-dropout mask per part, ones without dropout."""
+        if mask is None:
+            return np.ones((self.count, self.size, hidden), np.float32)
+        return _array(self.split(mask))
+
+    @contextmanager
+    def threads(self) -> Iterator[None]:
+        """Around a loop: one thread per part, each calling BLAS on one thread."""
+        if self.count == 1:
+            yield
+            return
+        blas_threads = torch.get_num_threads()
+        numba.set_num_threads(self.count)
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(blas_threads)
 
 
-class _Gradients:
-    """The input projection's gradients from ``d_pre`` [T * batch, width] (a 2D view, rows
-    possibly strided): the weight's [width, input], the bias's and, when asked, the inputs'.
-    The weight's is formed as ``(x^T d_pre)^T``: [input, rows] x [rows, width] ran 5x faster
-    here than [width, rows] x [rows, input] with its narrow result."""
-
-    def __init__(self, x_steps: Tensor, weight: Tensor, d_pre: Tensor):
-        flat_x = x_steps.view(-1, x_steps.shape[2])
-        self.d_weight = (flat_x.t() @ d_pre).t().contiguous()
-        self.d_bias = d_pre.sum(0)
-        self._shape, self._weight, self._d_pre = x_steps.shape, weight, d_pre
-
-    def inputs(self, needed: bool) -> Tensor | None:
-        """The inputs' gradient, batch-major [batch, T, input], when ``needed``."""
-        if not needed:
-            return None
-        return (self._d_pre @ self._weight.detach()).view(self._shape).transpose(0, 1)
+def _projection(parts: _Parts, x: Tensor, weight: Tensor, start: int = 0,
+                stop: int | None = None) -> Tensor:
+    """``x W^T`` for steps ``start`` to ``stop - 1`` (every step by default) in one product,
+    time-major per part, [parts, steps, rows, width]: the buffer a forward loop works in
+    (adding the bias)."""
+    steps = parts.steps(x, start, stop)
+    return torch.mm(steps.view(-1, x.shape[2]), weight.detach().t()).view(
+        *steps.shape[:3], weight.shape[0])
 
 
-def recurrent_grad(d_pre: Tensor, states: Tensor, mask: Tensor | None) -> Tensor:
-    """``sum_t d_pre_t^T (h_{t-1} * mask)`` over the steps after the first (h_{-1} = 0), for
-    time-major ``d_pre`` [T, B, width] and ``states`` [T, B, H]: one product."""
-    previous = states[:-1] if mask is None else states[:-1] * mask
-    return d_pre[1:].reshape(-1, d_pre.shape[2]).t() @ previous.reshape(-1, states.shape[2])
+def _forward_chunks(length: int) -> list[tuple[int, int]]:
+    """The forward loops' chunks, first first."""
+    return chunks(length)[::-1]
+
+
+class _PartGrads:
+    """:class:`bench_torch.kernels.WeightGrads` for each part, summed at the end."""
+
+    def __init__(self, parts: _Parts, x: Tensor, weight: Tensor, recurrent: Tensor,
+                 needs_x: bool):
+        self.each = [WeightGrads(x_part, weight, recurrent, needs_x)
+                     for x_part in parts.split(x)]
+
+    def add_projection(self, start: int, d_xw: Tensor) -> None:
+        """A chunk's share from ``d_xw`` [parts, steps, rows, width], the gradient of the
+        projection at steps ``start`` onwards."""
+        for grads, d_part in zip(self.each, d_xw):
+            grads.add_projection(start, d_part)
+
+    def add_recurrent(self, d_pre: Tensor, previous: list[Tensor], mask: Tensor | None,
+                      parts: _Parts) -> None:
+        """A chunk's share from ``d_pre`` [parts, steps, rows, width], the gradient of the
+        recurrent product, and ``previous``, each part's states before the chunk's steps."""
+        masks = [None] * parts.count if mask is None else parts.split(mask)
+        for grads, d_part, prev, part_mask in zip(self.each, d_pre, previous, masks):
+            grads.add_recurrent(d_part, prev, part_mask)
+
+    def results(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
+        """The inputs' gradient (or None), the weight's, the bias's and the recurrent
+        weight's."""
+        first = self.each[0]
+        d_x = None if first.d_x is None else torch.cat([g.d_x for g in self.each])
+        return (d_x, *(sum(getattr(g, name) for g in self.each[1:]) + getattr(first, name)
+                       for name in ("d_weight", "d_bias", "d_recurrent")))
+
+
+def _previous(parts: _Parts, out: Tensor, start: int, stop: int) -> list[Tensor]:
+    """Each part's states before steps ``start`` to ``stop - 1``, time-major."""
+    return [chunk_previous(out_part, start, stop) for out_part in parts.split(out)]
 
 
 class RNNRecurrence(Function):
@@ -96,27 +148,34 @@ class RNNRecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> Tensor:
-        x_steps = _time_major(x)
-        states = _projection(x_steps, weight)
-        _, recurrent_t = _recurrent_weights(recurrent)
-        _, held = _step_rows(x.shape[0], recurrent.shape[1])
-        loops.rnn_forward(_array(states), _contiguous(bias), recurrent_t, _mask(mask, states),
-                          held, _scratch())
-        ctx.save_for_backward(x_steps, weight, recurrent, states, mask)
-        return states.transpose(0, 1)
+        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        out = x.new_empty(x.shape[0], x.shape[1], hidden)
+        arrays = (_array(bias), _weights(recurrent)[1], parts.mask(mask, hidden),
+                  _array(parts.split(out)), parts.rows(hidden), parts.scratch())
+        with parts.threads():
+            for start, stop in _forward_chunks(x.shape[1]):
+                pre = _projection(parts, x, weight, start, stop)
+                loops.rnn_forward(_array(pre), start, stop, *arrays)
+        ctx.save_for_backward(x, weight, recurrent, out, mask)
+        return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
-        x_steps, weight, recurrent, states, mask = ctx.saved_tensors
-        d_pre = torch.empty_like(states)
-        recurrent_np, _ = _recurrent_weights(recurrent)
-        dh, _ = _step_rows(states.shape[1], recurrent.shape[1])
-        loops.rnn_backward(_array(states), _contiguous(d_outputs), _array(d_pre), recurrent_np,
-                           _mask(mask, states), dh, _scratch())
-        grads = _Gradients(x_steps, weight, d_pre.view(-1, d_pre.shape[2]))
-        return (grads.inputs(ctx.needs_input_grad[0]), grads.d_weight, grads.d_bias,
-                recurrent_grad(d_pre, states, mask), None)
+        x, weight, recurrent, out, mask = ctx.saved_tensors
+        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        buffer = out.new_empty(parts.count, CHUNK, parts.size, hidden)
+        arrays = (_array(parts.split(out)), _array(parts.split(d_outputs)), _array(buffer))
+        weights = (_weights(recurrent)[0], parts.mask(mask, hidden), parts.carried(hidden),
+                   parts.scratch())
+        for start, stop in chunks(x.shape[1]):
+            with parts.threads():
+                loops.rnn_backward(*arrays, start, stop, *weights)
+            d_pre = buffer[:, : stop - start]
+            grads.add_projection(start, d_pre)
+            grads.add_recurrent(d_pre, _previous(parts, out, start, stop), mask, parts)
+        return (*grads.results(), None)
 
 
 class LSTMRecurrence(Function):
@@ -126,29 +185,33 @@ class LSTMRecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        x_steps = _time_major(x)
-        gates = _projection(x_steps, weight)
-        batch, steps, hidden = x.shape[0], x.shape[1], recurrent.shape[1]
-        states, cells, tanh_c = (gates.new_empty(steps, batch, hidden) for _ in range(3))
-        _, recurrent_t = _recurrent_weights(recurrent)
-        _, held = _step_rows(batch, hidden)
-        loops.lstm_forward(_array(gates), _contiguous(bias), recurrent_t, _mask(mask, states),
-                           _array(cells), _array(tanh_c), _array(states), held, _scratch())
-        ctx.save_for_backward(x_steps, weight, recurrent, states, cells, gates, tanh_c, mask)
-        return states.transpose(0, 1), cells[-1]
+        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        gates = _projection(parts, x, weight)
+        cells, tanh_c = (gates.new_empty(*gates.shape[:3], hidden) for _ in range(2))
+        out = x.new_empty(x.shape[0], x.shape[1], hidden)
+        with parts.threads():
+            loops.lstm_forward(_array(gates), _array(bias), _weights(recurrent)[1],
+                               parts.mask(mask, hidden), _array(cells), _array(tanh_c),
+                               _array(parts.split(out)), parts.rows(hidden), parts.scratch())
+        ctx.save_for_backward(x, weight, recurrent, out, cells, gates, tanh_c, mask)
+        return out, cells[:, -1].reshape(x.shape[0], hidden)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor, d_cell: Tensor):
-        x_steps, weight, recurrent, states, cells, gates, tanh_c, mask = ctx.saved_tensors
-        recurrent_np, _ = _recurrent_weights(recurrent)
-        dh, _ = _step_rows(states.shape[1], recurrent.shape[1])
-        loops.lstm_backward(_array(gates), recurrent_np, _mask(mask, states), _array(cells),
-                            _array(tanh_c), _contiguous(d_outputs), _contiguous(d_cell).copy(),
-                            dh, _scratch())
-        grads = _Gradients(x_steps, weight, gates.view(-1, gates.shape[2]))
-        return (grads.inputs(ctx.needs_input_grad[0]), grads.d_weight, grads.d_bias,
-                recurrent_grad(gates, states, mask), None)
+        x, weight, recurrent, out, cells, gates, tanh_c, mask = ctx.saved_tensors
+        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        arrays = (_weights(recurrent)[0], parts.mask(mask, hidden), _array(cells),
+                  _array(tanh_c), _array(parts.split(d_outputs)),
+                  _array(parts.split(d_cell)).copy(), parts.carried(hidden), parts.scratch())
+        for start, stop in chunks(x.shape[1]):
+            with parts.threads():
+                loops.lstm_backward(_array(gates), start, stop, *arrays)
+            d_pre = gates[:, start:stop]
+            grads.add_projection(start, d_pre)
+            grads.add_recurrent(d_pre, _previous(parts, out, start, stop), mask, parts)
+        return (*grads.results(), None)
 
 
 class GRURecurrence(Function):
@@ -158,39 +221,46 @@ class GRURecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 recurrent_bias: Tensor, mask: Tensor | None) -> Tensor:
-        x_steps = _time_major(x)
-        gates = _projection(x_steps, weight)
-        batch, steps, hidden = x.shape[0], x.shape[1], recurrent.shape[1]
-        states, hz_n = (gates.new_empty(steps, batch, hidden) for _ in range(2))
-        _, recurrent_t = _recurrent_weights(recurrent)
-        _, held = _step_rows(batch, hidden)
-        loops.gru_forward(_array(gates), _contiguous(bias), recurrent_t,
-                          _contiguous(recurrent_bias), _mask(mask, states), _array(hz_n),
-                          _array(states), held, np.empty((batch, 3 * hidden), np.float32),
-                          _scratch())
-        ctx.save_for_backward(x_steps, weight, recurrent, states, gates, hz_n, mask)
-        return states.transpose(0, 1)
+        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        gates = _projection(parts, x, weight)
+        out = x.new_empty(x.shape[0], x.shape[1], hidden)
+        with parts.threads():
+            loops.gru_forward(_array(gates), _array(bias), _weights(recurrent)[1],
+                              _array(recurrent_bias), parts.mask(mask, hidden),
+                              _array(parts.split(out)), parts.rows(hidden),
+                              parts.rows(3 * hidden), parts.rows(hidden), parts.scratch())
+        ctx.save_for_backward(x, weight, recurrent, recurrent_bias, out, gates, mask)
+        return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
-        x_steps, weight, recurrent, states, gates, hz_n, mask = ctx.saved_tensors
-        batch, hidden = states.shape[1], recurrent.shape[1]
-        recurrent_np, _ = _recurrent_weights(recurrent)
-        dh, _ = _step_rows(batch, hidden)
-        loops.gru_backward(_array(gates), _array(hz_n), _array(states), recurrent_np,
-                           _mask(mask, states), _contiguous(d_outputs), dh,
-                           np.zeros((batch, hidden), np.float32), _scratch())
-        # gates: the recurrent product's gradient; the projection's differs in the n block,
-        # which hz_n holds
-        flat_gates = gates.view(-1, 3 * hidden)
-        r_z = _Gradients(x_steps, weight[: 2 * hidden], flat_gates[:, : 2 * hidden])
-        n = _Gradients(x_steps, weight[2 * hidden :], hz_n.view(-1, hidden))
-        d_x = None
-        if ctx.needs_input_grad[0]:
-            d_x = r_z.inputs(True) + n.inputs(True)
-        return (d_x, torch.cat([r_z.d_weight, n.d_weight]), torch.cat([r_z.d_bias, n.d_bias]),
-                recurrent_grad(gates, states, mask), flat_gates.sum(0), None)
+        x, weight, recurrent, recurrent_bias, out, gates, mask = ctx.saved_tensors
+        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        d_recurrent_bias = gates.new_zeros(gates.shape[-1])
+        arrays = (_weights(recurrent)[0], parts.mask(mask, hidden),
+                  _array(parts.split(d_outputs)), parts.carried(hidden),
+                  parts.carried(hidden), parts.scratch())
+        masks = [None] * parts.count if mask is None else parts.split(mask)
+        for start, stop in chunks(x.shape[1]):
+            previous = _previous(parts, out, start, stop)
+            # the n block of the recurrent product (r scales it), recomputed for the chunk in
+            # one product per part; the loop turns it into the projection's n-block gradient
+            hz_n = gates.new_empty(parts.count, stop - start, parts.size, hidden)
+            for prev, part_mask, block in zip(previous, masks, hz_n):
+                torch.addmm(recurrent_bias[2 * hidden :], masked(prev, part_mask).flatten(0, 1),
+                            recurrent[2 * hidden :].t(), out=block.view(-1, hidden))
+            with parts.threads():
+                loops.gru_backward(_array(gates), _array(hz_n), start, stop,
+                                   _array(parts.split(out)), *arrays)
+            d_product = gates[:, start:stop]  # the recurrent product's gradient
+            grads.add_recurrent(d_product, previous, mask, parts)
+            for block in d_product:  # per part: a sum over a strided view is slow
+                d_recurrent_bias.add_(block.reshape(-1, block.shape[-1]).sum(0))
+            d_product[..., 2 * hidden :] = hz_n  # now the projection's
+            grads.add_projection(start, d_product)
+        return (*grads.results(), d_recurrent_bias, None)
 
 
 class LNRNNRecurrence(Function):
@@ -200,29 +270,42 @@ class LNRNNRecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 gamma: Tensor, beta: Tensor, mask: Tensor | None) -> Tensor:
-        x_steps = _time_major(x)
-        pre = _projection(x_steps, weight)
-        states = torch.empty_like(pre)
-        rstd = pre.new_empty(pre.shape[:2])
-        _, recurrent_t = _recurrent_weights(recurrent)
-        _, held = _step_rows(x.shape[0], recurrent.shape[1])
-        loops.lnrnn_forward(_array(pre), _contiguous(bias), recurrent_t, _contiguous(gamma),
-                            _contiguous(beta), _mask(mask, states), _array(states),
-                            _array(rstd), held, _scratch())
-        ctx.save_for_backward(x_steps, weight, recurrent, states, pre, rstd, gamma, mask)
-        return states.transpose(0, 1)
+        parts, steps, hidden = _Parts(x.shape[0]), x.shape[1], recurrent.shape[1]
+        out = x.new_empty(x.shape[0], steps, hidden)
+        means, rstd = (x.new_empty(parts.count, steps, parts.size) for _ in range(2))
+        arrays = (_array(bias), _weights(recurrent)[1], _array(gamma), _array(beta),
+                  parts.mask(mask, hidden), _array(parts.split(out)), _array(means),
+                  _array(rstd), parts.rows(hidden), parts.scratch())
+        with parts.threads():
+            for start, stop in _forward_chunks(steps):
+                pre = _projection(parts, x, weight, start, stop)
+                loops.lnrnn_forward(_array(pre), start, stop, *arrays)
+        ctx.save_for_backward(x, weight, bias, recurrent, out, means, rstd, gamma, mask)
+        return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
-        x_steps, weight, recurrent, states, pre, rstd, gamma, mask = ctx.saved_tensors
-        d_gamma, d_beta = torch.zeros_like(gamma), torch.zeros_like(gamma)
-        recurrent_np, _ = _recurrent_weights(recurrent)
-        dh, _ = _step_rows(states.shape[1], recurrent.shape[1])
-        loops.lnrnn_backward(_array(pre), _array(states), recurrent_np, _contiguous(gamma),
-                             _mask(mask, states), _array(rstd), _contiguous(d_outputs),
-                             _array(d_gamma), _array(d_beta), dh,
-                             np.empty(states.shape[2], np.float32), _scratch())
-        grads = _Gradients(x_steps, weight, pre.view(-1, pre.shape[2]))
-        return (grads.inputs(ctx.needs_input_grad[0]), grads.d_weight, grads.d_bias,
-                recurrent_grad(pre, states, mask), d_gamma, d_beta, None)
+        x, weight, bias, recurrent, out, means, rstd, gamma, mask = ctx.saved_tensors
+        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        d_gamma, d_beta = (gamma.new_zeros(parts.count, hidden) for _ in range(2))
+        arrays = (_array(parts.split(out)), _weights(recurrent)[0], _array(gamma),
+                  parts.mask(mask, hidden), _array(means), _array(rstd),
+                  _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
+                  parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
+                  parts.scratch())
+        masks = [None] * parts.count if mask is None else parts.split(mask)
+        for start, stop in chunks(x.shape[1]):
+            previous = _previous(parts, out, start, stop)
+            # the layer norm's inputs, recomputed for the chunk (the projection, then the
+            # recurrent product added per part); the loop turns them into their gradient
+            pre = _projection(parts, x, weight, start, stop).add_(bias)
+            for prev, part_mask, block in zip(previous, masks, pre):
+                block.view(-1, hidden).addmm_(masked(prev, part_mask).flatten(0, 1),
+                                              recurrent.t())
+            with parts.threads():
+                loops.lnrnn_backward(_array(pre), start, stop, *arrays)
+            grads.add_projection(start, pre)
+            grads.add_recurrent(pre, previous, mask, parts)
+        return (*grads.results(), d_gamma.sum(0), d_beta.sum(0), None)

@@ -1,18 +1,22 @@
 """Each standard cell's forward and backward time loops, compiled by numba.
 
-Work buffers are float32 and time-major ([T, batch, ...]), so that a step's rows are one
-contiguous block for BLAS and the gate pass (batch-major, a step's rows lie a whole
-sequence apart: at even T the stride is a multiple of 4 KiB, the rows share cache sets, and
-the LSTM's forward loop measured 2.2x slower); the outputs' gradient is read batch-major,
-as autograd gives it, without a copy. Weights are in torch's layout, passed once as the forward product
-needs them (``recurrent_t``, [H, width]) and once as the backward one does (``recurrent``,
-[width, H]). ``mask`` [batch, H] multiplies the previous state where it enters the
-recurrent product (recurrent dropout; ones without it). The loops work in place: a forward
-loop turns the input projection it is given (``x W^T``, its bias added in the loop) into
-what its backward loop needs (activated gates, normalised pre-activations), and the
-backward loop turns those into the gradient of the pre-activations, from which the
-weights' gradients are formed afterwards as whole-sequence products. ``scratch`` is
-:func:`.blas.gemm`'s.
+Arrays are float32. Work buffers (the projection, the gates) are time-major ([T, batch,
+...]), so that a step's rows are one contiguous block for BLAS and the gate pass (in a
+batch-major buffer a step's rows lie a whole sequence apart: at even T the stride is a
+multiple of 4 KiB, the rows share cache sets, and the LSTM's forward loop measured 2.2x
+slower). The outputs ``out`` and their gradient ``d_outputs`` are batch-major [batch, T, H],
+as the cells give and autograd returns them, so neither is copied. Weights are in torch's
+layout, passed once as the forward product needs them (``recurrent_t``, [H, width]) and once
+as the backward one does (``recurrent``, [width, H]). ``mask`` [batch, H] multiplies the
+previous state where it enters the recurrent product (recurrent dropout; ones without it).
+
+A forward loop turns the input projection ``x W^T`` it is given (the bias is added in the
+loop) into what its backward loop needs; where it keeps nothing of it (rnn, lnrnn) it takes
+the projection a chunk of steps at a time too. A backward loop runs steps ``stop - 1`` down to
+``start`` (the caller adds the weights' gradients chunk by chunk, so no sequence-long
+gradient buffer need exist) and writes the pre-activations' gradient where its docstring
+says; ``dh`` [batch, H] carries the gradient reaching the state before the
+chunk into the next call (zeros before the first). ``scratch`` is :func:`.blas.gemm`'s.
 
 A step is one :func:`.blas.gemm` and one pass over its rows, each row's gates read from and
 written to contiguous slices so that LLVM vectorises the inner loop.
@@ -41,69 +45,73 @@ def _mask_into(h: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(**FAST)
-def _recurrent_grad(d_next: np.ndarray, recurrent: np.ndarray, mask: np.ndarray,
-                    out: np.ndarray, scratch: np.ndarray) -> None:
-    """``out`` = the gradient reaching the previous state through the recurrent product:
-    ``(d_next @ recurrent) * mask``."""
-    gemm(d_next, recurrent, out, False, scratch)
-    for b in range(out.shape[0]):
-        ob, mb = out[b], mask[b]
-        for j in range(ob.shape[0]):
-            ob[j] *= mb[j]
+def _recurrent_input(out: np.ndarray, t: int, mask: np.ndarray, held: np.ndarray) -> None:
+    """``held`` = h_{t-1} * mask, contiguous for BLAS."""
+    _mask_into(out[:, t - 1], mask, held)
+
+
+@numba.njit(**FAST)
+def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, mask: np.ndarray, dh: np.ndarray,
+                scratch: np.ndarray) -> None:
+    """``dh`` = the gradient reaching the previous state through the recurrent product:
+    ``(d_pre @ recurrent) * mask``."""
+    gemm(d_pre, recurrent, dh, False, scratch)
+    for b in range(dh.shape[0]):
+        db, mb = dh[b], mask[b]
+        for j in range(db.shape[0]):
+            db[j] *= mb[j]
 
 
 # ----------------------------------------------------------------------------- rnn
 
 
 @numba.njit(**FAST)
-def rnn_forward(pre, bias, recurrent_t, mask, held, scratch):
-    """h_t = tanh(pre_t + b + (h_{t-1} * mask) U^T): ``pre`` [T, B, H] becomes the states."""
-    for t in range(pre.shape[0]):
+def _rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
+    """h_t = tanh(pre_t + b + (h_{t-1} * mask) U^T) for the steps ``start`` to ``stop - 1``,
+    whose projection is ``pre[t - start]``."""
+    for t in range(start, stop):
+        row_block = pre[t - start]
         if t:
-            _mask_into(pre[t - 1], mask, held)
-            gemm(held, recurrent_t, pre[t], True, scratch)
-        for b in range(pre.shape[1]):
-            row = pre[t, b]
+            _recurrent_input(out, t, mask, held)
+            gemm(held, recurrent_t, row_block, True, scratch)
+        for b in range(row_block.shape[0]):
+            row, h = row_block[b], out[b, t]
             for j in range(row.shape[0]):
-                row[j] = tanh(row[j] + bias[j])
+                h[j] = tanh(row[j] + bias[j])
 
 
 @numba.njit(**FAST)
-def rnn_backward(states, d_outputs, d_pre, recurrent, mask, dh, scratch):
-    """``d_pre`` [T, B, H]: the pre-activations' gradient, from the outputs' (``d_outputs``,
-    batch-major, as every backward loop reads it)."""
-    steps = states.shape[0]
-    for t in range(steps - 1, -1, -1):
-        later = t < steps - 1
-        if later:
-            _recurrent_grad(d_pre[t + 1], recurrent, mask, dh, scratch)
-        for b in range(states.shape[1]):
-            out, dout, hb, gb = d_pre[t, b], d_outputs[b, t], states[t, b], dh[b]
-            for j in range(out.shape[0]):
-                g = dout[j] + gb[j] if later else dout[j]
-                out[j] = g * (_ONE - hb[j] * hb[j])
+def _rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch):
+    """The pre-activations' gradient of step ``t`` goes to ``d[t - start]``."""
+    for t in range(stop - 1, start - 1, -1):
+        d_t = d[t - start]
+        for b in range(out.shape[0]):
+            row, dout, h, carried = d_t[b], d_outputs[b, t], out[b, t], dh[b]
+            for j in range(row.shape[0]):
+                row[j] = (dout[j] + carried[j]) * (_ONE - h[j] * h[j])
+        if t:
+            _state_grad(d_t, recurrent, mask, dh, scratch)
 
 
 # ----------------------------------------------------------------------------- lstm
 
 
 @numba.njit(**FAST)
-def lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, states, held, scratch):
+def _lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scratch):
     """``gates`` [T, B, 4H], the projection in gate order o, i, f, g, become the activated
-    gates; ``cells``, ``tanh_c`` and ``states`` [T, B, H] are filled."""
-    hidden = states.shape[2]
+    gates; ``cells`` and ``tanh_c`` [T, B, H] are filled."""
+    hidden = cells.shape[2]
     bo, bi, bf, bg = bias[:hidden], bias[hidden:2 * hidden], bias[2 * hidden:3 * hidden], \
         bias[3 * hidden:]
     for t in range(gates.shape[0]):
         if t:
-            _mask_into(states[t - 1], mask, held)
+            _recurrent_input(out, t, mask, held)
             gemm(held, recurrent_t, gates[t], True, scratch)
         for b in range(gates.shape[1]):
             z = gates[t, b]
             zo, zi, zf, zg = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
                 z[3 * hidden:]
-            c, tc, h = cells[t, b], tanh_c[t, b], states[t, b]
-            c_prev = cells[t - 1, b]
+            c, tc, h, c_prev = cells[t, b], tanh_c[t, b], out[b, t], cells[t - 1, b]
             for j in range(hidden):
                 o, i = sigmoid(zo[j] + bo[j]), sigmoid(zi[j] + bi[j])
                 f, g = sigmoid(zf[j] + bf[j]), tanh(zg[j] + bg[j])
@@ -115,83 +123,92 @@ def lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, states, held, sc
 
 
 @numba.njit(**FAST)
-def lstm_backward(gates, recurrent, mask, cells, tanh_c, d_outputs, dc, dh, scratch):
-    """``gates`` (activated) become the pre-activations' gradient; ``dc`` [B, H] holds the
-    final cell state's gradient on entry."""
-    steps, hidden = gates.shape[0], cells.shape[2]
-    for t in range(steps - 1, -1, -1):
-        later = t < steps - 1
-        if later:
-            _recurrent_grad(gates[t + 1], recurrent, mask, dh, scratch)
+def _lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs, dc, dh,
+                  scratch):
+    """The activated gates become, in place, the pre-activations' gradient (``d`` is
+    ``gates``, offset 0); ``dc`` [B, H] carries the cell state's gradient like ``dh``."""
+    hidden = cells.shape[2]
+    for t in range(stop - 1, start - 1, -1):
         for b in range(gates.shape[1]):
             z = gates[t, b]
             zo, zi, zf, zg = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
                 z[3 * hidden:]
             c_prev, tc, dcb = cells[t - 1, b], tanh_c[t, b], dc[b]
-            dout, dhb = d_outputs[b, t], dh[b]
+            dout, carried = d_outputs[b, t], dh[b]
             for j in range(hidden):
                 o, i, f, g = zo[j], zi[j], zf[j], zg[j]
-                d = dout[j] + dhb[j] if later else dout[j]
+                d = dout[j] + carried[j]
                 d_cell = dcb[j] + d * o * (_ONE - tc[j] * tc[j])
                 zo[j] = d * tc[j] * o * (_ONE - o)
                 zi[j] = d_cell * g * i * (_ONE - i)
                 zf[j] = d_cell * c_prev[j] * f * (_ONE - f) if t else _ZERO
                 zg[j] = d_cell * i * (_ONE - g * g)
                 dcb[j] = d_cell * f
+        if t:
+            _state_grad(gates[t], recurrent, mask, dh, scratch)
 
 
 # ----------------------------------------------------------------------------- gru
 
 
 @numba.njit(**FAST)
-def gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, hz_n, states, held, hz,
+def _gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, state,
                 scratch):
     """Reset-after GRU. ``gates`` [T, B, 3H], the projection in torch's order r, z, n,
-    become the activated gates; ``hz_n`` [T, B, H] keeps the n block of the recurrent
-    product (its bias included), which r scales; ``hz`` [B, 3H] is a step's product."""
-    hidden = states.shape[2]
-    br, bz, bn = bias[:hidden], bias[hidden:2 * hidden], bias[2 * hidden:]
-    rr, rz, rn = recurrent_bias[:hidden], recurrent_bias[hidden:2 * hidden], \
-        recurrent_bias[2 * hidden:]
+    become the activated gates; ``hz`` [B, 3H] holds a step's recurrent product and
+    ``state`` [B, H] the state (the gate pass reading h_{t-1} from ``out``, the rows it
+    writes, measured 6x slower)."""
+    hidden = out.shape[2]
+    hz[:] = 0.0  # the product at t = 0, where h_{-1} = 0
+    state[:] = 0.0
     for t in range(gates.shape[0]):
         if t:
-            _mask_into(states[t - 1], mask, held)
+            _recurrent_input(out, t, mask, held)
             gemm(held, recurrent_t, hz, False, scratch)
         for b in range(gates.shape[1]):
             a, u = gates[t, b], hz[b]
+            _add_biases(a, u, bias, recurrent_bias, 2 * hidden)
             ar, az, an = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:]
-            ur, uz, un = u[:hidden], u[hidden:2 * hidden], u[2 * hidden:]
-            keep, h, h_prev = hz_n[t, b], states[t, b], states[t - 1, b]
+            un = u[2 * hidden:]
+            h, h_prev = out[b, t], state[b]
             for j in range(hidden):
-                product_r = ur[j] if t else _ZERO
-                product_z = uz[j] if t else _ZERO
-                product_n = un[j] if t else _ZERO
-                r = sigmoid(ar[j] + br[j] + product_r + rr[j])
-                z = sigmoid(az[j] + bz[j] + product_z + rz[j])
-                n_rec = product_n + rn[j]
-                n = tanh(an[j] + bn[j] + r * n_rec)
-                ar[j], az[j], an[j], keep[j] = r, z, n, n_rec
-                h[j] = (_ONE - z) * n + (z * h_prev[j] if t else _ZERO)
+                r, z = sigmoid(ar[j]), sigmoid(az[j])
+                n = tanh(an[j] + r * un[j])
+                ar[j], az[j], an[j] = r, z, n
+                h_prev[j] = h[j] = (_ONE - z) * n + z * h_prev[j]
 
 
 @numba.njit(**FAST)
-def gru_backward(gates, hz_n, states, recurrent, mask, d_outputs, dh, carry, scratch):
-    """``gates`` (activated) become the gradient of the whole recurrent product (r, z and
-    the n block scaled by r), ``hz_n`` that of the input projection's n block; ``carry``
-    [B, H] is what reaches h_{t-1} directly (z_t dh_t)."""
-    steps, hidden = gates.shape[0], states.shape[2]
-    for t in range(steps - 1, -1, -1):
-        later = t < steps - 1
-        if later:
-            _recurrent_grad(gates[t + 1], recurrent, mask, dh, scratch)
+def _add_biases(a, u, bias, recurrent_bias, split):
+    """Before a GRU step's gates: ``a`` (the projection) += the bias, and the recurrent
+    product ``u`` and its bias, up to ``split`` (r and z); beyond it (n), ``u`` += its
+    bias only, as r scales it. A loop of its own: with these in the gates' loop, it reads
+    too many arrays for LLVM to vectorise it (measured 3x slower)."""
+    for j in range(split):
+        a[j] += bias[j] + u[j] + recurrent_bias[j]
+    for j in range(split, a.shape[0]):
+        a[j] += bias[j]
+        u[j] += recurrent_bias[j]
+
+
+@numba.njit(**FAST)
+def _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh, carry,
+                 scratch):
+    """The activated gates become, in place, the gradient of the whole recurrent product
+    (r, z and the n block scaled by r); ``hz_n`` [stop - start, B, H] (the n block of the
+    recurrent product with its bias, recomputed for the chunk) becomes the gradient of the
+    input projection's n block. ``carry`` [B, H] is what reaches h_{t-1} directly (z_t
+    dh_t), carried between calls like ``dh``."""
+    hidden = out.shape[2]
+    for t in range(stop - 1, start - 1, -1):
         for b in range(gates.shape[1]):
             a = gates[t, b]
             ar, az, an = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:]
-            keep, h_prev = hz_n[t, b], states[t - 1, b]
-            dout, dhb, cb = d_outputs[b, t], dh[b], carry[b]
+            keep, h_prev = hz_n[t - start, b], out[b, t - 1]
+            dout, carried, cb = d_outputs[b, t], dh[b], carry[b]
             for j in range(hidden):
                 r, z, n = ar[j], az[j], an[j]
-                d = dout[j] + dhb[j] + cb[j] if later else dout[j]
+                d = dout[j] + carried[j] + cb[j]
                 previous = h_prev[j] if t else _ZERO
                 d_n = d * (_ONE - z) * (_ONE - n * n)
                 ar[j] = d_n * keep[j] * r * (_ONE - r)
@@ -199,23 +216,28 @@ def gru_backward(gates, hz_n, states, recurrent, mask, d_outputs, dh, carry, scr
                 an[j] = d_n * r
                 keep[j] = d_n
                 cb[j] = d * z
+        if t:
+            _state_grad(gates[t], recurrent, mask, dh, scratch)
 
 
 # ----------------------------------------------------------------------------- lnrnn
 
 
 @numba.njit(**FAST)
-def lnrnn_forward(pre, bias, recurrent_t, gamma, beta, mask, states, rstd, held, scratch):
-    """h_t = tanh(LayerNorm(pre_t + b + (h_{t-1} * mask) U)): ``pre`` [T, B, H] becomes
-    the normalised pre-activations, ``rstd`` [T, B] keeps each row's 1 / sqrt(var + eps)."""
-    hidden = states.shape[2]
+def _lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
+                  held, scratch):
+    """h_t = tanh(LayerNorm(pre_t + b + (h_{t-1} * mask) U)) for the steps ``start`` to
+    ``stop - 1``, whose projection is ``pre[t - start]``; ``means`` and ``rstd`` [T, B] keep
+    each row's mean and 1 / sqrt(var + eps)."""
+    hidden = out.shape[2]
     per_unit = np.float32(1.0 / hidden)
-    for t in range(pre.shape[0]):
+    for t in range(start, stop):
+        row_block = pre[t - start]
         if t:
-            _mask_into(states[t - 1], mask, held)
-            gemm(held, recurrent_t, pre[t], True, scratch)
-        for b in range(pre.shape[1]):
-            row, h = pre[t, b], states[t, b]
+            _recurrent_input(out, t, mask, held)
+            gemm(held, recurrent_t, row_block, True, scratch)
+        for b in range(row_block.shape[0]):
+            row, h = row_block[b], out[b, t]
             mean = _ZERO
             for j in range(hidden):
                 row[j] += bias[j]
@@ -226,39 +248,143 @@ def lnrnn_forward(pre, bias, recurrent_t, gamma, beta, mask, states, rstd, held,
                 centred = row[j] - mean
                 variance += centred * centred
             scale = _ONE / np.sqrt(variance * per_unit + _EPSILON)
-            rstd[t, b] = scale
+            means[t, b], rstd[t, b] = mean, scale
             for j in range(hidden):
-                normed = (row[j] - mean) * scale
-                row[j] = normed
-                h[j] = tanh(gamma[j] * normed + beta[j])
+                h[j] = tanh(gamma[j] * (row[j] - mean) * scale + beta[j])
 
 
 @numba.njit(**FAST)
-def lnrnn_backward(pre, states, recurrent, gamma, mask, rstd, d_outputs, d_gamma, d_beta, dh,
-                   dy, scratch):
-    """``pre`` (normalised) becomes the pre-activations' gradient; ``d_gamma`` and ``d_beta``
-    [H] are added to; ``dy`` [H] is a row's scratch."""
-    steps, hidden = pre.shape[0], states.shape[2]
+def _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, d_outputs,
+                   d_gamma, d_beta, dh, normed, scratch):
+    """``pre`` [stop - start, B, H], the pre-activations recomputed for the chunk, becomes
+    their gradient; ``d_gamma`` and ``d_beta`` [H] are added to; ``normed`` [H] is a row's
+    scratch."""
+    hidden = out.shape[2]
     per_unit = np.float32(1.0 / hidden)
-    for t in range(steps - 1, -1, -1):
-        later = t < steps - 1
-        if later:
-            _recurrent_grad(pre[t + 1], recurrent, mask, dh, scratch)
-        for b in range(pre.shape[1]):
-            normed, h, dout, dhb = pre[t, b], states[t, b], d_outputs[b, t], dh[b]
+    for t in range(stop - 1, start - 1, -1):
+        d_t = pre[t - start]
+        for b in range(out.shape[0]):
+            row, h, dout, carried = d_t[b], out[b, t], d_outputs[b, t], dh[b]
+            mean, scale = means[t, b], rstd[t, b]
             mean_g = _ZERO
             mean_gx = _ZERO
             for j in range(hidden):
-                d = dout[j] + dhb[j] if later else dout[j]
-                y_grad = d * (_ONE - h[j] * h[j])
+                x_hat = (row[j] - mean) * scale
+                normed[j] = x_hat
+                y_grad = (dout[j] + carried[j]) * (_ONE - h[j] * h[j])
                 d_beta[j] += y_grad
-                d_gamma[j] += y_grad * normed[j]
+                d_gamma[j] += y_grad * x_hat
                 g = y_grad * gamma[j]
-                dy[j] = g
+                row[j] = g
                 mean_g += g
-                mean_gx += g * normed[j]
+                mean_gx += g * x_hat
             mean_g *= per_unit
             mean_gx *= per_unit
-            scale = rstd[t, b]
             for j in range(hidden):
-                normed[j] = scale * (dy[j] - mean_g - normed[j] * mean_gx)
+                row[j] = scale * (row[j] - mean_g - normed[j] * mean_gx)
+        if t:
+            _state_grad(d_t, recurrent, mask, dh, scratch)
+
+
+# ------------------------------------------------------------------- batch parts
+# Each loop above runs on the rows of one part of the batch; the functions below run every
+# part at once, one thread each (the parts are independent: a state's row depends only on
+# the same row before it). Each array with a leading part axis is a part's own
+# C-contiguous block, so the part loops are the vectorised ones; one part runs in the
+# calling thread, where BLAS may use every thread.
+
+
+@numba.njit(parallel=True, **FAST)
+def rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
+    if pre.shape[0] == 1:
+        _rnn_forward(pre[0], start, stop, bias, recurrent_t, mask[0], out[0], held[0],
+                     scratch[0])
+        return
+    for p in numba.prange(pre.shape[0]):
+        _rnn_forward(pre[p], start, stop, bias, recurrent_t, mask[p], out[p], held[p],
+                     scratch[p])
+
+
+@numba.njit(parallel=True, **FAST)
+def rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch):
+    if out.shape[0] == 1:
+        _rnn_backward(out[0], d_outputs[0], d[0], start, stop, recurrent, mask[0], dh[0],
+                      scratch[0])
+        return
+    for p in numba.prange(out.shape[0]):
+        _rnn_backward(out[p], d_outputs[p], d[p], start, stop, recurrent, mask[p], dh[p],
+                      scratch[p])
+
+
+@numba.njit(parallel=True, **FAST)
+def lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scratch):
+    if gates.shape[0] == 1:
+        _lstm_forward(gates[0], bias, recurrent_t, mask[0], cells[0], tanh_c[0], out[0],
+                      held[0], scratch[0])
+        return
+    for p in numba.prange(gates.shape[0]):
+        _lstm_forward(gates[p], bias, recurrent_t, mask[p], cells[p], tanh_c[p], out[p],
+                      held[p], scratch[p])
+
+
+@numba.njit(parallel=True, **FAST)
+def lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs, dc, dh,
+                  scratch):
+    if gates.shape[0] == 1:
+        _lstm_backward(gates[0], start, stop, recurrent, mask[0], cells[0], tanh_c[0],
+                       d_outputs[0], dc[0], dh[0], scratch[0])
+        return
+    for p in numba.prange(gates.shape[0]):
+        _lstm_backward(gates[p], start, stop, recurrent, mask[p], cells[p], tanh_c[p],
+                       d_outputs[p], dc[p], dh[p], scratch[p])
+
+
+@numba.njit(parallel=True, **FAST)
+def gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, state,
+                scratch):
+    if gates.shape[0] == 1:
+        _gru_forward(gates[0], bias, recurrent_t, recurrent_bias, mask[0], out[0], held[0],
+                     hz[0], state[0], scratch[0])
+        return
+    for p in numba.prange(gates.shape[0]):
+        _gru_forward(gates[p], bias, recurrent_t, recurrent_bias, mask[p], out[p], held[p],
+                     hz[p], state[p], scratch[p])
+
+
+@numba.njit(parallel=True, **FAST)
+def gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh, carry,
+                 scratch):
+    if gates.shape[0] == 1:
+        _gru_backward(gates[0], hz_n[0], start, stop, out[0], recurrent, mask[0],
+                      d_outputs[0], dh[0], carry[0], scratch[0])
+        return
+    for p in numba.prange(gates.shape[0]):
+        _gru_backward(gates[p], hz_n[p], start, stop, out[p], recurrent, mask[p],
+                      d_outputs[p], dh[p], carry[p], scratch[p])
+
+
+@numba.njit(parallel=True, **FAST)
+def lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
+                  held, scratch):
+    if pre.shape[0] == 1:
+        _lnrnn_forward(pre[0], start, stop, bias, recurrent_t, gamma, beta, mask[0], out[0],
+                       means[0], rstd[0], held[0], scratch[0])
+        return
+    for p in numba.prange(pre.shape[0]):
+        _lnrnn_forward(pre[p], start, stop, bias, recurrent_t, gamma, beta, mask[p], out[p],
+                       means[p], rstd[p], held[p], scratch[p])
+
+
+@numba.njit(parallel=True, **FAST)
+def lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, d_outputs,
+                   d_gamma, d_beta, dh, normed, scratch):
+    """``d_gamma`` and ``d_beta`` have a part axis too: each part adds to its own."""
+    if pre.shape[0] == 1:
+        _lnrnn_backward(pre[0], start, stop, out[0], recurrent, gamma, mask[0], means[0],
+                        rstd[0], d_outputs[0], d_gamma[0], d_beta[0], dh[0], normed[0],
+                        scratch[0])
+        return
+    for p in numba.prange(pre.shape[0]):
+        _lnrnn_backward(pre[p], start, stop, out[p], recurrent, gamma, mask[p], means[p],
+                        rstd[p], d_outputs[p], d_gamma[p], d_beta[p], dh[p], normed[p],
+                        scratch[p])
