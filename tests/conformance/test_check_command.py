@@ -23,13 +23,13 @@ def test_a_conforming_cell_passes(capsys, host):
     out = capsys.readouterr().out
     assert "torch:lnrnn/framework" in out and "torch:lnrnn/bench" in out
     assert "roundtrip" in out
-    assert out.strip().endswith("21 passed")  # 3 backend checks, 9 per kernel path
+    assert out.strip().endswith("30 passed")  # 3 backend checks, 9 per kernel path (3)
 
 
 def test_json_lists_every_result(capsys, host):
     assert main(["check", "--cells", "lnrnn", "--backend", "torch", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["ok"] and data["counts"] == {"passed": 21}
+    assert data["ok"] and data["counts"] == {"passed": 30}
     assert data["results"][3] == {
         "subject": "torch:lnrnn/framework", "check": "construct", "outcome": "passed",
         "message": "loop, 50 parameters", "fix": "",

@@ -129,7 +129,8 @@ def test_without_the_task_the_record_check_is_skipped(faulty):
     planned = plan_checks(faulty.registry, cells=["torch:lnrnn"], task="nonesuch")
     records = [p.run() for p in planned if p.check.name == "record"]
 
-    assert [r.subject for r in records] == ["torch:lnrnn/framework", "torch:lnrnn/bench"]
+    assert [r.subject for r in records] == ["torch:lnrnn/framework", "torch:lnrnn/bench",
+                                            "torch:lnrnn/compiled"]
     for record in records:
         assert record.outcome == "skipped"
         assert record.message.startswith("task 'nonesuch' is not registered")

@@ -117,7 +117,7 @@ class _PartGrads:
     def add_projection(self, start: int, d_xw: Tensor) -> None:
         """A chunk's share from ``d_xw`` [parts, steps, rows, width], the gradient of the
         projection at steps ``start`` onwards."""
-        for grads, d_part in zip(self.each, d_xw):
+        for grads, d_part in zip(self.each, d_xw, strict=True):
             grads.add_projection(start, d_part)
 
     def add_recurrent(self, d_pre: Tensor, previous: list[Tensor], mask: Tensor | None,
@@ -125,7 +125,7 @@ class _PartGrads:
         """A chunk's share from ``d_pre`` [parts, steps, rows, width], the gradient of the
         recurrent product, and ``previous``, each part's states before the chunk's steps."""
         masks = [None] * parts.count if mask is None else parts.split(mask)
-        for grads, d_part, prev, part_mask in zip(self.each, d_pre, previous, masks):
+        for grads, d_part, prev, part_mask in zip(self.each, d_pre, previous, masks, strict=True):
             grads.add_recurrent(d_part, prev, part_mask)
 
     def results(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
@@ -248,7 +248,7 @@ class GRURecurrence(Function):
             # the n block of the recurrent product (r scales it), recomputed for the chunk in
             # one product per part; the loop turns it into the projection's n-block gradient
             hz_n = gates.new_empty(parts.count, stop - start, parts.size, hidden)
-            for prev, part_mask, block in zip(previous, masks, hz_n):
+            for prev, part_mask, block in zip(previous, masks, hz_n, strict=True):
                 torch.addmm(recurrent_bias[2 * hidden :], masked(prev, part_mask).flatten(0, 1),
                             recurrent[2 * hidden :].t(), out=block.view(-1, hidden))
             with parts.threads():
@@ -301,7 +301,7 @@ class LNRNNRecurrence(Function):
             # the layer norm's inputs, recomputed for the chunk (the projection, then the
             # recurrent product added per part); the loop turns them into their gradient
             pre = _projection(parts, x, weight, start, stop).add_(bias)
-            for prev, part_mask, block in zip(previous, masks, pre):
+            for prev, part_mask, block in zip(previous, masks, pre, strict=True):
                 block.view(-1, hidden).addmm_(masked(prev, part_mask).flatten(0, 1),
                                               recurrent.t())
             with parts.threads():

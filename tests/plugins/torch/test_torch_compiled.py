@@ -1,0 +1,125 @@
+"""The pieces of bench's compiled path (``--kernel compiled``): its activations, its matrix
+product and the BLAS it calls, the batch split across threads, and the conformance kit's
+hold on it. test_torch_kernels.py checks the whole path against torch's kernels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("numba")
+
+import numba  # noqa: E402
+
+from bench_torch import cells as torch_cells  # noqa: E402
+from bench_torch.compiled import BENCH_COMPILED, activations, blas, functions  # noqa: E402
+from bench_torch.compiled.parallel import PARALLEL  # noqa: E402
+from harness.conformance import run_checks  # noqa: E402
+from tests.helpers import make_host  # noqa: E402
+from tests.plugins.torch.test_torch_kernels import assert_agree, build, forward_backward  # noqa: E402,E501
+
+
+@numba.njit(**{**activations.FAST, "cache": False})
+def _apply(x, tanh_out, sigmoid_out):
+    for i in range(x.shape[0]):
+        tanh_out[i] = activations.tanh(x[i])
+        sigmoid_out[i] = activations.sigmoid(x[i])
+
+
+def test_the_activations_match_numpy_over_the_float32_range():
+    x = np.concatenate([np.linspace(-30, 30, 600_001, dtype=np.float32),
+                        np.array([0.0, 1e-30, -1e-30, 3.4e38, -3.4e38], np.float32)])
+    tanh, sigmoid = np.empty_like(x), np.empty_like(x)
+    _apply(x, tanh, sigmoid)
+    exact = x.astype(np.float64)
+    np.testing.assert_allclose(tanh, np.tanh(exact), rtol=0, atol=5e-7)
+    np.testing.assert_allclose(sigmoid, 0.5 * np.tanh(exact / 2) + 0.5, rtol=0, atol=5e-7)
+    # bounded as the functions are, so that the derivatives 1 - tanh^2, s(1 - s) stay >= 0
+    assert np.abs(tanh).max() <= 1 and 0 <= sigmoid.min() and sigmoid.max() <= 1
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_gemm_multiplies_rows_at_any_stride(accumulate):
+    rng = np.random.default_rng(0)
+    whole = rng.normal(size=(3, 5, 7)).astype(np.float32)
+    a = whole[:, 1]  # rows 35 floats apart
+    b = rng.normal(size=(7, 4)).astype(np.float32)
+    out_whole = rng.normal(size=(3, 2, 4)).astype(np.float32)
+    out = out_whole[:, 0]
+    expected = a @ b + (out if accumulate else 0)
+    blas.gemm(a, b, out, accumulate, np.empty(blas.SCRATCH, np.float32))
+    np.testing.assert_allclose(out_whole[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_product_is_torchs_own_blas_here():
+    assert blas.BLAS_SOURCE == ("torch" if torch.backends.mkl.is_available() else "scipy")
+
+
+FALLBACK = """
+import ctypes
+real = ctypes.CDLL
+def no_torch_blas(name, *args, **kwargs):
+    if "libtorch_cpu" in str(name):
+        raise OSError("hidden for the test")
+    return real(name, *args, **kwargs)
+ctypes.CDLL = no_torch_blas
+from bench_torch.compiled import blas
+ctypes.CDLL = real
+import numpy as np, torch
+from bench_torch.compiled.functions import LSTMRecurrence
+from bench_torch.kernels import LSTMRecurrence as TorchOps
+rng = torch.Generator().manual_seed(0)
+x = torch.randn(4, 7, 3, generator=rng)
+weights = [torch.randn(*shape, generator=rng) * 0.3 for shape in ((20, 3), (20,), (20, 5))]
+got, expected = LSTMRecurrence.apply(x, *weights, None), TorchOps.apply(x, *weights, None)
+print(blas.BLAS_SOURCE, float(max((g - e).abs().max() for g, e in zip(got, expected))))
+"""
+
+
+def test_without_torchs_blas_the_path_uses_scipys():
+    done = subprocess.run([sys.executable, "-c", FALLBACK], capture_output=True, text=True,
+                          check=True)
+    source, difference = done.stdout.split()
+    assert source == "scipy"
+    assert float(difference) < 1e-5
+
+
+@pytest.mark.skipif(not PARALLEL, reason="numba has no thread-safe threading layer here")
+@pytest.mark.parametrize("name", sorted(torch_cells.CELLS))
+def test_a_batch_split_across_threads_computes_what_one_thread_does(name, canonical_weights):
+    weights = canonical_weights(name, 3, 9)
+    x = np.random.default_rng(3).normal(size=(6, 70, 3)).astype(np.float32)  # 2 chunks
+    options = {"recurrent_dropout": 0.3}
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert functions._Parts(6).count == 2
+        split = forward_backward(build(name, weights, 3, "compiled", **options), x, seed=1)
+        torch.set_num_threads(1)
+        assert functions._Parts(6).count == 1
+        whole = forward_backward(build(name, weights, 3, "compiled", **options), x, seed=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert_agree(split, whole)
+
+
+def test_the_kit_checks_the_compiled_path(monkeypatch):
+    """A compiled LSTM that is off by a little fails the kit's checks on that path alone,
+    the reference check among them."""
+    class Shifted(functions.LSTMRecurrence):
+        @staticmethod
+        def forward(ctx, *args):
+            outputs, cell = functions.LSTMRecurrence.forward(ctx, *args)
+            return outputs.add_(1e-3), cell
+
+    monkeypatch.setitem(torch_cells.RECURRENCES, BENCH_COMPILED,
+                        types.SimpleNamespace(LSTMRecurrence=Shifted))
+    results = run_checks(make_host("tasks", "torch").registry, cells=["torch:lstm"])
+    failed = {(r.subject, r.check) for r in results if r.failed}
+    assert ("torch:lstm/compiled", "reference") in failed
+    assert {subject for subject, _ in failed} == {"torch:lstm/compiled"}
