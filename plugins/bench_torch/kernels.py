@@ -17,10 +17,10 @@ one ``sigmoid_`` covers three gates and one ``tanh_`` the fourth.
 Recurrent dropout: ``mask`` (or None) multiplies the previous state where it enters the
 recurrent product, as :mod:`bench_torch.cells` documents.
 
-Neither TorchScript nor ``torch.compile`` nor a C++ extension is used: the torch wheels
-carry no LLVM, so TorchScript's CPU fuser cannot fuse these operations; ``torch.compile``
-and a C++ extension need a C++ compiler on the user's machine, and measured here neither
-paid enough for that (README, "Kernel paths").
+On the CPU :mod:`bench_torch.compiled` runs the same algorithm with each time loop compiled
+(path ``bench-compiled``) and shares this module's chunking and weight-gradient helpers
+(:func:`chunks`, :func:`chunk_previous`, :class:`WeightGrads`); these torch operations are
+the path for other devices, and ``--kernel bench`` on the CPU.
 """
 
 from __future__ import annotations

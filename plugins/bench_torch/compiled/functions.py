@@ -43,7 +43,8 @@ def _weights(recurrent: Tensor) -> tuple[np.ndarray, np.ndarray]:
 class _Parts:
     """The batch split into equal parts, one per thread bench's policy gave torch
     (:mod:`.loops`), when it divides evenly; every buffer of the loops has a leading part
-    axis."""
+    axis. Decided in the forward pass and kept for the backward one, whose buffers are the
+    forward pass's."""
 
     def __init__(self, batch: int):
         threads = torch.get_num_threads()
@@ -149,6 +150,7 @@ class RNNRecurrence(Function):
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> Tensor:
         parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        ctx.parts = parts
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
         arrays = (_array(bias), _weights(recurrent)[1], parts.mask(mask, hidden),
                   _array(parts.split(out)), parts.rows(hidden), parts.scratch())
@@ -163,7 +165,7 @@ class RNNRecurrence(Function):
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, recurrent, out, mask = ctx.saved_tensors
-        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        parts, hidden = ctx.parts, recurrent.shape[1]
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         buffer = out.new_empty(parts.count, CHUNK, parts.size, hidden)
         arrays = (_array(parts.split(out)), _array(parts.split(d_outputs)), _array(buffer))
@@ -186,6 +188,7 @@ class LSTMRecurrence(Function):
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> tuple[Tensor, Tensor]:
         parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        ctx.parts = parts
         gates = _projection(parts, x, weight)
         cells, tanh_c = (gates.new_empty(*gates.shape[:3], hidden) for _ in range(2))
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
@@ -200,7 +203,7 @@ class LSTMRecurrence(Function):
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor, d_cell: Tensor):
         x, weight, recurrent, out, cells, gates, tanh_c, mask = ctx.saved_tensors
-        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        parts, hidden = ctx.parts, recurrent.shape[1]
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         arrays = (_weights(recurrent)[0], parts.mask(mask, hidden), _array(cells),
                   _array(tanh_c), _array(parts.split(d_outputs)),
@@ -222,6 +225,7 @@ class GRURecurrence(Function):
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 recurrent_bias: Tensor, mask: Tensor | None) -> Tensor:
         parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        ctx.parts = parts
         gates = _projection(parts, x, weight)
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
         with parts.threads():
@@ -236,7 +240,7 @@ class GRURecurrence(Function):
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, recurrent, recurrent_bias, out, gates, mask = ctx.saved_tensors
-        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        parts, hidden = ctx.parts, recurrent.shape[1]
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_recurrent_bias = gates.new_zeros(gates.shape[-1])
         arrays = (_weights(recurrent)[0], parts.mask(mask, hidden),
@@ -271,6 +275,7 @@ class LNRNNRecurrence(Function):
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 gamma: Tensor, beta: Tensor, mask: Tensor | None) -> Tensor:
         parts, steps, hidden = _Parts(x.shape[0]), x.shape[1], recurrent.shape[1]
+        ctx.parts = parts
         out = x.new_empty(x.shape[0], steps, hidden)
         means, rstd = (x.new_empty(parts.count, steps, parts.size) for _ in range(2))
         arrays = (_array(bias), _weights(recurrent)[1], _array(gamma), _array(beta),
@@ -287,7 +292,7 @@ class LNRNNRecurrence(Function):
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, bias, recurrent, out, means, rstd, gamma, mask = ctx.saved_tensors
-        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        parts, hidden = ctx.parts, recurrent.shape[1]
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_gamma, d_beta = (gamma.new_zeros(parts.count, hidden) for _ in range(2))
         arrays = (_array(parts.split(out)), _weights(recurrent)[0], _array(gamma),

@@ -123,3 +123,30 @@ def test_the_kit_checks_the_compiled_path(monkeypatch):
     failed = {(r.subject, r.check) for r in results if r.failed}
     assert ("torch:lstm/compiled", "reference") in failed
     assert {subject for subject, _ in failed} == {"torch:lstm/compiled"}
+
+
+@pytest.mark.skipif(not PARALLEL, reason="numba has no thread-safe threading layer here")
+def test_the_backward_pass_keeps_the_forward_passs_split(canonical_weights):
+    """A thread count changed between the passes (bench's runner may set it per run) does
+    not change the split the backward pass reads the forward pass's buffers with."""
+    weights = canonical_weights("lstm", 3, 5)
+    x = torch.tensor(np.random.default_rng(4).normal(size=(4, 9, 3)).astype(np.float32))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        expected = build("lstm", weights, 3, "compiled")(x)[0].detach()
+        cell = build("lstm", weights, 3, "compiled")
+        torch.set_num_threads(2)
+        outputs, _ = cell(x)
+        torch.set_num_threads(1)
+        outputs.sum().backward()
+    finally:
+        torch.set_num_threads(threads)
+    torch.testing.assert_close(outputs, expected)
+    reference = build("lstm", weights, 3, "framework")
+    reference(x)[0].sum().backward()
+    for (name, (param, _)), (_, (expected_param, _)) in zip(
+            cell.canonical_parameters().items(), reference.canonical_parameters().items(),
+            strict=True):
+        torch.testing.assert_close(param.grad, expected_param.grad, rtol=1e-4, atol=1e-5,
+                                   msg=name)
