@@ -25,9 +25,10 @@ _DENOMINATOR = tuple(_f32(c) for c in (
 """Coefficients of x^6, x^4, x^2, x^0."""
 _HALF = _f32(0.5)
 
-FAST = dict(fastmath=True, error_model="numpy", cache=True)
+FAST = dict(fastmath=True, error_model="numpy", cache=True, nogil=True)
 """numba options of every compiled loop: ``error_model="numpy"`` drops the division-by-zero
-check that otherwise keeps LLVM from vectorising a loop that divides."""
+check that otherwise keeps LLVM from vectorising a loop that divides; the loops touch no
+Python object, so they let other Python threads run."""
 
 
 @numba.njit(inline="always", **FAST)

@@ -150,3 +150,24 @@ def test_the_backward_pass_keeps_the_forward_passs_split(canonical_weights):
             strict=True):
         torch.testing.assert_close(param.grad, expected_param.grad, rtol=1e-4, atol=1e-5,
                                    msg=name)
+
+
+KEEPS_THREADS = """
+import torch
+torch.set_num_threads(1)
+from bench_torch.compiled.functions import RNNRecurrence
+x, weight, bias, recurrent = torch.randn(4, 5, 3), torch.randn(8, 3), torch.zeros(8), torch.randn(8, 8)
+RNNRecurrence.apply(x, weight, bias, recurrent, None)
+one = torch.get_num_threads()
+torch.set_num_threads(2)
+RNNRecurrence.apply(x, weight, bias, recurrent, None)
+print(one, torch.get_num_threads())
+"""
+
+
+def test_the_compiled_path_keeps_the_thread_count_bench_set():
+    """Starting numba's OpenMP layer sets the thread count torch reads; a process bench gave
+    one thread must keep one (two such processes on two threads each ran 40x slower)."""
+    done = subprocess.run([sys.executable, "-c", KEEPS_THREADS], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.split() == ["1", "2"]
