@@ -51,7 +51,6 @@ from torch import Tensor, nn
 
 from bench_torch import kernels
 from bench_torch.compiled import BENCH_COMPILED
-from bench_torch.compiled import functions as compiled
 from bench_torch.kernels import BENCH_FUSED
 from bench_torch.weights import ParameterTable, export_weights, load_weights
 from harness.canonical import Weights
@@ -60,8 +59,19 @@ from harness.options import CellOptions
 from harness.reference import LAYER_NORM_EPSILON
 
 LOOP = "loop"
-RECURRENCES: dict[str, ModuleType] = {BENCH_FUSED: kernels, BENCH_COMPILED: compiled}
-"""bench's own paths and the module of Functions each runs."""
+
+
+def _recurrences() -> dict[str, ModuleType]:
+    try:
+        from bench_torch.compiled import functions as compiled
+    except ImportError:  # numba missing (torch installed without bench's torch extra)
+        return {BENCH_FUSED: kernels}
+    return {BENCH_FUSED: kernels, BENCH_COMPILED: compiled}
+
+
+RECURRENCES = _recurrences()
+"""bench's own paths and the module of Functions each runs: without numba, no compiled
+path (``auto`` keeps the frameworks' kernels, ``--kernel compiled`` says to install it)."""
 
 State = Tensor | tuple[Tensor, Tensor]
 
@@ -97,8 +107,9 @@ class RecurrentCell(nn.Module):
         on the CPU) with the compiled loops; otherwise the path the options chose stays. On
         a GPU the frameworks' kernels and the CUDA-graphed loop beat a recurrence of small
         launches, and the compiled loops run on the CPU only."""
+        compiled = BENCH_COMPILED in RECURRENCES
         if choice in ("auto", "framework"):
-            if choice == "auto" and device_type == "cpu" and self._offers_bench():
+            if choice == "auto" and device_type == "cpu" and compiled and self._offers_bench():
                 self.kernel_path = BENCH_COMPILED
             return
         if not self._offers_bench():
@@ -107,6 +118,10 @@ class RecurrentCell(nn.Module):
         if choice == "compiled" and device_type != "cpu":
             raise UsageError(f"kernel 'compiled' runs on the CPU only, not on {device_type!r} "
                              "(valid there: auto, framework, bench)")
+        if choice == "compiled" and not compiled:
+            raise UsageError("kernel 'compiled' needs numba, which is not installed (pip "
+                             "install numba, or bench's torch extra); valid: auto, framework, "
+                             "bench")
         self.kernel_path = BENCH_COMPILED if choice == "compiled" else BENCH_FUSED
 
     def _offers_bench(self) -> bool:

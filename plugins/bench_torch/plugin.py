@@ -56,7 +56,11 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
     )
 
 
+KERNELS = ("framework", "bench") + (("compiled",) if importlib.util.find_spec("numba") else ())
+"""The standard cells' paths: bench's compiled one needs numba (the torch extra brings it)."""
+
+
 @hookimpl
 def bench_register_cells(register: Callable[[Cell], None]) -> None:
-    for cell in standard_cells("torch", CELL_FACTORIES, kernels=("framework", "bench", "compiled")):
+    for cell in standard_cells("torch", CELL_FACTORIES, kernels=KERNELS):
         register(cell)

@@ -72,14 +72,19 @@ class _Parts:
         return np.empty((self.count, SCRATCH), np.float32)
 
     def mask(self, mask: Tensor | None, hidden: int) -> np.ndarray:
-        """The recurrent-dropout mask per part, ones without dropout."""
+        """The recurrent-dropout mask per part for the loops, ones without dropout."""
         if mask is None:
             return np.ones((self.count, self.size, hidden), np.float32)
         return _array(self.split(mask))
 
+    def masks(self, mask: Tensor | None) -> list[Tensor | None]:
+        """Each part's recurrent-dropout mask for torch (None without dropout)."""
+        return [None] * self.count if mask is None else list(self.split(mask))
+
     @contextmanager
     def threads(self) -> Iterator[None]:
-        """Around a loop: one thread per part, each calling BLAS on one thread."""
+        """Around a loop: one thread per part, each calling BLAS on one thread (torch's
+        count is the one MKL reads)."""
         if self.count == 1:
             yield
             return
@@ -125,16 +130,15 @@ class _PartGrads:
                       parts: _Parts) -> None:
         """A chunk's share from ``d_pre`` [parts, steps, rows, width], the gradient of the
         recurrent product, and ``previous``, each part's states before the chunk's steps."""
-        masks = [None] * parts.count if mask is None else parts.split(mask)
-        for grads, d_part, prev, part_mask in zip(self.each, d_pre, previous, masks, strict=True):
+        for grads, d_part, prev, part_mask in zip(self.each, d_pre, previous,
+                                                  parts.masks(mask), strict=True):
             grads.add_recurrent(d_part, prev, part_mask)
 
     def results(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
         """The inputs' gradient (or None), the weight's, the bias's and the recurrent
         weight's."""
-        first = self.each[0]
-        d_x = None if first.d_x is None else torch.cat([g.d_x for g in self.each])
-        return (d_x, *(sum(getattr(g, name) for g in self.each[1:]) + getattr(first, name)
+        d_x = None if self.each[0].d_x is None else torch.cat([g.d_x for g in self.each])
+        return (d_x, *(sum(getattr(g, name) for g in self.each)
                        for name in ("d_weight", "d_bias", "d_recurrent")))
 
 
@@ -246,7 +250,7 @@ class GRURecurrence(Function):
         arrays = (_weights(recurrent)[0], parts.mask(mask, hidden),
                   _array(parts.split(d_outputs)), parts.carried(hidden),
                   parts.carried(hidden), parts.scratch())
-        masks = [None] * parts.count if mask is None else parts.split(mask)
+        masks = parts.masks(mask)
         for start, stop in chunks(x.shape[1]):
             previous = _previous(parts, out, start, stop)
             # the n block of the recurrent product (r scales it), recomputed for the chunk in
@@ -300,7 +304,7 @@ class LNRNNRecurrence(Function):
                   _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
-        masks = [None] * parts.count if mask is None else parts.split(mask)
+        masks = parts.masks(mask)
         for start, stop in chunks(x.shape[1]):
             previous = _previous(parts, out, start, stop)
             # the layer norm's inputs, recomputed for the chunk (the projection, then the

@@ -20,6 +20,7 @@ from bench_torch import cells as torch_cells  # noqa: E402
 from bench_torch.compiled import BENCH_COMPILED, activations, blas, functions  # noqa: E402
 from bench_torch.compiled.parallel import PARALLEL  # noqa: E402
 from harness.conformance import run_checks  # noqa: E402
+from harness.errors import UsageError  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
 from tests.plugins.torch.test_torch_kernels import assert_agree, build, forward_backward  # noqa: E402,E501
 
@@ -171,3 +172,14 @@ def test_the_compiled_path_keeps_the_thread_count_bench_set():
     done = subprocess.run([sys.executable, "-c", KEEPS_THREADS], capture_output=True,
                           text=True, check=True)
     assert done.stdout.split() == ["1", "2"]
+
+
+def test_without_numba_auto_keeps_the_frameworks_kernels_and_compiled_says_why(monkeypatch):
+    without = {k: v for k, v in torch_cells.RECURRENCES.items() if k != BENCH_COMPILED}
+    monkeypatch.setattr(torch_cells, "RECURRENCES", without)
+    cell = torch_cells.CELLS["lstm"](2, 4, {})
+    torch_cells.use_kernel(cell, "auto", "cpu")
+    assert cell.kernel_path == "fused:nn.LSTM"
+    with pytest.raises(UsageError, match="^kernel 'compiled' needs numba, which is not "
+                                         "installed .*; valid: auto, framework, bench$"):
+        torch_cells.use_kernel(cell, "compiled", "cpu")
