@@ -11,9 +11,13 @@ training steps of torch:lstm, torch:lnrnn, keras:lstm and keras:lnrnn at the sta
 (copy T=100, batch 128, 128 units) and a tiny one (T=10, batch 16, 16 units). A fresh
 process per setting and size, because TensorFlow and OpenMP take their thread counts and
 wait policy only at start. Prints a Markdown table (row by row, as each condition ends) of
-median ms/step, the best over ``--rounds`` (rounds alternate the settings' order), and each
-cell's default ÷ best fixed setting. One round takes about 6 minutes on a quiet 2-core
-machine.
+median ms/step of each process, then the median over ``--rounds`` (rounds alternate the
+settings' order; the slowest and fastest round of each setting go to stderr), and each cell's
+default ÷ best fixed setting. One round takes about 6 minutes on a quiet 2-core machine.
+
+The median over rounds, not the best: with more runnable threads than cores, one setting can
+be bimodal (two sleeping torch threads next to two busy neighbours read 121 ms in one process
+and 268-307 ms in four others), and the best round then shows a speed a user seldom gets.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -133,12 +138,15 @@ def main() -> None:
 def _rows(backend: str, neighbours: int, load: str, results: dict[str, list[dict]]) -> list:
     rows = []
     for key in results[next(iter(results))][0]["times"]:
-        best = {s: min(r["times"][key] for r in runs) for s, runs in results.items()}
-        fixed = min(v for s, v in best.items() if s in FIXED)
+        rounds = {s: sorted(r["times"][key] for r in runs) for s, runs in results.items()}
+        typical = {s: statistics.median(times) for s, times in rounds.items()}
+        fixed = min(v for s, v in typical.items() if s in FIXED)
         rows.append([f"{backend}:{key}", str(neighbours), load,
-                     *(f"{best.get(s, float('nan')):.1f}" for s in SETTINGS["torch"]),
+                     *(f"{typical.get(s, float('nan')):.1f}" for s in SETTINGS["torch"]),
                      results["auto"][0]["picked"][key],
-                     f"{best['auto'] / fixed:.2f}"])
+                     f"{typical['auto'] / fixed:.2f}"])
+        spread = ", ".join(f"{s} {t[0]:.1f}-{t[-1]:.1f}" for s, t in rounds.items())
+        print(f"{backend}:{key}, {neighbours} neighbours, rounds: {spread}", file=sys.stderr)
     return rows
 
 
