@@ -157,7 +157,8 @@ KEEPS_THREADS = """
 import torch
 torch.set_num_threads(1)
 from bench_torch.compiled.functions import RNNRecurrence
-x, weight, bias, recurrent = torch.randn(4, 5, 3), torch.randn(8, 3), torch.zeros(8), torch.randn(8, 8)
+x, weight = torch.randn(4, 5, 3), torch.randn(8, 3)
+bias, recurrent = torch.zeros(8), torch.randn(8, 8)
 RNNRecurrence.apply(x, weight, bias, recurrent, None)
 one = torch.get_num_threads()
 torch.set_num_threads(2)
