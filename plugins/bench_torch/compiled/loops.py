@@ -51,6 +51,15 @@ def _recurrent_input(out: np.ndarray, t: int, mask: np.ndarray, held: np.ndarray
 
 
 @numba.njit(**FAST)
+def _add_recurrent_product(block: np.ndarray, t: int, out: np.ndarray, recurrent_t: np.ndarray,
+                           mask: np.ndarray, held: np.ndarray, scratch: np.ndarray) -> None:
+    """``block`` (step ``t``'s rows) += (h_{t-1} * mask) U^T; nothing at t = 0 (h_{-1} = 0)."""
+    if t:
+        _recurrent_input(out, t, mask, held)
+        gemm(held, recurrent_t, block, True, scratch)
+
+
+@numba.njit(**FAST)
 def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, mask: np.ndarray, dh: np.ndarray,
                 scratch: np.ndarray) -> None:
     """``dh`` = the gradient reaching the previous state through the recurrent product:
@@ -71,9 +80,7 @@ def _rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
     whose projection is ``pre[t - start]``."""
     for t in range(start, stop):
         row_block = pre[t - start]
-        if t:
-            _recurrent_input(out, t, mask, held)
-            gemm(held, recurrent_t, row_block, True, scratch)
+        _add_recurrent_product(row_block, t, out, recurrent_t, mask, held, scratch)
         for b in range(row_block.shape[0]):
             row, h = row_block[b], out[b, t]
             for j in range(row.shape[0]):
@@ -104,9 +111,7 @@ def _lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scra
     bo, bi, bf, bg = bias[:hidden], bias[hidden:2 * hidden], bias[2 * hidden:3 * hidden], \
         bias[3 * hidden:]
     for t in range(gates.shape[0]):
-        if t:
-            _recurrent_input(out, t, mask, held)
-            gemm(held, recurrent_t, gates[t], True, scratch)
+        _add_recurrent_product(gates[t], t, out, recurrent_t, mask, held, scratch)
         for b in range(gates.shape[1]):
             z = gates[t, b]
             zo, zi, zf, zg = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
@@ -233,9 +238,7 @@ def _lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, 
     per_unit = np.float32(1.0 / hidden)
     for t in range(start, stop):
         row_block = pre[t - start]
-        if t:
-            _recurrent_input(out, t, mask, held)
-            gemm(held, recurrent_t, row_block, True, scratch)
+        _add_recurrent_product(row_block, t, out, recurrent_t, mask, held, scratch)
         for b in range(row_block.shape[0]):
             row, h = row_block[b], out[b, t]
             mean = _ZERO
