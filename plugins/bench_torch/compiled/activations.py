@@ -1,10 +1,10 @@
 """tanh and the logistic sigmoid as float32 functions LLVM can vectorise.
 
 numba compiles ``math.tanh`` to a scalar libm call, which keeps a loop over gates from being
-vectorised (about 10x slower here than torch's vectorised ``tanh_``). :func:`tanh` is a
-rational approximation of odd degree 13 over even degree 6, accurate to a few float32 units
-in the last place on the clamped range, beyond which tanh is 1 to float32 precision; the
-tests compare it with ``np.tanh`` over the whole float32 range.
+vectorised (a scalar loop took 187 µs for 65,536 values here, this one vectorised 26).
+:func:`tanh` is a rational approximation of odd degree 13 over even degree 6, within a few
+float32 units in the last place on the clamped range; beyond it, it returns its value at the
+clamp, within 3e-7 of 1. The tests compare it with ``np.tanh`` over the whole float32 range.
 """
 
 from __future__ import annotations
