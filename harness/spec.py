@@ -16,8 +16,9 @@ from harness.trainer import OPTIMIZER_SETTINGS
 DEVICES = ("auto", "cpu", "cuda")
 KERNELS = ("auto", "framework", "bench", "compiled")
 """Which recurrence runs (``bench run --kernel``): ``framework``, the framework's own kernels
-(fused where the options allow, else its step loop); ``bench``, bench's own where a backend
-has them (``Cell.kernels`` says); ``auto``, the fastest that is legal for the options."""
+(fused where the options allow, else its step loop); ``bench`` and ``compiled``, bench's own
+as framework operations or compiled loops, where a backend has them (``Cell.kernels`` says);
+``auto``, the fastest that is legal for the options."""
 PRECISIONS = ("float32",)
 MAX_SEED = 2**32 - 1
 """Seeds go to numpy's SeedSequence and to each framework's generator, which take 32 bits."""

@@ -209,7 +209,7 @@ class RNN(FusedCell):
                ) -> tuple[Tensor, Tensor]:
         rnn = self.rnn
         outputs = recurrences.RNNRecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
-                                              rnn.weight_hh_l0, state_mask)
+                                                  rnn.weight_hh_l0, state_mask)
         return outputs, outputs[:, -1]
 
 

@@ -34,10 +34,10 @@ def _array(tensor: Tensor) -> np.ndarray:
     return tensor.detach().contiguous().numpy()
 
 
-def _weights(recurrent: Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """``recurrent`` [width, H] as the backward loop multiplies by it, and transposed
-    [H, width] as the forward loop does."""
-    return _array(recurrent), _array(recurrent.detach().t())
+def _transposed(recurrent: Tensor) -> np.ndarray:
+    """``recurrent`` [width, H] as the forward loop multiplies by it, [H, width] (a copy);
+    the backward loop takes it as it is."""
+    return _array(recurrent.detach().t())
 
 
 class _Parts:
@@ -156,7 +156,7 @@ class RNNRecurrence(Function):
         parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
         ctx.parts = parts
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
-        arrays = (_array(bias), _weights(recurrent)[1], parts.mask(mask, hidden),
+        arrays = (_array(bias), _transposed(recurrent), parts.mask(mask, hidden),
                   _array(parts.split(out)), parts.rows(hidden), parts.scratch())
         with parts.threads():
             for start, stop in _forward_chunks(x.shape[1]):
@@ -173,11 +173,11 @@ class RNNRecurrence(Function):
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         buffer = out.new_empty(parts.count, CHUNK, parts.size, hidden)
         arrays = (_array(parts.split(out)), _array(parts.split(d_outputs)), _array(buffer))
-        weights = (_weights(recurrent)[0], parts.mask(mask, hidden), parts.carried(hidden),
-                   parts.scratch())
+        per_step = (_array(recurrent), parts.mask(mask, hidden), parts.carried(hidden),
+                    parts.scratch())
         for start, stop in chunks(x.shape[1]):
             with parts.threads():
-                loops.rnn_backward(*arrays, start, stop, *weights)
+                loops.rnn_backward(*arrays, start, stop, *per_step)
             d_pre = buffer[:, : stop - start]
             grads.add_projection(start, d_pre)
             grads.add_recurrent(d_pre, _previous(parts, out, start, stop), mask, parts)
@@ -197,7 +197,7 @@ class LSTMRecurrence(Function):
         cells, tanh_c = (gates.new_empty(*gates.shape[:3], hidden) for _ in range(2))
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
         with parts.threads():
-            loops.lstm_forward(_array(gates), _array(bias), _weights(recurrent)[1],
+            loops.lstm_forward(_array(gates), _array(bias), _transposed(recurrent),
                                parts.mask(mask, hidden), _array(cells), _array(tanh_c),
                                _array(parts.split(out)), parts.rows(hidden), parts.scratch())
         ctx.save_for_backward(x, weight, recurrent, out, cells, gates, tanh_c, mask)
@@ -209,7 +209,7 @@ class LSTMRecurrence(Function):
         x, weight, recurrent, out, cells, gates, tanh_c, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
-        arrays = (_weights(recurrent)[0], parts.mask(mask, hidden), _array(cells),
+        arrays = (_array(recurrent), parts.mask(mask, hidden), _array(cells),
                   _array(tanh_c), _array(parts.split(d_outputs)),
                   _array(parts.split(d_cell)).copy(), parts.carried(hidden), parts.scratch())
         for start, stop in chunks(x.shape[1]):
@@ -233,7 +233,7 @@ class GRURecurrence(Function):
         gates = _projection(parts, x, weight)
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
         with parts.threads():
-            loops.gru_forward(_array(gates), _array(bias), _weights(recurrent)[1],
+            loops.gru_forward(_array(gates), _array(bias), _transposed(recurrent),
                               _array(recurrent_bias), parts.mask(mask, hidden),
                               _array(parts.split(out)), parts.rows(hidden),
                               parts.rows(3 * hidden), parts.rows(hidden), parts.scratch())
@@ -247,7 +247,7 @@ class GRURecurrence(Function):
         parts, hidden = ctx.parts, recurrent.shape[1]
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_recurrent_bias = gates.new_zeros(gates.shape[-1])
-        arrays = (_weights(recurrent)[0], parts.mask(mask, hidden),
+        arrays = (_array(recurrent), parts.mask(mask, hidden),
                   _array(parts.split(d_outputs)), parts.carried(hidden),
                   parts.carried(hidden), parts.scratch())
         masks = parts.masks(mask)
@@ -282,7 +282,7 @@ class LNRNNRecurrence(Function):
         ctx.parts = parts
         out = x.new_empty(x.shape[0], steps, hidden)
         means, rstd = (x.new_empty(parts.count, steps, parts.size) for _ in range(2))
-        arrays = (_array(bias), _weights(recurrent)[1], _array(gamma), _array(beta),
+        arrays = (_array(bias), _transposed(recurrent), _array(gamma), _array(beta),
                   parts.mask(mask, hidden), _array(parts.split(out)), _array(means),
                   _array(rstd), parts.rows(hidden), parts.scratch())
         with parts.threads():
@@ -299,7 +299,7 @@ class LNRNNRecurrence(Function):
         parts, hidden = ctx.parts, recurrent.shape[1]
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_gamma, d_beta = (gamma.new_zeros(parts.count, hidden) for _ in range(2))
-        arrays = (_array(parts.split(out)), _weights(recurrent)[0], _array(gamma),
+        arrays = (_array(parts.split(out)), _array(recurrent), _array(gamma),
                   parts.mask(mask, hidden), _array(means), _array(rstd),
                   _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
