@@ -16,9 +16,12 @@ pytest.importorskip("numba")
 
 import numba  # noqa: E402
 
+import harness.plugins  # noqa: E402
 from bench_torch import cells as torch_cells  # noqa: E402
+from bench_torch import plugin as torch_plugin  # noqa: E402
 from bench_torch.compiled import BENCH_COMPILED, activations, blas, functions  # noqa: E402
 from bench_torch.compiled.parallel import PARALLEL  # noqa: E402
+from harness.cli import main  # noqa: E402
 from harness.conformance import run_checks  # noqa: E402
 from harness.errors import UsageError  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
@@ -184,3 +187,18 @@ def test_without_numba_auto_keeps_the_frameworks_kernels_and_compiled_says_why(m
     with pytest.raises(UsageError, match="^kernel 'compiled' needs numba, which is not "
                                          "installed .*; valid: auto, framework, bench$"):
         torch_cells.use_kernel(cell, "compiled", "cpu")
+
+
+
+def test_without_numba_the_compiled_kernel_is_refused_in_one_line(monkeypatch, tmp_path,
+                                                                  capsys):
+    """Where numba is not installed the backend registers no compiled path, so the run is
+    refused before anything trains: one line, exit 2, nothing written."""
+    monkeypatch.setattr(torch_plugin, "KERNELS", ("framework", "bench"))
+    monkeypatch.setattr(harness.plugins, "_default_host", make_host("tasks", "torch"))
+    code = main(["run", "--task", "copy", "--cells", "torch:lstm", "--length", "3", "--steps",
+                 "4", "--kernel", "compiled", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cell 'torch:lstm' has no kernel 'compiled' (valid: auto, framework, bench)" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
