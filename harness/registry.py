@@ -47,6 +47,12 @@ class Backend:
     """``set_threads(n)`` sets the framework's intra- and inter-op thread counts for the runs
     that follow in this process and returns the intra-op count in effect (a framework may
     only take it before its first use). bench's thread policy decides ``n``."""
+    set_independent_threads: Callable[[int], None] | None = None
+    """``set_independent_threads(n)``, called after ``set_threads``: the threads for the
+    backend's work whose threads never wait for one another within a run (the torch
+    backend's compiled loops: one batch part per thread), which bench's policy gives the
+    run's share of every usable CPU even when other processes keep some busy
+    (:attr:`harness.threads.ThreadPolicy.independent`)."""
     spread_when_busy: bool = False
     """Whether the framework's thread pool keeps its pace when other processes preempt its
     threads (no spinning barriers), so that with no CPU free a run is faster on every usable

@@ -159,9 +159,14 @@ def apply_threads(backend: Backend, policy: ThreadPolicy, busy: float) -> dict:
 
     effective = backend.set_threads(policy.threads) if backend.set_threads else policy.threads
     threadpool_limits(policy.threads)
+    independent = {}
+    if backend.set_independent_threads:
+        backend.set_independent_threads(policy.independent_threads)
+        independent["independent_threads"] = policy.independent_threads
     return {
         "threads": effective,
-        "thread_policy": policy.description,
+        **independent,
+        "thread_policy": policy.summary,
         "cpus_usable": usable_cpus(),
         "cpus_busy_at_start": round(busy, 2),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),

@@ -127,10 +127,27 @@ class ThreadPolicy:
     automatic: bool = False
     """Decided by bench (not ``--threads`` or ``OMP_NUM_THREADS``), so a small step may
     take fewer threads."""
+    independent: int | None = None
+    """Threads for work whose threads never wait for one another within a run (a backend's
+    ``set_independent_threads``: bench's compiled loops, one batch part per thread), when
+    not ``threads``. Such work keeps its pace when other processes preempt a thread, so
+    under ``auto`` it takes the run's share of every usable CPU, busy or not."""
+
+    @property
+    def independent_threads(self) -> int:
+        return self.threads if self.independent is None else self.independent
+
+    @property
+    def summary(self) -> str:
+        """The description, with the independent work's threads where they differ."""
+        if self.independent is None:
+            return self.description
+        return f"{self.description}; independent work on {self.independent}"
 
     def for_step(self, batch: int, hidden: int) -> ThreadPolicy:
         """This policy for a run of ``batch`` x ``hidden``: one thread for a small step."""
-        if not self.automatic or self.threads == 1 or batch * hidden >= SMALL_STEP:
+        if not self.automatic or max(self.threads, self.independent_threads) == 1 \
+                or batch * hidden >= SMALL_STEP:
             return self
         return ThreadPolicy(1, f"{self.description}; 1 for a small step", automatic=True)
 
@@ -145,7 +162,8 @@ def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
     When no CPU is free and the framework's pool keeps working with its threads preempted
     (``spread_when_busy``, see :attr:`harness.registry.Backend.spread_when_busy`), a run takes
     its share of every usable CPU instead: its threads then get more of the oversubscribed
-    CPUs than one thread would.
+    CPUs than one thread would. Work whose threads never wait for one another
+    (:attr:`ThreadPolicy.independent`) takes that share whatever the load.
     """
     if requested is not None:
         return ThreadPolicy(requested, f"--threads {requested}")
@@ -156,9 +174,10 @@ def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
     busy = busy_now() if busy is None else busy
     free = max(0, min(cpus, math.floor(cpus - busy + 0.5)))
     shared = f", shared by {concurrent} runs at once" if concurrent > 1 else ""
+    share = max(1, cpus // concurrent)
     if free == 0 and spread_when_busy:
-        return ThreadPolicy(max(1, cpus // concurrent),
-                            f"auto: 0 of {cpus} CPUs free, pool spread over all{shared}",
+        return ThreadPolicy(share, f"auto: 0 of {cpus} CPUs free, pool spread over all{shared}",
                             automatic=True)
     threads = max(1, free // concurrent)
-    return ThreadPolicy(threads, f"auto: {free} of {cpus} CPUs free{shared}", automatic=True)
+    return ThreadPolicy(threads, f"auto: {free} of {cpus} CPUs free{shared}", automatic=True,
+                        independent=None if share == threads else share)

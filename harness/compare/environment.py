@@ -10,8 +10,11 @@ from harness.records import RunRecord
 MACHINE_KEYS = ("machine_id", "cpu_model", "cpu_count", "device_name")
 """``machine_id`` rather than the hostname, which repeats across VMs and CI runners."""
 SOFTWARE_KEYS = ("python",)
-THREAD_KEYS = ("threads",)
+THREAD_KEYS = ("threads", "independent_threads")
 """Step times with different thread counts measure different things."""
+FALLBACK_KEYS = {"independent_threads": "threads"}
+"""A record without the first key (an older one, or a backend without independent work)
+ran that work on the second's count."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ def _differences(keys: Sequence[str], baseline: Sequence[RunRecord],
 
 
 def _values(records: Sequence[RunRecord], key: str) -> set[str]:
-    return {str(r.environment.get(key)) for r in records}
+    fallback = FALLBACK_KEYS.get(key, key)
+    return {str(r.environment.get(key, r.environment.get(fallback))) for r in records}
 
 
 def _frameworks(records: Sequence[RunRecord]) -> dict[str, set[str]]:

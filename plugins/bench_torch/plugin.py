@@ -27,6 +27,7 @@ list_devices = LazyFunction("bench_torch.devices:list_devices")
 describe_device = LazyFunction("bench_torch.devices:describe_device")
 probe_cell = LazyFunction("bench_torch.probe:probe_cell")
 set_threads = LazyFunction("bench_torch.threads:set_threads")
+set_independent_threads = LazyFunction("bench_torch.threads:set_independent_threads")
 
 
 def _torch_version() -> str | None:
@@ -52,6 +53,7 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
             probe_cell=probe_cell,
             cell_protocol="bench_torch.cells",
             set_threads=set_threads,
+            set_independent_threads=set_independent_threads,
         )
     )
 

@@ -79,7 +79,7 @@ def measure(backend: str, setting: str, size: str, steps: int) -> dict:
             if index >= WARMUP:
                 samples.append(time.perf_counter() - start)
         times[f"{cell} {size}"] = sorted(samples)[len(samples) // 2] * 1e3
-    picked = f"{environment['threads']} ({policy.description.removeprefix('auto: ')})"
+    picked = f"{environment['threads']} ({policy.summary.removeprefix('auto: ')})"
     return {"times": times, "picked": dict.fromkeys(times, picked)}
 
 

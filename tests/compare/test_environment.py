@@ -22,3 +22,13 @@ def test_machine_and_framework_differences_are_named():
 def test_a_framework_on_one_side_only_is_no_difference():
     keras = make_record(framework="Keras", framework_version="3.15")
     assert check_environment([make_record(), keras], [make_record()]).same
+
+
+def test_independent_threads_are_compared_and_a_record_without_them_ran_on_threads():
+    """Records older than the key (and backends without independent work) ran that work on
+    ``threads`` threads."""
+    older = make_record(threads=1)
+    assert check_environment([older], [make_record(threads=1, independent_threads=1)]).same
+    check = check_environment([older], [make_record(threads=1, independent_threads=2)])
+    assert [(d.name, d.baseline, d.current) for d in check.threads] == [
+        ("independent_threads", ["1"], ["2"])]

@@ -22,18 +22,23 @@ from tests.conftest import BENCH
 from tests.helpers import TINY_RUN, make_host
 
 
-@pytest.mark.parametrize("busy, concurrent, threads, description", [
-    (0.1, 1, 2, "auto: 2 of 2 CPUs free"),
-    (1.0, 1, 1, "auto: 1 of 2 CPUs free"),
-    (1.4, 1, 1, "auto: 1 of 2 CPUs free"),
-    (2.0, 1, 1, "auto: 0 of 2 CPUs free"),
-    (0.0, 2, 1, "auto: 2 of 2 CPUs free, shared by 2 runs at once"),
+@pytest.mark.parametrize("busy, concurrent, threads, independent, description", [
+    (0.1, 1, 2, None, "auto: 2 of 2 CPUs free"),
+    (1.0, 1, 1, 2, "auto: 1 of 2 CPUs free"),
+    (1.4, 1, 1, 2, "auto: 1 of 2 CPUs free"),
+    (2.0, 1, 1, 2, "auto: 0 of 2 CPUs free"),
+    (0.0, 2, 1, None, "auto: 2 of 2 CPUs free, shared by 2 runs at once"),
+    (2.0, 2, 1, None, "auto: 0 of 2 CPUs free, shared by 2 runs at once"),
 ])
-def test_auto_gives_each_run_the_free_cpus_and_at_least_one(busy, concurrent, threads,
-                                                             description, monkeypatch):
+def test_auto_gives_each_run_the_free_cpus_and_independent_work_its_share_of_all(
+        busy, concurrent, threads, independent, description, monkeypatch):
+    """Measured (README, "Threads"): the compiled LSTM's batch parts on both CPUs beside
+    busy neighbours, torch's own operations on one."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert decide(None, concurrent, cpus=2, busy=busy) == ThreadPolicy(threads, description,
-                                                                      automatic=True)
+    policy = decide(None, concurrent, cpus=2, busy=busy)
+    assert policy == ThreadPolicy(threads, description, automatic=True, independent=independent)
+    assert policy.independent_threads == 2 // concurrent
+    assert policy.summary.endswith(f"independent work on {independent}") is bool(independent)
 
 
 @pytest.mark.parametrize("busy, concurrent, threads, description", [
@@ -46,7 +51,8 @@ def test_a_pool_that_tolerates_sharing_spreads_over_every_cpu_only_when_none_is_
         busy, concurrent, threads, description, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     policy = decide(None, concurrent, cpus=2, busy=busy, spread_when_busy=True)
-    assert policy == ThreadPolicy(threads, description, automatic=True)
+    assert (policy.threads, policy.description) == (threads, description)
+    assert policy.independent_threads == 2 // concurrent
 
 
 @pytest.mark.parametrize("keras_backend, spreads", [("tensorflow", True), ("jax", False),
@@ -75,6 +81,9 @@ def test_a_run_on_busy_cpus_takes_the_policy_its_backend_declares(registry, monk
     monkeypatch.setattr(backend, "spread_when_busy", False)
     env = execute(spec, registry).environment
     assert env["threads"] == 1 and "spread" not in env["thread_policy"]
+    assert env["independent_threads"] == usable_cpus()
+    if usable_cpus() > 1:
+        assert env["thread_policy"].endswith(f"independent work on {usable_cpus()}")
 
 
 @pytest.mark.parametrize("policy, batch, hidden, threads", [
@@ -82,13 +91,14 @@ def test_a_run_on_busy_cpus_takes_the_policy_its_backend_declares(registry, monk
     (ThreadPolicy(2, "auto: 2 of 2 CPUs free", automatic=True), SMALL_STEP // 128, 127, 1),
     (ThreadPolicy(2, "auto: 2 of 2 CPUs free", automatic=True), SMALL_STEP // 128, 128, 2),
     (ThreadPolicy(2, "--threads 2"), 16, 16, 2),
+    (ThreadPolicy(1, "auto: 0 of 2 CPUs free", automatic=True, independent=2), 16, 16, 1),
 ])
 def test_a_small_step_takes_one_thread_unless_the_count_was_asked_for(policy, batch, hidden,
                                                                       threads):
     """Measured (README, "Threads"): tiny steps ran 5-16% faster on one thread than on two."""
     chosen = policy.for_step(batch, hidden)
-    assert chosen.threads == threads
-    assert ("small step" in chosen.description) is (threads < policy.threads)
+    assert chosen.threads == chosen.independent_threads == threads
+    assert ("small step" in chosen.summary) is (threads < policy.independent_threads)
 
 
 def test_a_tiny_run_on_free_cpus_runs_on_one_thread(registry, monkeypatch):

@@ -27,6 +27,7 @@ from bench_torch.compiled import loops
 from bench_torch.compiled.blas import SCRATCH
 from bench_torch.compiled.parallel import PARALLEL
 from bench_torch.kernels import CHUNK, WeightGrads, chunk_previous, chunks, masked
+from bench_torch.threads import independent_threads
 
 
 def _array(tensor: Tensor) -> np.ndarray:
@@ -41,13 +42,13 @@ def _transposed(recurrent: Tensor) -> np.ndarray:
 
 
 class _Parts:
-    """The batch split into equal parts, one per thread bench's policy gave torch
-    (:mod:`.loops`), when it divides evenly; every buffer of the loops has a leading part
-    axis. Decided in the forward pass and kept for the backward one, whose buffers are the
-    forward pass's."""
+    """The batch split into equal parts, one per independent thread bench's policy gave
+    (:func:`bench_torch.threads.independent_threads`; :mod:`.loops`), when it divides
+    evenly; every buffer of the loops has a leading part axis. Decided in the forward pass
+    and kept for the backward one, whose buffers are the forward pass's."""
 
     def __init__(self, batch: int):
-        threads = torch.get_num_threads()
+        threads = min(independent_threads(), numba.config.NUMBA_NUM_THREADS)
         self.count = threads if threads > 1 and batch % threads == 0 and PARALLEL else 1
         self.size = batch // self.count
 
@@ -84,7 +85,7 @@ class _Parts:
     @contextmanager
     def threads(self) -> Iterator[None]:
         """Around a loop: one thread per part, each calling BLAS on one thread (torch's
-        count is the one MKL reads)."""
+        count is the one MKL reads); torch's count is put back after."""
         if self.count == 1:
             yield
             return

@@ -19,6 +19,7 @@ import numba  # noqa: E402
 import harness.plugins  # noqa: E402
 from bench_torch import cells as torch_cells  # noqa: E402
 from bench_torch import plugin as torch_plugin  # noqa: E402
+from bench_torch import threads as torch_threads  # noqa: E402
 from bench_torch.compiled import BENCH_COMPILED, activations, blas, functions  # noqa: E402
 from bench_torch.compiled.parallel import PARALLEL  # noqa: E402
 from harness.cli import main  # noqa: E402
@@ -110,6 +111,29 @@ def test_a_batch_split_across_threads_computes_what_one_thread_does(name, canoni
     finally:
         torch.set_num_threads(threads)
     assert_agree(split, whole)
+
+
+@pytest.mark.skipif(not PARALLEL or numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="numba runs no second thread here")
+def test_the_batch_parts_follow_benchs_independent_threads_beside_torchs_count(monkeypatch):
+    """bench's policy may give the parts more threads than torch's own operations (busy
+    CPUs); torch's count set by anyone else afterwards decides again."""
+    monkeypatch.setattr(torch_threads, "_independent", None)
+    threads = torch.get_num_threads()
+    try:
+        torch_threads.set_threads(1)
+        torch_threads.set_independent_threads(2)
+        assert functions._Parts(6).count == 2
+        functions.RNNRecurrence.apply(torch.randn(6, 5, 3), torch.randn(8, 3), torch.zeros(8),
+                                      torch.randn(8, 8), None)
+        assert torch.get_num_threads() == 1
+        torch_threads.set_threads(2)
+        torch_threads.set_independent_threads(1)
+        assert functions._Parts(6).count == 1
+        torch.set_num_threads(3)
+        assert functions._Parts(6).count == 2  # torch's 3, as many as numba has
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_the_kit_checks_the_compiled_path(monkeypatch):
