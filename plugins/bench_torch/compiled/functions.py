@@ -41,14 +41,26 @@ def _transposed(recurrent: Tensor) -> np.ndarray:
     return _array(recurrent.detach().t())
 
 
-class _Parts:
-    """The batch split into equal parts, one per independent thread bench's policy gave
-    (:func:`bench_torch.threads.independent_threads`; :mod:`.loops`), when it divides
-    evenly; every buffer of the loops has a leading part axis. Decided in the forward pass
-    and kept for the backward one, whose buffers are the forward pass's."""
+INDEPENDENT_WORK = 2**21
+"""Multiply-adds of one part's recurrent product per step from which the parts run on
+bench's independent threads (:func:`bench_torch.threads.independent_threads`, more than
+torch's own when other processes keep CPUs busy); below it, on torch's count. Measured
+beside two busy neighbours on 2 cores, one torch thread (README, "Threads"): two parts of the
+LSTM (64 x 128 x 512 = 4.2 M) ran 1.4x faster than one part, of the GRU (3.1 M) and of rnn
+(1.05 M) level, of lnrnn (1.05 M) 1.35x slower."""
 
-    def __init__(self, batch: int):
-        threads = min(independent_threads(), numba.config.NUMBA_NUM_THREADS)
+
+class _Parts:
+    """The batch split into equal parts, one per thread (:mod:`.loops`), when it divides
+    evenly; every buffer of the loops has a leading part axis. Decided in the forward pass
+    and kept for the backward one, whose buffers are the forward pass's. ``work``: the
+    multiply-adds of a row's recurrent product (width x hidden)."""
+
+    def __init__(self, batch: int, work: int):
+        threads = independent_threads()
+        if batch // threads * work < INDEPENDENT_WORK:
+            threads = torch.get_num_threads()
+        threads = min(threads, numba.config.NUMBA_NUM_THREADS)
         self.count = threads if threads > 1 and batch % threads == 0 and PARALLEL else 1
         self.size = batch // self.count
 
@@ -154,7 +166,7 @@ class RNNRecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> Tensor:
-        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
         ctx.parts = parts
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
         arrays = (_array(bias), _transposed(recurrent), parts.mask(mask, hidden),
@@ -192,7 +204,7 @@ class LSTMRecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
         ctx.parts = parts
         gates = _projection(parts, x, weight)
         cells, tanh_c = (gates.new_empty(*gates.shape[:3], hidden) for _ in range(2))
@@ -229,7 +241,7 @@ class GRURecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 recurrent_bias: Tensor, mask: Tensor | None) -> Tensor:
-        parts, hidden = _Parts(x.shape[0]), recurrent.shape[1]
+        parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
         ctx.parts = parts
         gates = _projection(parts, x, weight)
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
@@ -279,7 +291,8 @@ class LNRNNRecurrence(Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 gamma: Tensor, beta: Tensor, mask: Tensor | None) -> Tensor:
-        parts, steps, hidden = _Parts(x.shape[0]), x.shape[1], recurrent.shape[1]
+        parts = _Parts(x.shape[0], recurrent.numel())
+        steps, hidden = x.shape[1], recurrent.shape[1]
         ctx.parts = parts
         out = x.new_empty(x.shape[0], steps, hidden)
         means, rstd = (x.new_empty(parts.count, steps, parts.size) for _ in range(2))

@@ -103,10 +103,10 @@ def test_a_batch_split_across_threads_computes_what_one_thread_does(name, canoni
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        assert functions._Parts(6).count == 2
+        assert functions._Parts(6, 9 * 9).count == 2
         split = forward_backward(build(name, weights, 3, "compiled", **options), x, seed=1)
         torch.set_num_threads(1)
-        assert functions._Parts(6).count == 1
+        assert functions._Parts(6, 9 * 9).count == 1
         whole = forward_backward(build(name, weights, 3, "compiled", **options), x, seed=1)
     finally:
         torch.set_num_threads(threads)
@@ -116,22 +116,24 @@ def test_a_batch_split_across_threads_computes_what_one_thread_does(name, canoni
 @pytest.mark.skipif(not PARALLEL or numba.config.NUMBA_NUM_THREADS < 2,
                     reason="numba runs no second thread here")
 def test_the_batch_parts_follow_benchs_independent_threads_beside_torchs_count(monkeypatch):
-    """bench's policy may give the parts more threads than torch's own operations (busy
-    CPUs); torch's count set by anyone else afterwards decides again."""
+    """bench's policy may give the parts of a large enough step more threads than torch's
+    own operations (busy CPUs); torch's count set by anyone else afterwards decides again."""
     monkeypatch.setattr(torch_threads, "_independent", None)
+    large = -(-functions.INDEPENDENT_WORK // 3)  # for a part of 3 rows
     threads = torch.get_num_threads()
     try:
         torch_threads.set_threads(1)
         torch_threads.set_independent_threads(2)
-        assert functions._Parts(6).count == 2
-        functions.RNNRecurrence.apply(torch.randn(6, 5, 3), torch.randn(8, 3), torch.zeros(8),
-                                      torch.randn(8, 8), None)
+        assert functions._Parts(6, large).count == 2
+        assert functions._Parts(6, large - 1).count == 1  # torch's
+        functions.RNNRecurrence.apply(torch.randn(128, 5, 3), torch.randn(128, 3),
+                                      torch.zeros(128), torch.randn(128, 128), None)
         assert torch.get_num_threads() == 1
         torch_threads.set_threads(2)
         torch_threads.set_independent_threads(1)
-        assert functions._Parts(6).count == 1
+        assert functions._Parts(6, large).count == 1
         torch.set_num_threads(3)
-        assert functions._Parts(6).count == 2  # torch's 3, as many as numba has
+        assert functions._Parts(6, large).count == 2  # torch's 3, as many as numba has
     finally:
         torch.set_num_threads(threads)
 
