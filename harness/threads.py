@@ -131,7 +131,7 @@ class ThreadPolicy:
     """Threads for work whose threads never wait for one another within a run (a backend's
     ``set_independent_threads``: bench's compiled loops, one batch part per thread), when
     not ``threads``. Such work keeps its pace when other processes preempt a thread, so
-    under ``auto`` it takes the run's share of every usable CPU, busy or not."""
+    under ``auto`` with no CPU free it takes the run's share of every usable CPU."""
 
     @property
     def independent_threads(self) -> int:
@@ -163,7 +163,9 @@ def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
     (``spread_when_busy``, see :attr:`harness.registry.Backend.spread_when_busy`), a run takes
     its share of every usable CPU instead: its threads then get more of the oversubscribed
     CPUs than one thread would. Work whose threads never wait for one another
-    (:attr:`ThreadPolicy.independent`) takes that share whatever the load.
+    (:attr:`ThreadPolicy.independent`) takes that share whenever no CPU is free. Not when
+    some are: a thread on a free CPU then runs ahead of one sharing a busy CPU, and waits
+    for it at the end (measured, README "Threads").
     """
     if requested is not None:
         return ThreadPolicy(requested, f"--threads {requested}")
@@ -179,5 +181,6 @@ def decide(requested: int | None, concurrent: int = 1, cpus: int | None = None,
         return ThreadPolicy(share, f"auto: 0 of {cpus} CPUs free, pool spread over all{shared}",
                             automatic=True)
     threads = max(1, free // concurrent)
+    spread = free == 0 and share > threads
     return ThreadPolicy(threads, f"auto: {free} of {cpus} CPUs free{shared}", automatic=True,
-                        independent=None if share == threads else share)
+                        independent=share if spread else None)

@@ -24,20 +24,20 @@ from tests.helpers import TINY_RUN, make_host
 
 @pytest.mark.parametrize("busy, concurrent, threads, independent, description", [
     (0.1, 1, 2, None, "auto: 2 of 2 CPUs free"),
-    (1.0, 1, 1, 2, "auto: 1 of 2 CPUs free"),
-    (1.4, 1, 1, 2, "auto: 1 of 2 CPUs free"),
+    (1.0, 1, 1, None, "auto: 1 of 2 CPUs free"),
+    (1.4, 1, 1, None, "auto: 1 of 2 CPUs free"),
     (2.0, 1, 1, 2, "auto: 0 of 2 CPUs free"),
     (0.0, 2, 1, None, "auto: 2 of 2 CPUs free, shared by 2 runs at once"),
     (2.0, 2, 1, None, "auto: 0 of 2 CPUs free, shared by 2 runs at once"),
 ])
-def test_auto_gives_each_run_the_free_cpus_and_independent_work_its_share_of_all(
+def test_auto_gives_each_run_the_free_cpus_and_independent_work_its_share_of_all_when_none_is(
         busy, concurrent, threads, independent, description, monkeypatch):
     """Measured (README, "Threads"): the compiled LSTM's batch parts on both CPUs beside
-    busy neighbours, torch's own operations on one."""
+    two busy neighbours, torch's own operations on one; with one CPU free, all on it."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     policy = decide(None, concurrent, cpus=2, busy=busy)
     assert policy == ThreadPolicy(threads, description, automatic=True, independent=independent)
-    assert policy.independent_threads == 2 // concurrent
+    assert policy.independent_threads == (independent or threads)
     assert policy.summary.endswith(f"independent work on {independent}") is bool(independent)
 
 
@@ -52,7 +52,7 @@ def test_a_pool_that_tolerates_sharing_spreads_over_every_cpu_only_when_none_is_
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     policy = decide(None, concurrent, cpus=2, busy=busy, spread_when_busy=True)
     assert (policy.threads, policy.description) == (threads, description)
-    assert policy.independent_threads == 2 // concurrent
+    assert policy.independent_threads == threads
 
 
 @pytest.mark.parametrize("keras_backend, spreads", [("tensorflow", True), ("jax", False),
