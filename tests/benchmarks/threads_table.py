@@ -1,7 +1,7 @@
 """How many threads a run should use, measured: the table behind bench's thread policy.
 
     python -m tests.benchmarks.threads_table [--rounds 1] [--steps 10] [--neighbours 0,1,2]
-        [--backends torch,keras]
+        [--backends torch,keras] [--cells lstm,lnrnn] [--sizes standard,tiny]
 
 For each load condition (quiet, then one and two busy neighbour processes that spin on a
 core, as other jobs on a CI runner or workstation do) and each thread setting (1 and 2, each
@@ -47,7 +47,7 @@ NEIGHBOURS = (0, 1, 2)
 WARMUP = 3
 
 
-def measure(backend: str, setting: str, size: str, steps: int) -> dict:
+def measure(backend: str, setting: str, size: str, steps: int, cells: list[str]) -> dict:
     """In the child process: ms/step of every cell at ``size`` with ``setting``'s threads.
 
     One process per size, as bench's own policy may give a small step fewer threads and
@@ -67,7 +67,7 @@ def measure(backend: str, setting: str, size: str, steps: int) -> dict:
                     ).for_step(spec["batch"], spec["hidden"])
     environment = apply_threads(framework, policy, busy)
     times = {}
-    for cell in CELLS[backend]:
+    for cell in (c for c in CELLS[backend] if c in cells):
         plan(RunSpec(cell=f"{backend}:{cell}", **spec), registry)
         _, trainer, batches = harness_trainer(registry, f"{backend}:{cell}", **SIZES[size])
         step = training_step(trainer, batches)
@@ -83,17 +83,18 @@ def measure(backend: str, setting: str, size: str, steps: int) -> dict:
     return {"times": times, "picked": dict.fromkeys(times, picked)}
 
 
-def _child(backend: str, setting: str, steps: int) -> dict:
-    """Both sizes, each in a fresh process."""
+def _child(backend: str, setting: str, steps: int, cells: str, sizes: list[str]) -> dict:
+    """Each of ``sizes`` in a fresh process."""
     env = {**os.environ, "BENCH_PLUGINS": f"tasks,{backend}"}
     env.pop("OMP_NUM_THREADS", None)
     env.pop("OMP_WAIT_POLICY", None)
     if setting.endswith("passive"):
         env["OMP_WAIT_POLICY"] = "PASSIVE"
     merged: dict[str, dict] = {"times": {}, "picked": {}}
-    for size in SIZES:
+    for size in sizes:
         out = subprocess.run([sys.executable, "-m", "tests.benchmarks.threads_table",
-                              "--child", backend, setting, size, "--steps", str(steps)],
+                              "--child", backend, setting, size, "--steps", str(steps),
+                              "--cells", cells],
                              capture_output=True, text=True, env=env, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         for part in merged:
@@ -109,9 +110,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--neighbours", default="0,1,2")
     parser.add_argument("--backends", default=",".join(CELLS))
+    parser.add_argument("--cells", default="lstm,lnrnn")
+    parser.add_argument("--sizes", default=",".join(SIZES))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(*args.child, args.steps)))
+        print(json.dumps(measure(*args.child, args.steps, args.cells.split(","))))
         return
     print(_markdown([]), flush=True)
     for neighbours in (int(n) for n in args.neighbours.split(",")):
@@ -125,7 +128,8 @@ def main() -> None:
                 for round_ in range(args.rounds):
                     order = SETTINGS[backend][round_ % 2::] + SETTINGS[backend][:round_ % 2]
                     for setting in order:
-                        results[setting].append(_child(backend, setting, args.steps))
+                        results[setting].append(_child(backend, setting, args.steps,
+                                                       args.cells, args.sizes.split(",")))
                 for row in _rows(backend, neighbours, load, results):
                     print("| " + " | ".join(row) + " |", flush=True)
         finally:
