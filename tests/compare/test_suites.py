@@ -61,7 +61,7 @@ def test_a_suite_means_what_the_same_commands_would(tmp_path, registry):
 def test_the_ci_suite_resolves(registry, monkeypatch):
     monkeypatch.chdir(ROOT)
     specs = requested_specs(run_args("--suite", "ci"), registry)
-    assert len(specs) == 14 and {s.device for s in specs} == {"cpu"}
+    assert len(specs) == 12 and {s.device for s in specs} == {"cpu"}
 
 
 @pytest.mark.parametrize("text, message", [
