@@ -56,13 +56,15 @@ STANDARD_CELLS: dict[str, StandardCell] = {cell.name: cell for cell in (
 
 def standard_cells(backend: str, factories: Mapping[str, Callable],
                    fused: Collection[str] | None = None,
-                   kernels: tuple[str, ...] = ("framework",)) -> list[Cell]:
+                   kernels: tuple[str, ...] = ("framework",),
+                   kernel_devices: Mapping[str, tuple[str, ...]] | None = None) -> list[Cell]:
     """The registry entries of a backend's standard cells, one per factory.
 
     :param factories: standard cell name -> the backend's factory of it.
     :param fused: the names its framework runs on a fused kernel where the options allow
         (default: every cell with a :attr:`StandardCell.fused_kernel`).
     :param kernels: the ``--kernel`` choices its cells honour.
+    :param kernel_devices: :attr:`Cell.kernel_devices`.
     """
     unknown = sorted(set(factories) - set(STANDARD_CELLS))
     if unknown:
@@ -72,7 +74,7 @@ def standard_cells(backend: str, factories: Mapping[str, Callable],
         Cell(name=name, backend=backend, factory=factory,
              initializer=STANDARD_CELLS[name].initializer, options=STANDARD_OPTIONS,
              fused=STANDARD_CELLS[name].fused_kernel if fused is None else name in fused,
-             kernels=kernels, framework_init=True,
+             kernels=kernels, kernel_devices=dict(kernel_devices or {}), framework_init=True,
              description=STANDARD_CELLS[name].description)
         for name, factory in factories.items()
     ]

@@ -77,6 +77,10 @@ class Cell:
     kernels: tuple[str, ...] = ("framework",)
     """The choices of :data:`harness.spec.KERNELS` besides ``auto`` that it honours;
     ``framework`` always."""
+    kernel_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The device types (``cpu``, ``cuda``) each kernel of :attr:`kernels` runs on, for
+    those that do not run on every device; bench refuses any other device before a run
+    starts, and ``--device auto`` takes the first device the kernel runs on."""
     description: str = ""
     framework_init: bool = False
     """Whether the module its factory builds holds weights its framework drew (seeded by

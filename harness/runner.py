@@ -72,7 +72,7 @@ class Plan:
 def plan(spec: RunSpec, registry: Registry) -> Plan:
     """Resolve and check everything a run needs, raising UsageError before any work."""
     task, cell, backend = _resolve(spec, registry)
-    return Plan(spec, task, cell, backend, resolve_device(backend, spec.device))
+    return Plan(spec, task, cell, backend, _kernel_device(spec, cell, backend))
 
 
 def validate(spec: RunSpec, registry: Registry) -> None:
@@ -82,10 +82,10 @@ def validate(spec: RunSpec, registry: Registry) -> None:
     need no probe; the process that executes the run resolves ``auto``. Sparing the
     controlling process the framework import is what lets a worker pool beat a serial run.
     """
-    task, _, backend = _resolve(spec, registry)
+    task, cell, backend = _resolve(spec, registry)
     check_fits(spec, task)
     if spec.device not in ("auto", "cpu"):
-        resolve_device(backend, spec.device)
+        _kernel_device(spec, cell, backend)
 
 
 def _resolve(spec: RunSpec, registry: Registry) -> tuple[Task, Cell, Backend]:
@@ -105,6 +105,23 @@ def _resolve(spec: RunSpec, registry: Registry) -> tuple[Task, Cell, Backend]:
         raise UsageError(f"cell {cell.qualified_name!r} has no framework initialisation (its "
                          "weights are bench's canonical ones only); use --init canonical")
     return task, cell, registry.backend(cell.backend)
+
+
+def _kernel_device(spec: RunSpec, cell: Cell, backend: Backend) -> str:
+    """The run's device: ``resolve_device``'s, where the kernel asked for runs (``auto``:
+    the first such device)."""
+    runs_on = cell.kernel_devices.get(spec.kernel)
+    if runs_on is None:
+        return resolve_device(backend, spec.device)
+    if spec.device == "auto":
+        usable = [d for d in backend.list_devices() if d.split(":")[0] in runs_on]
+        return usable[0] if usable else resolve_device(backend, "cpu")
+    if spec.device.split(":")[0] not in runs_on:
+        elsewhere = [k for k in ("auto", *cell.kernels) if k not in cell.kernel_devices]
+        raise UsageError(f"kernel {spec.kernel!r} of cell {cell.qualified_name!r} runs on "
+                         f"{', '.join(runs_on)} only, not on {spec.device!r} (valid there: "
+                         f"{', '.join(elsewhere)})")
+    return resolve_device(backend, spec.device)
 
 
 def resolve_device(backend: Backend, requested: str) -> str:

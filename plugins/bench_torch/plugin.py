@@ -60,9 +60,12 @@ def bench_register_backends(register: Callable[[Backend], None]) -> None:
 
 KERNELS = ("framework", "bench") + (("compiled",) if importlib.util.find_spec("numba") else ())
 """The standard cells' paths: bench's compiled one needs numba (the torch extra brings it)."""
+KERNEL_DEVICES = {"compiled": ("cpu",)}
+"""The compiled loops call the CPU's BLAS on numpy views of the tensors."""
 
 
 @hookimpl
 def bench_register_cells(register: Callable[[Cell], None]) -> None:
-    for cell in standard_cells("torch", CELL_FACTORIES, kernels=KERNELS):
+    for cell in standard_cells("torch", CELL_FACTORIES, kernels=KERNELS,
+                               kernel_devices=KERNEL_DEVICES):
         register(cell)

@@ -25,6 +25,8 @@ from bench_torch.compiled.parallel import PARALLEL  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.conformance import run_checks  # noqa: E402
 from harness.errors import UsageError  # noqa: E402
+from harness.runner import plan  # noqa: E402
+from harness.spec import RunSpec  # noqa: E402
 from tests.helpers import make_host  # noqa: E402
 from tests.plugins.torch.test_torch_kernels import assert_agree, build, forward_backward  # noqa: E402,E501
 
@@ -228,3 +230,32 @@ def test_without_numba_the_compiled_kernel_is_refused_in_one_line(monkeypatch, t
     assert code == 2
     assert "cell 'torch:lstm' has no kernel 'compiled' (valid: auto, framework, bench)" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def gpu_host(monkeypatch):
+    """The torch backend as a GPU machine lists it: nothing here builds on the GPU."""
+    host = make_host("tasks", "torch")
+    monkeypatch.setattr(host.registry.backend("torch"), "list_devices", lambda: ["cuda", "cpu"])
+    monkeypatch.setattr(harness.plugins, "_default_host", host)
+    return host
+
+
+def test_on_a_gpu_the_compiled_kernel_is_refused_before_a_run_in_one_line(gpu_host, tmp_path,
+                                                                          capsys):
+    code = main(["run", "--task", "copy", "--cells", "torch:lstm", "--length", "3", "--steps",
+                 "4", "--kernel", "compiled", "--device", "cuda", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert ("kernel 'compiled' of cell 'torch:lstm' runs on cpu only, not on 'cuda' (valid "
+            "there: auto, framework, bench)") in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_device_auto_takes_the_first_device_the_kernel_runs_on(gpu_host):
+    def device(kernel: str) -> str:
+        spec = RunSpec(task="copy", cell="torch:lstm", task_params={"length": 3},
+                       kernel=kernel, device="auto")
+        return plan(spec, gpu_host.registry).device
+
+    assert (device("compiled"), device("bench"), device("auto")) == ("cpu", "cuda", "cuda")
