@@ -122,7 +122,9 @@ def add_execution_arguments(p: argparse.ArgumentParser, default_out: str | None,
                    f"failed (default: {DEFAULT_TIMEOUT_S:g}, a day: no real run is near it)")
     p.add_argument("--threads", type=_positive_int, help="threads per run for every framework "
                    "(default: the CPUs free to this process at each run's start, shared among "
-                   "the runs going on at once, at least 1)")
+                   "the runs going on at once, at least 1; with none free, work whose "
+                   "threads never wait for each other, such as bench's compiled loops, "
+                   "takes the run's share of every CPU)")
     p.add_argument("--out", type=_out_dir, default=default_out,
                    help=f"results directory (default: {shown_default})")
     p.add_argument("--force", action="store_true", help="rerun runs already recorded in --out")
