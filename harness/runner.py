@@ -115,7 +115,7 @@ def _kernel_device(spec: RunSpec, cell: Cell, backend: Backend) -> str:
         return resolve_device(backend, spec.device)
     if spec.device == "auto":
         usable = [d for d in backend.list_devices() if d.split(":")[0] in runs_on]
-        return usable[0] if usable else resolve_device(backend, "cpu")
+        return usable[0] if usable else resolve_device(backend, runs_on[0])
     if spec.device.split(":")[0] not in runs_on:
         elsewhere = [k for k in ("auto", *cell.kernels) if k not in cell.kernel_devices]
         raise UsageError(f"kernel {spec.kernel!r} of cell {cell.qualified_name!r} runs on "

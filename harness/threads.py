@@ -146,8 +146,7 @@ class ThreadPolicy:
 
     def for_step(self, batch: int, hidden: int) -> ThreadPolicy:
         """This policy for a run of ``batch`` x ``hidden``: one thread for a small step."""
-        if not self.automatic or max(self.threads, self.independent_threads) == 1 \
-                or batch * hidden >= SMALL_STEP:
+        if not self.automatic or self.independent_threads == 1 or batch * hidden >= SMALL_STEP:
             return self
         return ThreadPolicy(1, f"{self.description}; 1 for a small step", automatic=True)
 

@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--neighbours", default="0,1,2")
     parser.add_argument("--backends", default=",".join(CELLS))
-    parser.add_argument("--cells", default="lstm,lnrnn")
+    parser.add_argument("--cells", default=",".join(dict.fromkeys(sum(CELLS.values(), []))))
     parser.add_argument("--sizes", default=",".join(SIZES))
     args = parser.parse_args()
     if args.child:
