@@ -13,10 +13,10 @@ per chunk rather than kept (the layer norm's inputs, the GRU's recurrent n block
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numba
 import numpy as np
 import torch
 from torch import Tensor
@@ -60,7 +60,7 @@ class _Parts:
         threads = independent_threads()
         if batch // threads * work < INDEPENDENT_WORK:
             threads = torch.get_num_threads()
-        threads = min(threads, numba.config.NUMBA_NUM_THREADS)
+        threads = min(threads, os.cpu_count() or 1)
         self.count = threads if threads > 1 and batch % threads == 0 and PARALLEL else 1
         self.size = batch // self.count
 
@@ -102,7 +102,6 @@ class _Parts:
             yield
             return
         blas_threads = torch.get_num_threads()
-        numba.set_num_threads(self.count)
         torch.set_num_threads(1)
         try:
             yield

@@ -29,6 +29,7 @@ import numpy as np
 
 from bench_torch.compiled.activations import FAST, sigmoid, tanh
 from bench_torch.compiled.blas import gemm
+from bench_torch.compiled.parallel import each_part
 from harness.reference import LAYER_NORM_EPSILON
 
 _ONE = np.float32(1.0)
@@ -291,103 +292,67 @@ def _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, 
 
 # ------------------------------------------------------------------- batch parts
 # Each loop above runs on the rows of one part of the batch; the functions below run every
-# part at once, one thread each (the parts are independent: a state's row depends only on
-# the same row before it). Each array with a leading part axis is a part's own
-# C-contiguous block, so the part loops are the vectorised ones; one part runs in the
-# calling thread, where BLAS may use every thread.
+# part at once, one thread each (:func:`.parallel.each_part`; the parts are independent: a
+# state's row depends only on the same row before it). Each array with a leading part axis
+# is a part's own C-contiguous block, so the part loops are the vectorised ones; a single
+# part runs on the calling thread, where BLAS may use every thread.
 
 
-@numba.njit(parallel=True, **FAST)
 def rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
-    if pre.shape[0] == 1:
-        _rnn_forward(pre[0], start, stop, bias, recurrent_t, mask[0], out[0], held[0],
-                     scratch[0])
-        return
-    for p in numba.prange(pre.shape[0]):
-        _rnn_forward(pre[p], start, stop, bias, recurrent_t, mask[p], out[p], held[p],
-                     scratch[p])
+    each_part(_rnn_forward, [
+        (pre[p], start, stop, bias, recurrent_t, mask[p], out[p], held[p], scratch[p])
+        for p in range(len(pre))])
 
 
-@numba.njit(parallel=True, **FAST)
 def rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch):
-    if out.shape[0] == 1:
-        _rnn_backward(out[0], d_outputs[0], d[0], start, stop, recurrent, mask[0], dh[0],
-                      scratch[0])
-        return
-    for p in numba.prange(out.shape[0]):
-        _rnn_backward(out[p], d_outputs[p], d[p], start, stop, recurrent, mask[p], dh[p],
-                      scratch[p])
+    each_part(_rnn_backward, [
+        (out[p], d_outputs[p], d[p], start, stop, recurrent, mask[p], dh[p], scratch[p])
+        for p in range(len(out))])
 
 
-@numba.njit(parallel=True, **FAST)
 def lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scratch):
-    if gates.shape[0] == 1:
-        _lstm_forward(gates[0], bias, recurrent_t, mask[0], cells[0], tanh_c[0], out[0],
-                      held[0], scratch[0])
-        return
-    for p in numba.prange(gates.shape[0]):
-        _lstm_forward(gates[p], bias, recurrent_t, mask[p], cells[p], tanh_c[p], out[p],
-                      held[p], scratch[p])
+    each_part(_lstm_forward, [
+        (gates[p], bias, recurrent_t, mask[p], cells[p], tanh_c[p], out[p], held[p],
+         scratch[p])
+        for p in range(len(gates))])
 
 
-@numba.njit(parallel=True, **FAST)
 def lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs, dc, dh,
                   scratch):
-    if gates.shape[0] == 1:
-        _lstm_backward(gates[0], start, stop, recurrent, mask[0], cells[0], tanh_c[0],
-                       d_outputs[0], dc[0], dh[0], scratch[0])
-        return
-    for p in numba.prange(gates.shape[0]):
-        _lstm_backward(gates[p], start, stop, recurrent, mask[p], cells[p], tanh_c[p],
-                       d_outputs[p], dc[p], dh[p], scratch[p])
+    each_part(_lstm_backward, [
+        (gates[p], start, stop, recurrent, mask[p], cells[p], tanh_c[p], d_outputs[p], dc[p],
+         dh[p], scratch[p])
+        for p in range(len(gates))])
 
 
-@numba.njit(parallel=True, **FAST)
 def gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, state,
                 scratch):
-    if gates.shape[0] == 1:
-        _gru_forward(gates[0], bias, recurrent_t, recurrent_bias, mask[0], out[0], held[0],
-                     hz[0], state[0], scratch[0])
-        return
-    for p in numba.prange(gates.shape[0]):
-        _gru_forward(gates[p], bias, recurrent_t, recurrent_bias, mask[p], out[p], held[p],
-                     hz[p], state[p], scratch[p])
+    each_part(_gru_forward, [
+        (gates[p], bias, recurrent_t, recurrent_bias, mask[p], out[p], held[p], hz[p],
+         state[p], scratch[p])
+        for p in range(len(gates))])
 
 
-@numba.njit(parallel=True, **FAST)
 def gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh, carry,
                  scratch):
-    if gates.shape[0] == 1:
-        _gru_backward(gates[0], hz_n[0], start, stop, out[0], recurrent, mask[0],
-                      d_outputs[0], dh[0], carry[0], scratch[0])
-        return
-    for p in numba.prange(gates.shape[0]):
-        _gru_backward(gates[p], hz_n[p], start, stop, out[p], recurrent, mask[p],
-                      d_outputs[p], dh[p], carry[p], scratch[p])
+    each_part(_gru_backward, [
+        (gates[p], hz_n[p], start, stop, out[p], recurrent, mask[p], d_outputs[p], dh[p],
+         carry[p], scratch[p])
+        for p in range(len(gates))])
 
 
-@numba.njit(parallel=True, **FAST)
 def lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
                   held, scratch):
-    if pre.shape[0] == 1:
-        _lnrnn_forward(pre[0], start, stop, bias, recurrent_t, gamma, beta, mask[0], out[0],
-                       means[0], rstd[0], held[0], scratch[0])
-        return
-    for p in numba.prange(pre.shape[0]):
-        _lnrnn_forward(pre[p], start, stop, bias, recurrent_t, gamma, beta, mask[p], out[p],
-                       means[p], rstd[p], held[p], scratch[p])
+    each_part(_lnrnn_forward, [
+        (pre[p], start, stop, bias, recurrent_t, gamma, beta, mask[p], out[p], means[p],
+         rstd[p], held[p], scratch[p])
+        for p in range(len(pre))])
 
 
-@numba.njit(parallel=True, **FAST)
 def lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, d_outputs,
                    d_gamma, d_beta, dh, normed, scratch):
     """``d_gamma`` and ``d_beta`` have a part axis too: each part adds to its own."""
-    if pre.shape[0] == 1:
-        _lnrnn_backward(pre[0], start, stop, out[0], recurrent, gamma, mask[0], means[0],
-                        rstd[0], d_outputs[0], d_gamma[0], d_beta[0], dh[0], normed[0],
-                        scratch[0])
-        return
-    for p in numba.prange(pre.shape[0]):
-        _lnrnn_backward(pre[p], start, stop, out[p], recurrent, gamma, mask[p], means[p],
-                        rstd[p], d_outputs[p], d_gamma[p], d_beta[p], dh[p], normed[p],
-                        scratch[p])
+    each_part(_lnrnn_backward, [
+        (pre[p], start, stop, out[p], recurrent, gamma, mask[p], means[p], rstd[p],
+         d_outputs[p], d_gamma[p], d_beta[p], dh[p], normed[p], scratch[p])
+        for p in range(len(pre))])
