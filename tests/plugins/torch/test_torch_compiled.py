@@ -98,7 +98,7 @@ def test_without_torchs_blas_the_path_uses_scipys():
     assert float(difference) < 1e-5
 
 
-@pytest.mark.skipif(not PARALLEL, reason="numba has no thread-safe threading layer here")
+@pytest.mark.skipif(not PARALLEL, reason="torch has no OpenMP runtime here")
 @pytest.mark.parametrize("name", sorted(torch_cells.CELLS))
 def test_a_batch_split_across_threads_computes_what_one_thread_does(name, canonical_weights):
     weights = canonical_weights(name, 3, 9)
@@ -210,7 +210,7 @@ def test_the_kit_checks_the_compiled_path(monkeypatch):
     assert {subject for subject, _ in failed} == {"torch:lstm/compiled"}
 
 
-@pytest.mark.skipif(not PARALLEL, reason="numba has no thread-safe threading layer here")
+@pytest.mark.skipif(not PARALLEL, reason="torch has no OpenMP runtime here")
 def test_the_backward_pass_keeps_the_forward_passs_split(canonical_weights):
     """A thread count changed between the passes (bench's runner may set it per run) does
     not change the split the backward pass reads the forward pass's buffers with."""
