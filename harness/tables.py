@@ -76,7 +76,25 @@ def _param_values(params: dict) -> str:
     return " ".join(str(value) for value in params.values())
 
 
+def _setting_order(value: object) -> tuple[int, float | str]:
+    """A task parameter's value as a sort key: numbers by size, before anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value))
+    return (1, str(value))
+
+
+def _in_table_order(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """``records`` by cell (in the order the cells first appear), then task parameters (a
+    length search runs 5, 10, 20, 14; its table reads 5, 10, 14, 20), then seed."""
+    cells = {cell: n for n, cell in enumerate(dict.fromkeys(r.spec.cell for r in records))}
+    return sorted(records, key=lambda r: (
+        cells[r.spec.cell],
+        [(name, _setting_order(value)) for name, value in sorted(r.spec.task_params.items())],
+        r.spec.seed))
+
+
 def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
+    records = _in_table_order(records)
     first = next((r.accuracy for r in records if r.accuracy), None)
     caption = (
         f"{first.headline_name}: chance {first.chance:.3g}; loss/baseline below 1 means the "

@@ -108,3 +108,18 @@ def test_a_metric_shown_nowhere_is_in_no_view(records, monkeypatch):
     assert "RSS" not in terminal(records) and "RSS" not in markdown and "RSS" not in html
     assert not any("RSS" in text for text in comparison(records))
 
+
+
+def test_the_runs_table_lists_each_cell_by_length_then_seed_whatever_order_they_ran(records):
+    """A length search runs T=5, 10, 20 and then 14 between them; the table sorts them."""
+    def length(record, value):
+        return dataclasses.replace(record, spec=dataclasses.replace(
+            record.spec, task_params={**record.spec.task_params, "length": value}))
+
+    lstm = [r for r in records if r.spec.cell == "torch:lstm" and r.spec.seed == 0][0]
+    rnn = [r for r in records if r.spec.cell == "torch:rnn" and r.spec.seed == 1][0]
+    ran = [length(rnn, 20), length(lstm, 5), length(rnn, 5), length(lstm, 20),
+           length(lstm, 14), length(rnn, 14)]
+    rows = [(row[0], row[1]) for row in summary_table(ran).rows]
+    assert rows == [("torch:rnn", "5"), ("torch:rnn", "14"), ("torch:rnn", "20"),
+                    ("torch:lstm", "5"), ("torch:lstm", "14"), ("torch:lstm", "20")]
