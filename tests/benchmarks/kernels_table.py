@@ -7,7 +7,10 @@ quotes.
 For each standard torch cell at the standard size (copy T=100, batch 128, 128 units): the
 median training step of the three paths, timed alternately in one process (A B C A B C ...); the
 step's matrix-multiply floor, its matrix products' FLOPs each divided by the rate this
-machine reaches at that product's shapes, measured in the same process; and the peak memory
+machine reaches at that product's shapes, measured in the same process; the compiled path's
+recurrence alone (the cell's forward and backward pass, in the same alternation), so that the
+rest of the step shows, and what the step would take with the recurrence at its own
+products' floor and that rest unchanged, over the floor; and the peak memory
 of one training step at T=``--length``, batch 128, for each path in a fresh process (the
 rise of its peak resident set over a second step, the peak reset after the first, on Linux:
 tracemalloc does not see torch's CPU allocations, and a fresh process keeps one path's freed
@@ -22,6 +25,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -56,13 +60,12 @@ class Product:
         return 2 * self.m * self.k * self.n * self.count / 1e9
 
 
-def step_products(cell: str, batch: int, steps: int, input_size: int, hidden: int,
-                  output_size: int) -> list[Product]:
-    """The matrix products of one training step: per time step the recurrent product forward
-    and the state's gradient through it backward; over the whole sequence the input
-    projection, the input and recurrent weights' gradients and the read-out (forward, its
-    input's and its weight's gradient). The gradient of the inputs themselves is not
-    needed."""
+def recurrence_products(cell: str, batch: int, steps: int, input_size: int,
+                        hidden: int) -> list[Product]:
+    """The matrix products of the recurrence's forward and backward pass: per time step the
+    recurrent product forward and the state's gradient through it backward; over the whole
+    sequence the input projection and the input and recurrent weights' gradients. The
+    gradient of the inputs themselves is not needed."""
     width = STANDARD_CELLS[cell].width * hidden
     rows = steps * batch
     return [
@@ -71,9 +74,16 @@ def step_products(cell: str, batch: int, steps: int, input_size: int, hidden: in
         Product(rows, input_size, width, 1),
         Product(input_size, rows, width, 1),
         Product(width, rows, hidden, 1),
-        Product(rows, hidden, output_size, 2),
-        Product(hidden, rows, output_size, 1),
     ]
+
+
+def step_products(cell: str, batch: int, steps: int, input_size: int, hidden: int,
+                  output_size: int) -> list[Product]:
+    """The matrix products of one training step: the recurrence's and the read-out's
+    (forward, its input's and its weight's gradient)."""
+    rows = steps * batch
+    return [*recurrence_products(cell, batch, steps, input_size, hidden),
+            Product(rows, hidden, output_size, 2), Product(hidden, rows, output_size, 1)]
 
 
 def gemm_gflops(product: Product, seconds: float = 0.2) -> float:
@@ -98,20 +108,42 @@ def floor_ms(products: list[Product]) -> float:
     return sum(p.gflop / gemm_gflops(p) for p in products) * 1e3
 
 
+RECURRENCE = "recurrence alone"
+"""The fast path's recurrence (the cell's forward and backward pass), timed beside the steps:
+what the step takes beyond it (the read-out, the loss, clipping and the optimiser, the same on
+every path) is work the floor counts little of."""
+
+
+def recurrence_step(trainer, batches) -> Callable[[], object]:
+    """The trainer's cell alone, forward and backward, on the first batch's inputs."""
+    cell = trainer.model.cell
+    x = torch.as_tensor(batches[0].inputs, dtype=torch.float32)
+    d_outputs = torch.randn_like(cell(x)[0])
+
+    def step():
+        cell(x)[0].backward(d_outputs)
+
+    return step
+
+
 def step_times(registry, cell: str, rounds: int) -> dict:
-    """Every path's median ms per training step, alternated, with the floor measured after:
-    ``{"paths": {kernel: path}, "ms": {kernel: ms}, "gflop": ..., "floor_ms": ...}``."""
+    """Every path's median ms per training step and the fast path's recurrence alone,
+    alternated, with the floors measured after: ``{"paths": {kernel: path}, "ms": {kernel or
+    RECURRENCE: ms}, "gflop": ..., "floor_ms": ..., "recurrence_floor_ms": ...}``."""
     steps, paths = {}, {}
     for kernel in PATHS:
         run, trainer, batches = harness_trainer(registry, f"torch:{cell}", kernel=kernel)
         steps[kernel] = training_step(trainer, batches)
         paths[kernel] = trainer.kernel_path
+    steps[RECURRENCE] = recurrence_step(trainer, batches)
     medians = interleaved_medians(steps, rounds=rounds, warmup=3)
     batch, length, input_size = batches[0].inputs.shape
     products = step_products(cell, batch, length, input_size, run.spec.hidden,
                              run.task.output_size)
     return dict(paths=paths, ms={kernel: m * 1e3 for kernel, m in medians.items()},
-                gflop=sum(p.gflop for p in products), floor_ms=floor_ms(products))
+                gflop=sum(p.gflop for p in products), floor_ms=floor_ms(products),
+                recurrence_floor_ms=floor_ms(products[:len(recurrence_products(
+                    cell, batch, length, input_size, run.spec.hidden))]))
 
 
 PEAK_PROGRAM = """
@@ -147,7 +179,8 @@ def step_peak_memory(cell: str, kernel: str, length: int, threads: int = 0) -> d
 
 HEADER = ["cell", "framework path", "framework ms", "bench-fused ms", "bench-compiled ms",
           "framework ÷ compiled", "bench-fused ÷ compiled", "step GFLOP", "floor ms",
-          "compiled ÷ floor", f"within {FLOOR_TARGET}x", "peak MB framework",
+          "compiled ÷ floor", f"within {FLOOR_TARGET}x", "recurrence alone ms",
+          "rest of step ms", "(recurrence floor + rest) ÷ floor", "peak MB framework",
           "peak MB bench-fused", "peak MB compiled", "loadavg"]
 
 
@@ -172,10 +205,12 @@ def main() -> None:
                  else {"peak_growth_mb": float("nan")} for k in PATHS}
         ms = row["ms"]
         ratio = ms[FAST] / row["floor_ms"]
+        rest = ms[FAST] - ms[RECURRENCE]
         cells = [cell, row["paths"]["framework"], *(f"{ms[k]:.1f}" for k in PATHS),
                  f"{ms['framework'] / ms[FAST]:.2f}", f"{ms['bench'] / ms[FAST]:.2f}",
                  f"{row['gflop']:.2f}", f"{row['floor_ms']:.1f}", f"{ratio:.2f}",
-                 "yes" if ratio <= FLOOR_TARGET else "no",
+                 "yes" if ratio <= FLOOR_TARGET else "no", f"{ms[RECURRENCE]:.1f}",
+                 f"{rest:.1f}", f"{(row['recurrence_floor_ms'] + rest) / row['floor_ms']:.2f}",
                  *(f"{peaks[k]['peak_growth_mb']:.0f}" for k in PATHS), load]
         print("| " + " | ".join(cells) + " |", flush=True)
 
