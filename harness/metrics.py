@@ -153,6 +153,10 @@ METRICS: tuple[Metric, ...] = (
                shown_in=frozenset(("seeds", "report"))),
     _memory("peak_rss_mb", "peak RSS MB", "peak\nRSS\nMB", higher_is_better=False,
             description="peak RSS MB: peak resident memory of the process that ran it"),
+    _memory("page_faults_per_step", "page faults/step", "page\nfaults\n/step",
+            format="count", higher_is_better=False, shown_in=frozenset(("report",)),
+            description="page faults/step: median minor page faults of the process in a "
+                        "timed step (first touches of freshly allocated memory)"),
     _memory("device_peak_mb", "device peak MB", "dev.\npeak\nMB", higher_is_better=False,
             only_when_measured=True,
             description="device peak MB: peak memory allocated on the accelerator"),

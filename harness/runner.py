@@ -262,6 +262,7 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
                         chance=task.chance, solved_criterion=task.solved_criterion)
     status = "ok"
     step_seconds: list[float] = []
+    step_faults: list[int] = []
     losses: list[float] = []
     grad_norms: list[float] = []
     nonfinite = 0
@@ -289,9 +290,11 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
     for step in range(1, spec.steps + 1):
         stop_if_asked()
         batch = task.sample(rng, spec.batch)
+        faults = _minor_faults()
         start = time.perf_counter()
         result = trainer.train_step(batch.inputs, batch.targets)
         elapsed = time.perf_counter() - start
+        step_faults.append(_minor_faults() - faults)
         train_seconds += elapsed
         step_seconds.append(elapsed)
         losses.append(result.loss)
@@ -309,7 +312,7 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
             if accuracy.solved and spec.stop_when_solved:
                 break
 
-    speed = _speed(run, trainer, step_seconds, evaluate)
+    speed = _speed(run, trainer, step_seconds, step_faults, evaluate)
     stability = Stability(
         grad_norm_median=percentile(grad_norms, 50),
         grad_norm_p99=percentile(grad_norms, 99),
@@ -346,11 +349,18 @@ def _profile_record(initial: np.ndarray | None, final: np.ndarray | None) -> Gra
                            reach_initial=reach(initial), reach_final=reach(final))
 
 
-def _speed(run: Plan, trainer: Trainer, step_seconds: list[float],
+def _minor_faults() -> int:
+    """The process's minor page faults so far: first touches of memory it was given (and,
+    with ``--executor thread``, other runs' too)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _speed(run: Plan, trainer: Trainer, step_seconds: list[float], step_faults: list[int],
            evaluate: _Evaluator) -> Speed:
     spec = run.spec
     warmup = min(spec.warmup_steps, max(len(step_seconds) - 1, 0))
     timed_ms = [s * 1000.0 for s in step_seconds[warmup:]]
+    timed_faults = step_faults[warmup:]
     median_ms = percentile(timed_ms, 50)
     peak = trainer.peak_device_memory()
     return Speed(
@@ -366,6 +376,7 @@ def _speed(run: Plan, trainer: Trainer, step_seconds: list[float],
         if median_ms else None,
         eval_samples_per_second=evaluate.samples_per_second(),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        page_faults_per_step=percentile(timed_faults, 50),
         device_peak_mb=peak / 2**20 if peak is not None else None,
         step_ms=[round(ms, 3) for ms in timed_ms],
     )

@@ -1,4 +1,5 @@
 import math
+import mmap
 import os
 import pickle
 import subprocess
@@ -8,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from harness import runner
 from harness.errors import UnknownNameError, UsageError
 from harness.records import Accuracy, EvalPoint
 from harness.runner import confirm_solved, eval_stream, execute, plan, train_stream
@@ -38,6 +40,32 @@ def test_a_run_measures_accuracy_speed_and_stability(registry):
     env = record.environment
     assert env["framework_version"].startswith("2.") and env["device"] == "cpu"
     assert env["cpu_count"] >= 1 and "python" in env and "git_commit" in env
+
+
+def test_a_run_counts_the_page_faults_of_its_steps(registry, monkeypatch):
+    """A step that first touches PAGES fresh pages (an anonymous map, handed back to the
+    system after each step) counts at least that many; the plain tiny step, hardly any."""
+    pages = 2000
+    spec = RunSpec(task="adding", cell="torch:rnn", task_params={"length": 5}, **TINY)
+    plain = execute(spec, registry).speed.page_faults_per_step
+    build = runner.build_trainer
+
+    def touching(run):
+        trainer = build(run)
+        train_step = trainer.train_step
+
+        def step(inputs, targets):
+            with mmap.mmap(-1, pages * mmap.PAGESIZE) as fresh:
+                for offset in range(0, len(fresh), mmap.PAGESIZE):
+                    fresh[offset] = 1
+            return train_step(inputs, targets)
+
+        trainer.train_step = step
+        return trainer
+
+    monkeypatch.setattr(runner, "build_trainer", touching)
+    touched = execute(spec, registry).speed.page_faults_per_step
+    assert plain < pages / 10 and touched >= pages
 
 
 def test_a_run_is_a_pure_function_of_its_spec(registry):

@@ -32,7 +32,7 @@ def test_a_failed_run_without_measurements_shows_dashes(records):
     failed = dataclasses.replace(records[0], status="failed", accuracy=None, speed=None,
                                  stability=None)
     (row,) = run_table([failed]).rows
-    assert row[3:] == ["-"] * 12 + ["failed"]  # the metrics, peak RSS last
+    assert row[3:] == ["-"] * 13 + ["failed"]  # the metrics, the memory ones last
 
 
 def test_environment_lists_each_distinct_value_with_its_run_count(records):
