@@ -127,15 +127,41 @@ class WeightGrads:
         inputs = self.x[:, start : start + d_xw.shape[0]].transpose(0, 1)
         self.d_weight.add_((inputs.reshape(flat.shape[0], -1).t() @ flat).t())
         self.d_bias.add_(flat.sum(0))
-        if self.d_x is not None:
-            self.d_x[:, start : start + d_xw.shape[0]].copy_(
-                torch.mm(flat, self.weight).view(*d_xw.shape[:2], -1).transpose(0, 1))
+        self._add_inputs(start, d_xw)
 
     def add_recurrent(self, d_pre: Tensor, previous: Tensor, mask: Tensor | None) -> None:
         """``d_pre``: the gradient of the recurrent product at the steps where ``previous``
         (under the mask) entered it."""
         inputs = masked(previous, mask)
         self.d_recurrent.addmm_(d_pre.flatten(0, 1).t(), inputs.flatten(0, 1))
+
+    def add_shared(self, start: int, d_pre: Tensor, previous: Tensor,
+                   mask: Tensor | None) -> None:
+        """Both of the above where the projection and the recurrent product have the same
+        gradient ``d_pre`` (rnn, lnrnn, lstm): every weight's share in one product,
+        ``[previous under the mask | x | 1]^T d_pre``, which reads ``d_pre`` once instead of
+        three times (a chunk of the LSTM's at the standard size, 2 threads: 2.4 ms against
+        2.8)."""
+        steps, rows, hidden = previous.shape
+        joined = d_pre.new_empty(steps, rows, hidden + self.x.shape[2] + 1)
+        if mask is None:
+            joined[..., :hidden].copy_(previous)
+        else:
+            torch.mul(previous, mask, out=joined[..., :hidden])
+        joined[..., hidden:-1].copy_(self.x[:, start : start + steps].transpose(0, 1))
+        joined[..., -1].fill_(1.0)
+        shares = joined.flatten(0, 1).t() @ d_pre.flatten(0, 1)
+        self.d_recurrent.add_(shares[:hidden].t())
+        self.d_weight.add_(shares[hidden:-1].t())
+        self.d_bias.add_(shares[-1])
+        self._add_inputs(start, d_pre)
+
+    def _add_inputs(self, start: int, d_xw: Tensor) -> None:
+        """The inputs' gradient at steps ``start`` onwards, when asked for."""
+        if self.d_x is not None:
+            self.d_x[:, start : start + d_xw.shape[0]].copy_(
+                torch.mm(d_xw.flatten(0, 1), self.weight).view(*d_xw.shape[:2], -1)
+                .transpose(0, 1))
 
 
 class RNNRecurrence(Function):
@@ -168,8 +194,7 @@ class RNNRecurrence(Function):
             for t in range(stop - 1, start - 1, -1):
                 d = _state_grad(d_pre[t - start], d_outputs, t, d_next, recurrent, mask)
                 d_next = _tanh_grad(d, states[:, t])
-            grads.add_projection(start, d_pre)
-            grads.add_recurrent(d_pre, chunk_previous(states, start, stop), mask)
+            grads.add_shared(start, d_pre, chunk_previous(states, start, stop), mask)
         return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
@@ -231,8 +256,7 @@ class LSTMRecurrence(Function):
                 d_g.mul_(i)
                 d_c.mul_(f)
                 d_next = d
-            grads.add_projection(start, d_pre)
-            grads.add_recurrent(d_pre, chunk_previous(states, start, stop), mask)
+            grads.add_shared(start, d_pre, chunk_previous(states, start, stop), mask)
         return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
@@ -369,7 +393,6 @@ class LNRNNRecurrence(Function):
                     [True, True, True], out0=d_next, out1=d_gamma_t, out2=d_beta_t)
                 d_gamma.add_(d_gamma_t)
                 d_beta.add_(d_beta_t)
-            grads.add_projection(start, d_pre)
-            grads.add_recurrent(d_pre, previous, mask)
+            grads.add_shared(start, d_pre, previous, mask)
         return (grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, d_gamma, d_beta,
                 None)
