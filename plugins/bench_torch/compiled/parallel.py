@@ -5,7 +5,7 @@ region of torch's runtime (``GOMP_parallel``, which libgomp and LLVM's libomp bo
 calls each part from a thread of its own. Two other ways were measured and not kept:
 
 - numba's ``parallel=True``: the code numba caches for a parallel function is not the code
-  it runs when it compiles one (numba 0.62: lnrnn's outputs and the lstm, gru and lnrnn
+  it runs when it compiles one (numba 0.68: lnrnn's outputs and the lstm, gru and lnrnn
   gradients differed in the last bits between a process that compiled the loops and one
   that loaded them), so a training run's result depended on whether the cache was warm.
   Plain ``nogil`` functions load exactly the code they compile.
