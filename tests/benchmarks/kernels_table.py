@@ -177,6 +177,38 @@ def step_peak_memory(cell: str, kernel: str, length: int, threads: int = 0) -> d
 
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One cell's row, as the answer line reads it."""
+
+    cell: str
+    speedup: float
+    """framework ÷ compiled"""
+    of_floor: float
+    """compiled ÷ floor"""
+    best_of_floor: float
+    """(recurrence floor + rest of the step) ÷ floor: the least a recurrence could reach"""
+
+
+def _span(values: list[float]) -> str:
+    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+    return f"{low}x" if low == high else f"{low}-{high}x"
+
+
+def answer(verdicts: list[Verdict]) -> str:
+    """What the table says, in two sentences."""
+    speedups = ", ".join(f"{v.speedup:.2f}x ({v.cell})" for v in verdicts)
+    within = [v.cell for v in verdicts if v.of_floor <= FLOOR_TARGET]
+    beyond = [f"{v.cell} at {v.best_of_floor:.2f}x" for v in verdicts
+              if v.best_of_floor > FLOOR_TARGET]
+    line = (f"bench-compiled's step is {speedups} faster than the frameworks' kernels; "
+            f"{', '.join(within) or 'no cell'} within {FLOOR_TARGET}x of its floor "
+            f"(compiled ÷ floor {_span([v.of_floor for v in verdicts])}).")
+    if beyond:
+        line += (" Even with the recurrence at its own products' floor, the rest of the "
+                 f"step would keep {', '.join(beyond)} of the floor.")
+    return line
+
 HEADER = ["cell", "framework path", "framework ms", "bench-fused ms", "bench-compiled ms",
           "framework ÷ compiled", "bench-fused ÷ compiled", "step GFLOP", "floor ms",
           "compiled ÷ floor", f"within {FLOOR_TARGET}x", "recurrence alone ms",
@@ -198,6 +230,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; copy T=100, "
           f"batch 128, 128 units; peak memory of one step at T={args.length}")
     print("| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER), flush=True)
+    verdicts = []
     for cell in args.cells.split(","):
         load = loadavg()
         row = step_times(registry, cell, args.rounds)
@@ -213,6 +246,10 @@ def main() -> None:
                  f"{rest:.1f}", f"{(row['recurrence_floor_ms'] + rest) / row['floor_ms']:.2f}",
                  *(f"{peaks[k]['peak_growth_mb']:.0f}" for k in PATHS), load]
         print("| " + " | ".join(cells) + " |", flush=True)
+        verdicts.append(Verdict(cell, ms["framework"] / ms[FAST], ratio,
+                                (row["recurrence_floor_ms"] + rest) / row["floor_ms"]))
+    print(answer(verdicts))
+
 
 
 if __name__ == "__main__":
