@@ -151,14 +151,14 @@ class _PartGrads:
                                                   parts.masks(mask), strict=True):
             grads.add_recurrent(d_part, prev, part_mask)
 
-    def add_shared(self, start: int, d_pre: Tensor, previous: list[Tensor],
-                   mask: Tensor | None, parts: _Parts) -> None:
+    def add_shared(self, start: int, d_pre: Tensor, out: Tensor, mask: Tensor | None,
+                   parts: _Parts) -> None:
         """:meth:`bench_torch.kernels.WeightGrads.add_shared` per part: ``d_pre`` [parts,
         steps, rows, width] is the gradient of both the projection and the recurrent
-        product."""
-        for grads, d_part, prev, part_mask in zip(self.each, d_pre, previous,
-                                                  parts.masks(mask), strict=True):
-            grads.add_shared(start, d_part, prev, part_mask)
+        product, ``out`` the batch-major outputs."""
+        for grads, d_part, states, part_mask in zip(self.each, d_pre, parts.split(out),
+                                                    parts.masks(mask), strict=True):
+            grads.add_shared(start, d_part, states, part_mask)
 
     def results(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
         """The inputs' gradient (or None), the weight's, the bias's and the recurrent
@@ -205,7 +205,7 @@ class RNNRecurrence(Function):
             with parts.threads():
                 loops.rnn_backward(*arrays, start, stop, *per_step)
             d_pre = buffer[:, : stop - start]
-            grads.add_shared(start, d_pre, _previous(parts, out, start, stop), mask, parts)
+            grads.add_shared(start, d_pre, out, mask, parts)
         return (*grads.results(), None)
 
 
@@ -241,7 +241,7 @@ class LSTMRecurrence(Function):
             with parts.threads():
                 loops.lstm_backward(_array(gates), start, stop, *arrays)
             d_pre = gates[:, start:stop]
-            grads.add_shared(start, d_pre, _previous(parts, out, start, stop), mask, parts)
+            grads.add_shared(start, d_pre, out, mask, parts)
         return (*grads.results(), None)
 
 
@@ -340,5 +340,5 @@ class LNRNNRecurrence(Function):
                                               recurrent.t())
             with parts.threads():
                 loops.lnrnn_backward(_array(pre), start, stop, *arrays)
-            grads.add_shared(start, pre, previous, mask, parts)
+            grads.add_shared(start, pre, out, mask, parts)
         return (*grads.results(), d_gamma.sum(0), d_beta.sum(0), None)
