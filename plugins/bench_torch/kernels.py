@@ -142,21 +142,28 @@ class WeightGrads:
         inputs = masked(previous, mask)
         self.d_recurrent.addmm_(d_pre.flatten(0, 1).t(), inputs.flatten(0, 1))
 
-    def add_shared(self, start: int, d_pre: Tensor, states: Tensor,
-                   mask: Tensor | None) -> None:
-        """Both of the above where the projection and the recurrent product have the same
-        gradient ``d_pre`` (rnn, lnrnn, lstm): every weight's share in one product,
-        ``[h_{t-1} under the mask | x | 1]^T d_pre`` with h_{t-1} taken from batch-major
-        ``states``, which reads ``d_pre`` once instead of three times (a chunk of the LSTM's
-        at the standard size, 2 threads: 2.4 ms against 2.8) and holds no other copy of the
-        chunk's states."""
-        steps, rows, hidden = d_pre.shape[0], states.shape[0], states.shape[2]
-        joined = d_pre.new_empty(steps, rows, hidden + self.x.shape[2] + 1)
+    def operand(self, start: int, stop: int, states: Tensor, mask: Tensor | None) -> Tensor:
+        """``[h_{t-1} under the mask | x_t | 1]`` for t in start..stop-1, time-major [steps,
+        batch, H + input + 1], h_{t-1} from batch-major ``states``: what
+        :meth:`add_shared` multiplies by (its first H columns are the chunk's states as they
+        entered the recurrent product, for a pass that needs them too)."""
+        hidden = states.shape[2]
+        joined = states.new_empty(stop - start, states.shape[0],
+                                  hidden + self.x.shape[2] + 1)
         previous_into(joined[..., :hidden], states, start)
         if mask is not None:
             joined[..., :hidden].mul_(mask)
-        joined[..., hidden:-1].copy_(self.x[:, start : start + steps].transpose(0, 1))
+        joined[..., hidden:-1].copy_(self.x[:, start:stop].transpose(0, 1))
         joined[..., -1].fill_(1.0)
+        return joined
+
+    def add_shared(self, start: int, d_pre: Tensor, joined: Tensor) -> None:
+        """Both of the above where the projection and the recurrent product have the same
+        gradient ``d_pre`` (rnn, lnrnn, lstm): every weight's share in one product,
+        ``joined^T d_pre`` with ``joined`` from :meth:`operand`, which reads ``d_pre`` once
+        instead of three times (a chunk of the LSTM's at the standard size, 2 threads:
+        2.4 ms against 2.8)."""
+        hidden = self.d_recurrent.shape[1]
         shares = joined.flatten(0, 1).t() @ d_pre.flatten(0, 1)
         self.d_recurrent.add_(shares[:hidden].t())
         self.d_weight.add_(shares[hidden:-1].t())
@@ -201,7 +208,7 @@ class RNNRecurrence(Function):
             for t in range(stop - 1, start - 1, -1):
                 d = _state_grad(d_pre[t - start], d_outputs, t, d_next, recurrent, mask)
                 d_next = _tanh_grad(d, states[:, t])
-            grads.add_shared(start, d_pre, states, mask)
+            grads.add_shared(start, d_pre, grads.operand(start, stop, states, mask))
         return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
@@ -263,7 +270,7 @@ class LSTMRecurrence(Function):
                 d_g.mul_(i)
                 d_c.mul_(f)
                 d_next = d
-            grads.add_shared(start, d_pre, states, mask)
+            grads.add_shared(start, d_pre, grads.operand(start, stop, states, mask))
         return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
 
 
@@ -384,12 +391,13 @@ class LNRNNRecurrence(Function):
         d_next = None
         for start, stop in chunks(x.shape[1]):
             d_pre = buffer[: stop - start]
-            previous = chunk_previous(states, start, stop)
+            joined = grads.operand(start, stop, states, mask)
+            previous = joined[..., :hidden]  # under the mask
             # the layer norm's inputs, recomputed for the chunk in two products rather than
             # kept for every step
             pre = torch.addmm(bias, x[:, start:stop].transpose(0, 1).flatten(0, 1),
                               weight.t())
-            pre = pre.addmm_(masked(previous, mask).flatten(0, 1), recurrent.t())
+            pre = pre.addmm_(previous.flatten(0, 1), recurrent.t())
             pre = pre.view_as(previous)
             for t in range(stop - 1, start - 1, -1):
                 _state_grad(dy, d_outputs, t, d_next, recurrent, mask)
@@ -400,6 +408,6 @@ class LNRNNRecurrence(Function):
                     [True, True, True], out0=d_next, out1=d_gamma_t, out2=d_beta_t)
                 d_gamma.add_(d_gamma_t)
                 d_beta.add_(d_beta_t)
-            grads.add_shared(start, d_pre, states, mask)
+            grads.add_shared(start, d_pre, joined)
         return (grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, d_gamma, d_beta,
                 None)

@@ -151,14 +151,19 @@ class _PartGrads:
                                                   parts.masks(mask), strict=True):
             grads.add_recurrent(d_part, prev, part_mask)
 
-    def add_shared(self, start: int, d_pre: Tensor, out: Tensor, mask: Tensor | None,
-                   parts: _Parts) -> None:
+    def operands(self, start: int, stop: int, out: Tensor, mask: Tensor | None,
+                 parts: _Parts) -> list[Tensor]:
+        """:meth:`bench_torch.kernels.WeightGrads.operand` per part, from the batch-major
+        outputs ``out``."""
+        return [grads.operand(start, stop, states, part_mask) for grads, states, part_mask
+                in zip(self.each, parts.split(out), parts.masks(mask), strict=True)]
+
+    def add_shared(self, start: int, d_pre: Tensor, joined: list[Tensor]) -> None:
         """:meth:`bench_torch.kernels.WeightGrads.add_shared` per part: ``d_pre`` [parts,
         steps, rows, width] is the gradient of both the projection and the recurrent
-        product, ``out`` the batch-major outputs."""
-        for grads, d_part, states, part_mask in zip(self.each, d_pre, parts.split(out),
-                                                    parts.masks(mask), strict=True):
-            grads.add_shared(start, d_part, states, part_mask)
+        product, ``joined`` the parts' :meth:`operands`."""
+        for grads, d_part, operand in zip(self.each, d_pre, joined, strict=True):
+            grads.add_shared(start, d_part, operand)
 
     def results(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
         """The inputs' gradient (or None), the weight's, the bias's and the recurrent
@@ -205,7 +210,7 @@ class RNNRecurrence(Function):
             with parts.threads():
                 loops.rnn_backward(*arrays, start, stop, *per_step)
             d_pre = buffer[:, : stop - start]
-            grads.add_shared(start, d_pre, out, mask, parts)
+            grads.add_shared(start, d_pre, grads.operands(start, stop, out, mask, parts))
         return (*grads.results(), None)
 
 
@@ -241,7 +246,7 @@ class LSTMRecurrence(Function):
             with parts.threads():
                 loops.lstm_backward(_array(gates), start, stop, *arrays)
             d_pre = gates[:, start:stop]
-            grads.add_shared(start, d_pre, out, mask, parts)
+            grads.add_shared(start, d_pre, grads.operands(start, stop, out, mask, parts))
         return (*grads.results(), None)
 
 
@@ -329,16 +334,16 @@ class LNRNNRecurrence(Function):
                   _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
-        masks = parts.masks(mask)
         for start, stop in chunks(x.shape[1]):
-            previous = _previous(parts, out, start, stop)
+            joined = grads.operands(start, stop, out, mask, parts)
             # the layer norm's inputs, recomputed for the chunk (the projection, then the
-            # recurrent product added per part); the loop turns them into their gradient
+            # recurrent product added per part, from the states under the mask that the
+            # weights' gradient multiplies by too); the loop turns them into their gradient
             pre = _projection(parts, x, weight, start, stop).add_(bias)
-            for prev, part_mask, block in zip(previous, masks, pre, strict=True):
-                block.view(-1, hidden).addmm_(masked(prev, part_mask).flatten(0, 1),
+            for operand, block in zip(joined, pre, strict=True):
+                block.view(-1, hidden).addmm_(operand[..., :hidden].flatten(0, 1),
                                               recurrent.t())
             with parts.threads():
                 loops.lnrnn_backward(_array(pre), start, stop, *arrays)
-            grads.add_shared(start, pre, out, mask, parts)
+            grads.add_shared(start, pre, joined)
         return (*grads.results(), d_gamma.sum(0), d_beta.sum(0), None)
