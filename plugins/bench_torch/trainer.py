@@ -69,8 +69,13 @@ def _decoupled_decay(rate: float):
 
 
 def _xent(logits: Tensor, targets: Tensor) -> Tensor:
-    """Mean cross-entropy over the steps whose target is not ``IGNORE_TARGET``."""
-    return F.cross_entropy(logits.flatten(0, -2), targets.flatten(), ignore_index=IGNORE_TARGET)
+    """Mean cross-entropy over the steps whose target is not ``IGNORE_TARGET``.
+
+    Per-step logits [batch, steps, classes] go in as [batch, classes, steps] (a view), not
+    flattened to rows: torch's CPU log-softmax over a last dimension of a few classes is
+    slow (copy's 15,360 rows of 10: 1.35 ms forward, 0.6 ms backward), over dim 1 it is not;
+    the copy step's rest fell by about 3 ms on every kernel path."""
+    return F.cross_entropy(logits.movedim(-1, 1), targets, ignore_index=IGNORE_TARGET)
 
 
 LOSSES = {"xent": (_xent, torch.int64), "mse": (F.mse_loss, torch.float32)}
