@@ -213,6 +213,10 @@ class RNN(FusedCell):
         return outputs, outputs[:, -1]
 
 
+TORCH_LSTM_GATES = "ifgo"
+"""The order of the gate blocks in the rows of ``nn.LSTM``'s weights."""
+
+
 class LSTM(FusedCell):
     """Gates i, f, g, o; c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t)."""
 
@@ -236,10 +240,13 @@ class LSTM(FusedCell):
     def _bench(self, x: Tensor, state_mask: Tensor | None, recurrences: ModuleType
                ) -> tuple[Tensor, State]:
         rnn = self.rnn
-        order = _gate_rows((3, 0, 1, 2), self.hidden, x.device)  # i f g o -> o i f g
-        outputs, c = recurrences.LSTMRecurrence.apply(x, rnn.weight_ih_l0[order],
-                                                      rnn.bias_ih_l0[order],
-                                                      rnn.weight_hh_l0[order], state_mask)
+        weights = rnn.weight_ih_l0, rnn.bias_ih_l0, rnn.weight_hh_l0
+        if recurrences.LSTM_GATE_ORDER != TORCH_LSTM_GATES:
+            order = _gate_rows(tuple(TORCH_LSTM_GATES.index(gate)
+                                     for gate in recurrences.LSTM_GATE_ORDER),
+                               self.hidden, x.device)
+            weights = tuple(weight[order] for weight in weights)
+        outputs, c = recurrences.LSTMRecurrence.apply(x, *weights, state_mask)
         return outputs, (outputs[:, -1], c)
 
 

@@ -11,8 +11,8 @@ operations per step, a chunk of :data:`CHUNK` steps at a time: after each chunk 
 chunk's share of the weights' gradients as a few products over the whole chunk, so no
 sequence-long gradient buffer is ever held (peak memory at most the framework kernels').
 
-LSTM gates are kept internally in the order o, i, f, g (the cell permutes its weights), so
-one ``sigmoid_`` covers three gates and one ``tanh_`` the fourth.
+LSTM gates are kept internally in the order o, i, f, g (:data:`LSTM_GATE_ORDER`; the cell
+permutes its weights), so one ``sigmoid_`` covers three gates and one ``tanh_`` the fourth.
 
 Recurrent dropout: ``mask`` (or None) multiplies the previous state where it enters the
 recurrent product, as :mod:`bench_torch.cells` documents.
@@ -210,6 +210,10 @@ class RNNRecurrence(Function):
                 d_next = _tanh_grad(d, states[:, t])
             grads.add_shared(start, d_pre, grads.operand(start, stop, states, mask))
         return grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, None
+
+
+LSTM_GATE_ORDER = "oifg"
+"""The gate blocks' order in the rows of :class:`LSTMRecurrence`'s weights."""
 
 
 class LSTMRecurrence(Function):

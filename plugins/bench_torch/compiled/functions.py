@@ -1,6 +1,8 @@
 """The compiled loops (:mod:`.loops`) as autograd Functions, with the same arguments and
 results as :mod:`bench_torch.kernels`' (batch-major inputs and outputs, weights in torch's
-layout, LSTM gates in the order o, i, f, g), so a cell switches path by switching module.
+layout), so a cell switches path by switching module; the LSTM's gates stay in torch's order
+(:data:`LSTM_GATE_ORDER`): the loops read each gate wherever it lies, and reordering the
+weights cost the cell three gathers forward and three scatters backward every step.
 
 Around the loops, torch does the whole-sequence work: the input projection before the
 forward loop, and after each backward chunk of :data:`bench_torch.kernels.CHUNK` steps the
@@ -214,8 +216,12 @@ class RNNRecurrence(Function):
         return (*grads.results(), None)
 
 
+LSTM_GATE_ORDER = "ifgo"
+"""The gate blocks' order in the rows of :class:`LSTMRecurrence`'s weights (torch's)."""
+
+
 class LSTMRecurrence(Function):
-    """c_t = f c_{t-1} + i g, h_t = o tanh(c_t), gates in the order o, i, f, g. Returns the
+    """c_t = f c_{t-1} + i g, h_t = o tanh(c_t), gates in the order i, f, g, o. Returns the
     outputs and the final c."""
 
     @staticmethod

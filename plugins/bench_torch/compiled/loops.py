@@ -106,16 +106,16 @@ def _rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch):
 
 @numba.njit(**FAST)
 def _lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scratch):
-    """``gates`` [T, B, 4H], the projection in gate order o, i, f, g, become the activated
-    gates; ``cells`` and ``tanh_c`` [T, B, H] are filled."""
+    """``gates`` [T, B, 4H], the projection in torch's gate order i, f, g, o, become the
+    activated gates; ``cells`` and ``tanh_c`` [T, B, H] are filled."""
     hidden = cells.shape[2]
-    bo, bi, bf, bg = bias[:hidden], bias[hidden:2 * hidden], bias[2 * hidden:3 * hidden], \
+    bi, bf, bg, bo = bias[:hidden], bias[hidden:2 * hidden], bias[2 * hidden:3 * hidden], \
         bias[3 * hidden:]
     for t in range(gates.shape[0]):
         _add_recurrent_product(gates[t], t, out, recurrent_t, mask, held, scratch)
         for b in range(gates.shape[1]):
             z = gates[t, b]
-            zo, zi, zf, zg = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
+            zi, zf, zg, zo = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
                 z[3 * hidden:]
             c, tc, h, c_prev = cells[t, b], tanh_c[t, b], out[b, t], cells[t - 1, b]
             for j in range(hidden):
@@ -137,7 +137,7 @@ def _lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs
     for t in range(stop - 1, start - 1, -1):
         for b in range(gates.shape[1]):
             z = gates[t, b]
-            zo, zi, zf, zg = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
+            zi, zf, zg, zo = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
                 z[3 * hidden:]
             c_prev, tc, dcb = cells[t - 1, b], tanh_c[t, b], dc[b]
             dout, carried = d_outputs[b, t], dh[b]
