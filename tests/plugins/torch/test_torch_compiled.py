@@ -80,12 +80,15 @@ ctypes.CDLL = no_torch_blas
 from bench_torch.compiled import blas
 ctypes.CDLL = real
 import numpy as np, torch
-from bench_torch.compiled.functions import LSTMRecurrence
+from bench_torch.compiled.functions import LSTM_GATE_ORDER, LSTMRecurrence
+from bench_torch.kernels import LSTM_GATE_ORDER as TORCH_OPS_ORDER
 from bench_torch.kernels import LSTMRecurrence as TorchOps
 rng = torch.Generator().manual_seed(0)
 x = torch.randn(4, 7, 3, generator=rng)
 weights = [torch.randn(*shape, generator=rng) * 0.3 for shape in ((20, 3), (20,), (20, 5))]
-got, expected = LSTMRecurrence.apply(x, *weights, None), TorchOps.apply(x, *weights, None)
+rows = torch.cat([torch.arange(5) + 5 * LSTM_GATE_ORDER.index(g) for g in TORCH_OPS_ORDER])
+got = LSTMRecurrence.apply(x, *weights, None)
+expected = TorchOps.apply(x, *(w[rows] for w in weights), None)
 print(blas.BLAS_SOURCE, float(max((g - e).abs().max() for g, e in zip(got, expected))))
 """
 
@@ -203,7 +206,8 @@ def test_the_kit_checks_the_compiled_path(monkeypatch):
             return outputs.add_(1e-3), cell
 
     monkeypatch.setitem(torch_cells.RECURRENCES, BENCH_COMPILED,
-                        types.SimpleNamespace(LSTMRecurrence=Shifted))
+                        types.SimpleNamespace(LSTMRecurrence=Shifted,
+                                              LSTM_GATE_ORDER=functions.LSTM_GATE_ORDER))
     results = run_checks(make_host("tasks", "torch").registry, cells=["torch:lstm"])
     failed = {(r.subject, r.check) for r in results if r.failed}
     assert ("torch:lstm/compiled", "reference") in failed
