@@ -170,6 +170,29 @@ class WeightGrads:
         self.d_bias.add_(shares[-1])
         self._add_inputs(start, d_pre)
 
+    def add_gru(self, start: int, d_product: Tensor, d_projection_n: Tensor,
+                joined: Tensor) -> Tensor:
+        """The GRU's shares, where the projection's gradient is the recurrent product's
+        ``d_product`` [steps, batch, 3H] in the r and z blocks and ``d_projection_n``
+        [steps, batch, H] in the n block: ``joined^T d_product`` (``joined`` from
+        :meth:`operand`) gives the recurrent weight's share, the r and z blocks of the
+        weight's and the bias's, and the recurrent bias's (returned); ``[x | 1]^T
+        d_projection_n`` the n blocks. Two products instead of two products and two passes
+        summing the biases' shares."""
+        hidden = self.d_recurrent.shape[1]
+        operand = joined.flatten(0, 1)
+        shares = operand.t() @ d_product.flatten(0, 1)
+        n_shares = operand[:, hidden:].t() @ d_projection_n.flatten(0, 1)
+        self.d_recurrent.add_(shares[:hidden].t())
+        self.d_weight[: 2 * hidden].add_(shares[hidden:-1, : 2 * hidden].t())
+        self.d_weight[2 * hidden :].add_(n_shares[:-1].t())
+        self.d_bias[: 2 * hidden].add_(shares[-1, : 2 * hidden])
+        self.d_bias[2 * hidden :].add_(n_shares[-1])
+        if self.d_x is not None:
+            self._add_inputs(start, torch.cat((d_product[..., : 2 * hidden], d_projection_n),
+                                              -1))
+        return shares[-1]
+
     def _add_inputs(self, start: int, d_xw: Tensor) -> None:
         """The inputs' gradient at steps ``start`` onwards, when asked for."""
         if self.d_x is not None:

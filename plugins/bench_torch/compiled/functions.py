@@ -28,7 +28,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 from bench_torch.compiled import loops
 from bench_torch.compiled.blas import SCRATCH
 from bench_torch.compiled.parallel import PARALLEL
-from bench_torch.kernels import CHUNK, WeightGrads, chunk_previous, chunks, masked
+from bench_torch.kernels import CHUNK, WeightGrads, chunks
 from bench_torch.threads import independent_threads
 
 
@@ -139,20 +139,6 @@ class _PartGrads:
         self.each = [WeightGrads(x_part, weight, recurrent, needs_x)
                      for x_part in parts.split(x)]
 
-    def add_projection(self, start: int, d_xw: Tensor) -> None:
-        """A chunk's share from ``d_xw`` [parts, steps, rows, width], the gradient of the
-        projection at steps ``start`` onwards."""
-        for grads, d_part in zip(self.each, d_xw, strict=True):
-            grads.add_projection(start, d_part)
-
-    def add_recurrent(self, d_pre: Tensor, previous: list[Tensor], mask: Tensor | None,
-                      parts: _Parts) -> None:
-        """A chunk's share from ``d_pre`` [parts, steps, rows, width], the gradient of the
-        recurrent product, and ``previous``, each part's states before the chunk's steps."""
-        for grads, d_part, prev, part_mask in zip(self.each, d_pre, previous,
-                                                  parts.masks(mask), strict=True):
-            grads.add_recurrent(d_part, prev, part_mask)
-
     def operands(self, start: int, stop: int, out: Tensor, mask: Tensor | None,
                  parts: _Parts) -> list[Tensor]:
         """:meth:`bench_torch.kernels.WeightGrads.operand` per part, from the batch-major
@@ -167,17 +153,20 @@ class _PartGrads:
         for grads, d_part, operand in zip(self.each, d_pre, joined, strict=True):
             grads.add_shared(start, d_part, operand)
 
+    def add_gru(self, start: int, d_product: Tensor, d_projection_n: Tensor,
+                joined: list[Tensor]) -> Tensor:
+        """:meth:`bench_torch.kernels.WeightGrads.add_gru` per part (``d_product`` [parts,
+        steps, rows, 3H], ``d_projection_n`` [parts, steps, rows, H]); returns the recurrent
+        bias's share."""
+        return sum(grads.add_gru(start, d_part, d_n, operand) for grads, d_part, d_n, operand
+                   in zip(self.each, d_product, d_projection_n, joined, strict=True))
+
     def results(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
         """The inputs' gradient (or None), the weight's, the bias's and the recurrent
         weight's."""
         d_x = None if self.each[0].d_x is None else torch.cat([g.d_x for g in self.each])
         return (d_x, *(sum(getattr(g, name) for g in self.each)
                        for name in ("d_weight", "d_bias", "d_recurrent")))
-
-
-def _previous(parts: _Parts, out: Tensor, start: int, stop: int) -> list[Tensor]:
-    """Each part's states before steps ``start`` to ``stop - 1``, time-major."""
-    return [chunk_previous(out_part, start, stop) for out_part in parts.split(out)]
 
 
 class RNNRecurrence(Function):
@@ -285,24 +274,20 @@ class GRURecurrence(Function):
         arrays = (_array(recurrent), parts.mask(mask, hidden),
                   _array(parts.split(d_outputs)), parts.carried(hidden),
                   parts.carried(hidden), parts.scratch())
-        masks = parts.masks(mask)
         for start, stop in chunks(x.shape[1]):
-            previous = _previous(parts, out, start, stop)
+            joined = grads.operands(start, stop, out, mask, parts)
             # the n block of the recurrent product (r scales it), recomputed for the chunk in
-            # one product per part; the loop turns it into the projection's n-block gradient
+            # one product per part from the states under the mask that the weights' gradient
+            # multiplies by too; the loop turns it into the projection's n-block gradient
             hz_n = gates.new_empty(parts.count, stop - start, parts.size, hidden)
-            for prev, part_mask, block in zip(previous, masks, hz_n, strict=True):
-                torch.addmm(recurrent_bias[2 * hidden :], masked(prev, part_mask).flatten(0, 1),
+            for operand, block in zip(joined, hz_n, strict=True):
+                torch.addmm(recurrent_bias[2 * hidden :], operand[..., :hidden].flatten(0, 1),
                             recurrent[2 * hidden :].t(), out=block.view(-1, hidden))
             with parts.threads():
                 loops.gru_backward(_array(gates), _array(hz_n), start, stop,
                                    _array(parts.split(out)), *arrays)
-            d_product = gates[:, start:stop]  # the recurrent product's gradient
-            grads.add_recurrent(d_product, previous, mask, parts)
-            for block in d_product:  # per part: a sum over a strided view is slow
-                d_recurrent_bias.add_(block.reshape(-1, block.shape[-1]).sum(0))
-            d_product[..., 2 * hidden :] = hz_n  # now the projection's
-            grads.add_projection(start, d_product)
+            # gates now hold the recurrent product's gradient
+            d_recurrent_bias.add_(grads.add_gru(start, gates[:, start:stop], hz_n, joined))
         return (*grads.results(), d_recurrent_bias, None)
 
 
