@@ -325,15 +325,16 @@ class LNRNNRecurrence(Function):
                   _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
+        # [U^T; W^T; b]: the layer norm's inputs are the weights' gradient operand times it
+        stacked = torch.cat((recurrent.t(), weight.t(), bias.unsqueeze(0)))
         for start, stop in chunks(x.shape[1]):
             joined = grads.operands(start, stop, out, mask, parts)
-            # the layer norm's inputs, recomputed for the chunk (the projection, then the
-            # recurrent product added per part, from the states under the mask that the
-            # weights' gradient multiplies by too); the loop turns them into their gradient
-            pre = _projection(parts, x, weight, start, stop).add_(bias)
+            # the layer norm's inputs, recomputed for the chunk in one product per part from
+            # [h_{t-1} * mask | x_t | 1], which the weights' gradient multiplies by too; the
+            # loop turns them into their gradient
+            pre = out.new_empty(parts.count, stop - start, parts.size, hidden)
             for operand, block in zip(joined, pre, strict=True):
-                block.view(-1, hidden).addmm_(operand[..., :hidden].flatten(0, 1),
-                                              recurrent.t())
+                torch.mm(operand.flatten(0, 1), stacked, out=block.view(-1, hidden))
             with parts.threads():
                 loops.lnrnn_backward(_array(pre), start, stop, *arrays)
             grads.add_shared(start, pre, joined)
