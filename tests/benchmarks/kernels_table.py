@@ -11,18 +11,18 @@ machine reaches at that product's shapes, measured in the same process; the comp
 recurrence alone (the cell's forward and backward pass, in the same alternation), so that the
 rest of the step shows, and the recurrence over its own products' floor (the kernel apart
 from what every path shares), and what the step would take with the recurrence at that
-floor and the rest unchanged, over the floor; and the peak memory
-of one training step at T=``--length``, batch 128, for each path in a fresh process (the
-rise of its peak resident set over a second step, the peak reset after the first, on Linux:
-tracemalloc does not see torch's CPU allocations, and a fresh process keeps one path's freed
-memory from serving the other).
-Took 3 min 9 s with one thread on a 2-core machine at load average ~10.
+floor and the rest unchanged, over the floor; and the peak memory of one training step at
+T=``--length``, batch 128, for each path, the median of :data:`MEMORY_PROCESSES` fresh
+processes (the rise of its peak resident set over a second step, the peak reset after the
+first, on Linux: tracemalloc does not see torch's CPU allocations, and a fresh process keeps
+one path's freed memory from serving the other).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -170,11 +170,24 @@ print(json.dumps({"path": trainer.kernel_path, "peak_growth_mb": status_mb("VmHW
 """
 
 
-def step_peak_memory(cell: str, kernel: str, length: int, threads: int = 0) -> dict:
-    """One training step in a fresh process: its path and how far it raised the peak RSS."""
-    done = subprocess.run([sys.executable, "-c", PEAK_PROGRAM, cell, kernel, str(length),
-                           str(threads)], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+MEMORY_PROCESSES = 3
+"""Fresh processes per path whose peak growth is the median: one process's peak moves with
+where the allocator finds free memory (`nn.RNN`'s read 137-191 MB in four processes)."""
+
+
+def step_peak_memory(cell: str, kernel: str, length: int, threads: int = 0,
+                     processes: int = MEMORY_PROCESSES) -> dict:
+    """One training step in each of ``processes`` fresh processes: the path and the median of
+    how far the step raised the peak RSS (``peak_growth_mb``), each process's too
+    (``peaks_mb``)."""
+    peaks, path = [], None
+    for _ in range(processes):
+        done = subprocess.run([sys.executable, "-c", PEAK_PROGRAM, cell, kernel, str(length),
+                               str(threads)], capture_output=True, text=True, check=True)
+        one = json.loads(done.stdout.strip().splitlines()[-1])
+        peaks.append(one["peak_growth_mb"])
+        path = one["path"]
+    return {"path": path, "peak_growth_mb": statistics.median(peaks), "peaks_mb": peaks}
 
 
 
