@@ -113,6 +113,13 @@ def chunks(length: int) -> list[tuple[int, int]]:
     return [(start, min(start + CHUNK, length)) for start in range(0, length, CHUNK)][::-1]
 
 
+def stacked(weight: Tensor, bias: Tensor, recurrent: Tensor) -> Tensor:
+    """``[U^T; W^T; b]``, [H + input + 1, width]: :meth:`WeightGrads.operand` times it is
+    ``x_t W^T + b + (h_{t-1} * mask) U^T``, the pre-activations a backward pass recomputes in
+    one product."""
+    return torch.cat((recurrent.t(), weight.t(), bias.unsqueeze(0)))
+
+
 class WeightGrads:
     """The weights' gradients, added up chunk by chunk: ``d weight`` [width, input],
     ``d bias``, ``d x`` (only when asked for) from the gradient of the projection ``x W^T +
@@ -125,22 +132,6 @@ class WeightGrads:
         self.d_bias = weight.new_zeros(weight.shape[0])
         self.d_recurrent = torch.zeros_like(recurrent)
         self.d_x = torch.empty_like(x) if needs_x else None
-
-    def add_projection(self, start: int, d_xw: Tensor) -> None:
-        """``d_xw``: the gradient of the projection at steps ``start`` onwards. The weight's
-        share is formed as ``(x^T d_xw)^T``: [input, rows] x [rows, width] ran 5x faster
-        here than [width, rows] x [rows, input], whose result is narrow."""
-        flat = d_xw.flatten(0, 1)
-        inputs = self.x[:, start : start + d_xw.shape[0]].transpose(0, 1)
-        self.d_weight.add_((inputs.reshape(flat.shape[0], -1).t() @ flat).t())
-        self.d_bias.add_(flat.sum(0))
-        self._add_inputs(start, d_xw)
-
-    def add_recurrent(self, d_pre: Tensor, previous: Tensor, mask: Tensor | None) -> None:
-        """``d_pre``: the gradient of the recurrent product at the steps where ``previous``
-        (under the mask) entered it."""
-        inputs = masked(previous, mask)
-        self.d_recurrent.addmm_(d_pre.flatten(0, 1).t(), inputs.flatten(0, 1))
 
     def operand(self, start: int, stop: int, states: Tensor, mask: Tensor | None) -> Tensor:
         """``[h_{t-1} under the mask | x_t | 1]`` for t in start..stop-1, time-major [steps,
@@ -158,11 +149,12 @@ class WeightGrads:
         return joined
 
     def add_shared(self, start: int, d_pre: Tensor, joined: Tensor) -> None:
-        """Both of the above where the projection and the recurrent product have the same
-        gradient ``d_pre`` (rnn, lnrnn, lstm): every weight's share in one product,
-        ``joined^T d_pre`` with ``joined`` from :meth:`operand`, which reads ``d_pre`` once
-        instead of three times (a chunk of the LSTM's at the standard size, 2 threads:
-        2.4 ms against 2.8)."""
+        """Every weight's share where the projection and the recurrent product have the same
+        gradient ``d_pre`` (rnn, lnrnn, lstm), in one product, ``joined^T d_pre`` with
+        ``joined`` from :meth:`operand`, which reads ``d_pre`` once instead of three times
+        (a chunk of the LSTM's at the standard size, 2 threads: 2.4 ms against 2.8). The
+        product is ``[input, rows] x [rows, width]``, transposed after: the other way round,
+        with a narrow result, ran 5x slower here."""
         hidden = self.d_recurrent.shape[1]
         shares = joined.flatten(0, 1).t() @ d_pre.flatten(0, 1)
         self.d_recurrent.add_(shares[:hidden].t())
@@ -340,10 +332,10 @@ class GRURecurrence(Function):
         for start, stop in chunks(x.shape[1]):
             d_xw, d_hz = buffers[:, : stop - start]
             previous = chunk_previous(states, start, stop)
+            joined = grads.operand(start, stop, states, mask)
             # the n block of the recurrent product (r scales it, so its gradient needs it),
             # recomputed for the chunk in one product rather than kept for every step
-            hz_n = torch.addmm(recurrent_bias[2 * hidden :],
-                               masked(previous, mask).flatten(0, 1),
+            hz_n = torch.addmm(recurrent_bias[2 * hidden :], joined[..., :hidden].flatten(0, 1),
                                recurrent[2 * hidden :].t()).view_as(previous)
             _gru_factors(gates[:, start:stop].transpose(0, 1), hz_n, previous, out=d_xw)
             for t in range(stop - 1, start - 1, -1):  # the factors become d xw in place
@@ -359,9 +351,7 @@ class GRURecurrence(Function):
                 torch.mul(dx_n, r[:, t], out=dhz[:, 2 * hidden :])
                 d_next = dhz
                 dh, dh_next = dh_next, dh
-            grads.add_projection(start, d_xw)
-            grads.add_recurrent(d_hz, previous, mask)
-            d_recurrent_bias.add_(d_hz.sum((0, 1)))
+            d_recurrent_bias.add_(grads.add_gru(start, d_hz, d_xw[..., 2 * hidden :], joined))
         return (grads.d_x, grads.d_weight, grads.d_bias, grads.d_recurrent, d_recurrent_bias,
                 None)
 
@@ -416,16 +406,13 @@ class LNRNNRecurrence(Function):
         d_gamma, d_beta = torch.zeros_like(gamma), torch.zeros_like(beta)
         d_gamma_t, d_beta_t = torch.empty_like(gamma), torch.empty_like(beta)
         d_next = None
+        weights = stacked(weight, bias, recurrent)
         for start, stop in chunks(x.shape[1]):
             d_pre = buffer[: stop - start]
             joined = grads.operand(start, stop, states, mask)
-            previous = joined[..., :hidden]  # under the mask
-            # the layer norm's inputs, recomputed for the chunk in two products rather than
+            # the layer norm's inputs, recomputed for the chunk in one product rather than
             # kept for every step
-            pre = torch.addmm(bias, x[:, start:stop].transpose(0, 1).flatten(0, 1),
-                              weight.t())
-            pre = pre.addmm_(previous.flatten(0, 1), recurrent.t())
-            pre = pre.view_as(previous)
+            pre = (joined.flatten(0, 1) @ weights).view_as(d_pre)
             for t in range(stop - 1, start - 1, -1):
                 _state_grad(dy, d_outputs, t, d_next, recurrent, mask)
                 _tanh_grad(dy, states[:, t])

@@ -28,7 +28,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 from bench_torch.compiled import loops
 from bench_torch.compiled.blas import SCRATCH
 from bench_torch.compiled.parallel import PARALLEL
-from bench_torch.kernels import CHUNK, WeightGrads, chunks
+from bench_torch.kernels import CHUNK, WeightGrads, chunks, stacked
 from bench_torch.threads import independent_threads
 
 
@@ -325,8 +325,7 @@ class LNRNNRecurrence(Function):
                   _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
-        # [U^T; W^T; b]: the layer norm's inputs are the weights' gradient operand times it
-        stacked = torch.cat((recurrent.t(), weight.t(), bias.unsqueeze(0)))
+        weights = stacked(weight, bias, recurrent)
         for start, stop in chunks(x.shape[1]):
             joined = grads.operands(start, stop, out, mask, parts)
             # the layer norm's inputs, recomputed for the chunk in one product per part from
@@ -334,7 +333,7 @@ class LNRNNRecurrence(Function):
             # loop turns them into their gradient
             pre = out.new_empty(parts.count, stop - start, parts.size, hidden)
             for operand, block in zip(joined, pre, strict=True):
-                torch.mm(operand.flatten(0, 1), stacked, out=block.view(-1, hidden))
+                torch.mm(operand.flatten(0, 1), weights, out=block.view(-1, hidden))
             with parts.threads():
                 loops.lnrnn_backward(_array(pre), start, stop, *arrays)
             grads.add_shared(start, pre, joined)
