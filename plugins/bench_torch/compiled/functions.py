@@ -209,6 +209,20 @@ LSTM_GATE_ORDER = "ifgo"
 """The gate blocks' order in the rows of :class:`LSTMRecurrence`'s weights (torch's)."""
 
 
+def _lstm_gates(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
+                mask: Tensor | None, out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The LSTM's forward loop, writing the outputs into ``out``: the activated gates, the
+    cell states and their tanh, [parts, T, rows, ...]."""
+    hidden = recurrent.shape[1]
+    gates = _projection(parts, x, weight)
+    cells, tanh_c = (gates.new_empty(*gates.shape[:3], hidden) for _ in range(2))
+    with parts.threads():
+        loops.lstm_forward(_array(gates), _array(bias), _transposed(recurrent),
+                           parts.mask(mask, hidden), _array(cells), _array(tanh_c),
+                           _array(parts.split(out)), parts.rows(hidden), parts.scratch())
+    return gates, cells, tanh_c
+
+
 class LSTMRecurrence(Function):
     """c_t = f c_{t-1} + i g, h_t = o tanh(c_t), gates in the order i, f, g, o. Returns the
     outputs and the final c."""
@@ -217,22 +231,21 @@ class LSTMRecurrence(Function):
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> tuple[Tensor, Tensor]:
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
-        ctx.parts = parts
-        gates = _projection(parts, x, weight)
-        cells, tanh_c = (gates.new_empty(*gates.shape[:3], hidden) for _ in range(2))
+        ctx.parts, ctx.spent = parts, False
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
-        with parts.threads():
-            loops.lstm_forward(_array(gates), _array(bias), _transposed(recurrent),
-                               parts.mask(mask, hidden), _array(cells), _array(tanh_c),
-                               _array(parts.split(out)), parts.rows(hidden), parts.scratch())
-        ctx.save_for_backward(x, weight, recurrent, out, cells, gates, tanh_c, mask)
+        gates, cells, tanh_c = _lstm_gates(parts, x, weight, bias, recurrent, mask, out)
+        ctx.save_for_backward(x, weight, bias, recurrent, out, cells, gates, tanh_c, mask)
         return out, cells[:, -1].reshape(x.shape[0], hidden)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor, d_cell: Tensor):
-        x, weight, recurrent, out, cells, gates, tanh_c, mask = ctx.saved_tensors
+        x, weight, bias, recurrent, out, cells, gates, tanh_c, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
+        if ctx.spent:  # a second backward pass: the first turned the gates into its gradient
+            gates, cells, tanh_c = _lstm_gates(parts, x, weight, bias, recurrent, mask,
+                                               torch.empty_like(out))
+        ctx.spent = True
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         arrays = (_array(recurrent), parts.mask(mask, hidden), _array(cells),
                   _array(tanh_c), _array(parts.split(d_outputs)),
@@ -245,6 +258,20 @@ class LSTMRecurrence(Function):
         return (*grads.results(), None)
 
 
+def _gru_gates(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
+               recurrent_bias: Tensor, mask: Tensor | None, out: Tensor) -> Tensor:
+    """The GRU's forward loop, writing the outputs into ``out``: the activated gates,
+    [parts, T, rows, 3H]."""
+    hidden = recurrent.shape[1]
+    gates = _projection(parts, x, weight)
+    with parts.threads():
+        loops.gru_forward(_array(gates), _array(bias), _transposed(recurrent),
+                          _array(recurrent_bias), parts.mask(mask, hidden),
+                          _array(parts.split(out)), parts.rows(hidden),
+                          parts.rows(3 * hidden), parts.rows(hidden), parts.scratch())
+    return gates
+
+
 class GRURecurrence(Function):
     """Reset-after GRU, gates r, z, n as torch orders them: ``weight``, ``bias`` act on x,
     ``recurrent`` [3H, H] and ``recurrent_bias`` [3H] on the state."""
@@ -253,22 +280,21 @@ class GRURecurrence(Function):
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 recurrent_bias: Tensor, mask: Tensor | None) -> Tensor:
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
-        ctx.parts = parts
-        gates = _projection(parts, x, weight)
+        ctx.parts, ctx.spent = parts, False
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
-        with parts.threads():
-            loops.gru_forward(_array(gates), _array(bias), _transposed(recurrent),
-                              _array(recurrent_bias), parts.mask(mask, hidden),
-                              _array(parts.split(out)), parts.rows(hidden),
-                              parts.rows(3 * hidden), parts.rows(hidden), parts.scratch())
-        ctx.save_for_backward(x, weight, recurrent, recurrent_bias, out, gates, mask)
+        gates = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask, out)
+        ctx.save_for_backward(x, weight, bias, recurrent, recurrent_bias, out, gates, mask)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
-        x, weight, recurrent, recurrent_bias, out, gates, mask = ctx.saved_tensors
+        x, weight, bias, recurrent, recurrent_bias, out, gates, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
+        if ctx.spent:  # a second backward pass: the first turned the gates into its gradient
+            gates = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask,
+                               torch.empty_like(out))
+        ctx.spent = True
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_recurrent_bias = gates.new_zeros(gates.shape[-1])
         arrays = (_array(recurrent), parts.mask(mask, hidden),
@@ -310,6 +336,9 @@ class LNRNNRecurrence(Function):
             for start, stop in _forward_chunks(steps):
                 pre = _projection(parts, x, weight, start, stop)
                 loops.lnrnn_forward(_array(pre), start, stop, *arrays)
+        # the loop leaves the layer norm's inputs in ``pre``: the last chunk's are the ones
+        # the backward pass needs first, kept rather than recomputed (one chunk's memory)
+        ctx.last_inputs = pre
         ctx.save_for_backward(x, weight, bias, recurrent, out, means, rstd, gamma, mask)
         return out
 
@@ -326,14 +355,20 @@ class LNRNNRecurrence(Function):
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
         weights = stacked(weight, bias, recurrent)
+        # the forward pass's last chunk, which the loop below overwrites (a second backward
+        # pass through the same graph recomputes it)
+        kept, ctx.last_inputs = ctx.last_inputs, None
         for start, stop in chunks(x.shape[1]):
             joined = grads.operands(start, stop, out, mask, parts)
-            # the layer norm's inputs, recomputed for the chunk in one product per part from
-            # [h_{t-1} * mask | x_t | 1], which the weights' gradient multiplies by too; the
-            # loop turns them into their gradient
-            pre = out.new_empty(parts.count, stop - start, parts.size, hidden)
-            for operand, block in zip(joined, pre, strict=True):
-                torch.mm(operand.flatten(0, 1), weights, out=block.view(-1, hidden))
+            if kept is not None:
+                pre, kept = kept, None
+            else:
+                # the layer norm's inputs, recomputed for the chunk in one product per part
+                # from [h_{t-1} * mask | x_t | 1], which the weights' gradient multiplies by
+                # too; the loop turns them into their gradient
+                pre = out.new_empty(parts.count, stop - start, parts.size, hidden)
+                for operand, block in zip(joined, pre, strict=True):
+                    torch.mm(operand.flatten(0, 1), weights, out=block.view(-1, hidden))
             with parts.threads():
                 loops.lnrnn_backward(_array(pre), start, stop, *arrays)
             grads.add_shared(start, pre, joined)

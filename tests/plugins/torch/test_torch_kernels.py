@@ -83,6 +83,25 @@ def test_bench_path_agrees_with_the_framework_kernels(name, shape, kernel, canon
         np.testing.assert_allclose(got["state 1"], state[1], atol=2e-5)
 
 
+@pytest.mark.parametrize("time", [9, 150], ids=["one-chunk", "three-chunks"])
+@pytest.mark.parametrize("kernel", BENCH_PATHS)
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_a_second_backward_pass_through_the_graph_gives_the_same_gradients(
+        name, kernel, time, canonical_weights):
+    """What a forward pass keeps for its backward pass and the backward pass overwrites (the
+    compiled lnrnn's last chunk of layer-norm inputs) is not reused by a second one."""
+    weights = canonical_weights(name, 3, 7)
+    cell = build(name, weights, 3, kernel)
+    x = torch.tensor(np.random.default_rng(4).normal(size=(2, time, 3)).astype(np.float32))
+    outputs = cell(x)[0]
+    cotangent = torch.randn_like(outputs)
+    trained = [parameter for parameter in cell.parameters() if parameter.requires_grad]
+    first, second = (torch.autograd.grad(outputs, trained, cotangent, retain_graph=True)
+                     for _ in range(2))
+    for found, expected in zip(second, first, strict=True):  # to BLAS's last bits
+        torch.testing.assert_close(found, expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("kernel", BENCH_PATHS)
 @pytest.mark.parametrize("name", sorted(CELLS))
 def test_bench_path_agrees_with_the_loop_under_dropout(name, kernel, canonical_weights):
