@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.autograd import Function
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-from bench_torch.compiled import loops
+from bench_torch.compiled import BENCH_COMPILED, loops
 from bench_torch.compiled.blas import SCRATCH
 from bench_torch.compiled.parallel import PARALLEL
 from bench_torch.kernels import CHUNK, WeightGrads, chunks, stacked
@@ -33,7 +33,12 @@ from bench_torch.threads import independent_threads
 
 
 def _array(tensor: Tensor) -> np.ndarray:
-    """A numpy view of ``tensor`` (made contiguous first if need be)."""
+    """A numpy view of ``tensor`` (made contiguous first if need be). float32 only: the
+    loops' products are ``sgemm``, which would read any other type's bytes as float32."""
+    if tensor.dtype != torch.float32:
+        raise TypeError(f"the {BENCH_COMPILED} kernel path computes in float32, not "
+                        f"{str(tensor.dtype).removeprefix('torch.')}: keep the cell in "
+                        "float32 or choose kernel 'bench' or 'framework'")
     return tensor.detach().contiguous().numpy()
 
 

@@ -255,6 +255,21 @@ print(one, torch.get_num_threads())
 """
 
 
+@pytest.mark.parametrize("name", sorted(torch_cells.CELLS))
+def test_a_cell_in_float64_is_refused_by_the_compiled_path_not_miscomputed(name,
+                                                                            canonical_weights):
+    """The loops' products are sgemm: fed float64 they read its bytes as float32 (outputs
+    off by up to 1.6 before this check). bench's other path computes the same in float64."""
+    weights = canonical_weights(name, 3, 5)
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    framework = build(name, weights, 3, "framework").double()
+    with pytest.raises(TypeError, match="bench-compiled kernel path computes in float32, "
+                                        "not float64: .* choose kernel 'bench'"):
+        build(name, weights, 3, "compiled").double()(x)
+    torch.testing.assert_close(build(name, weights, 3, "bench").double()(x)[0],
+                               framework(x)[0])
+
+
 def test_the_compiled_path_keeps_the_thread_count_bench_set():
     """A process bench gave one thread keeps one after a compiled run (numba's OpenMP layer,
     which ran the parts before, set the count torch reads: two such processes then ran on two
