@@ -264,17 +264,22 @@ class LSTMRecurrence(Function):
 
 
 def _gru_gates(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
-               recurrent_bias: Tensor, mask: Tensor | None, out: Tensor) -> Tensor:
+               recurrent_bias: Tensor, mask: Tensor | None,
+               out: Tensor) -> tuple[Tensor, Tensor]:
     """The GRU's forward loop, writing the outputs into ``out``: the activated gates,
-    [parts, T, rows, 3H]."""
+    [parts, T, rows, 3H], and the n block of the recurrent product (with its bias) for the
+    steps of the backward pass's first chunk, which it would otherwise recompute."""
     hidden = recurrent.shape[1]
     gates = _projection(parts, x, weight)
+    first, last = chunks(x.shape[1])[0]
+    kept = gates.new_empty(parts.count, last - first, parts.size, hidden)
     with parts.threads():
         loops.gru_forward(_array(gates), _array(bias), _transposed(recurrent),
                           _array(recurrent_bias), parts.mask(mask, hidden),
                           _array(parts.split(out)), parts.rows(hidden),
-                          parts.rows(3 * hidden), parts.rows(hidden), parts.scratch())
-    return gates
+                          parts.rows(3 * hidden), parts.rows(hidden), _array(kept),
+                          parts.scratch())
+    return gates, kept
 
 
 class GRURecurrence(Function):
@@ -287,7 +292,8 @@ class GRURecurrence(Function):
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
         ctx.parts, ctx.spent = parts, False
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
-        gates = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask, out)
+        gates, ctx.kept = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask,
+                                     out)
         ctx.save_for_backward(x, weight, bias, recurrent, recurrent_bias, out, gates, mask)
         return out
 
@@ -296,9 +302,10 @@ class GRURecurrence(Function):
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, bias, recurrent, recurrent_bias, out, gates, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
+        kept, ctx.kept = ctx.kept, None
         if ctx.spent:  # a second backward pass: the first turned the gates into its gradient
-            gates = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask,
-                               torch.empty_like(out))
+            gates, kept = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask,
+                                     torch.empty_like(out))
         ctx.spent = True
         grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_recurrent_bias = gates.new_zeros(gates.shape[-1])
@@ -307,13 +314,18 @@ class GRURecurrence(Function):
                   parts.carried(hidden), parts.scratch())
         for start, stop in chunks(x.shape[1]):
             joined = grads.operands(start, stop, out, mask, parts)
-            # the n block of the recurrent product (r scales it), recomputed for the chunk in
-            # one product per part from the states under the mask that the weights' gradient
-            # multiplies by too; the loop turns it into the projection's n-block gradient
-            hz_n = gates.new_empty(parts.count, stop - start, parts.size, hidden)
-            for operand, block in zip(joined, hz_n, strict=True):
-                torch.addmm(recurrent_bias[2 * hidden :], operand[..., :hidden].flatten(0, 1),
-                            recurrent[2 * hidden :].t(), out=block.view(-1, hidden))
+            # the n block of the recurrent product (r scales it): the forward pass's for the
+            # first chunk, else recomputed in one product per part from the states under the
+            # mask that the weights' gradient multiplies by too; the loop turns it into the
+            # projection's n-block gradient
+            if kept is not None:
+                hz_n, kept = kept, None
+            else:
+                hz_n = gates.new_empty(parts.count, stop - start, parts.size, hidden)
+                for operand, block in zip(joined, hz_n, strict=True):
+                    torch.addmm(recurrent_bias[2 * hidden :],
+                                operand[..., :hidden].flatten(0, 1),
+                                recurrent[2 * hidden :].t(), out=block.view(-1, hidden))
             with parts.threads():
                 loops.gru_backward(_array(gates), _array(hz_n), start, stop,
                                    _array(parts.split(out)), *arrays)
