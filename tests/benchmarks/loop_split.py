@@ -27,13 +27,13 @@ from tests.benchmarks.conftest import interleaved_medians
 STEPS, BATCH, HIDDEN = 120, 128, 128
 
 
-@numba.njit(**FAST)
+@numba.njit(**{**FAST, "cache": False})  # its callees' changes would not reach a cache
 def _forward_products(gates, recurrent_t, states, scratch):
     for t in range(1, gates.shape[0]):
         gemm(states[t - 1], recurrent_t, gates[t], True, scratch)
 
 
-@numba.njit(**FAST)
+@numba.njit(**{**FAST, "cache": False})  # its callees' changes would not reach a cache
 def _backward_products(gates, recurrent, dh, scratch):
     for t in range(gates.shape[0] - 1, 0, -1):
         gemm(gates[t], recurrent, dh, False, scratch)

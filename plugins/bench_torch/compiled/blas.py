@@ -58,17 +58,28 @@ SCRATCH = 8
 
 
 @numba.njit(cache=True)
+def _leading(matrix: np.ndarray) -> int:
+    """The leading dimension BLAS is told for row-major ``matrix``: its row stride, which
+    BLAS requires to be at least a row's length. A matrix of one row may have any stride
+    (torch calls [1, n] contiguous whatever it is: the transpose of a [n, 1] weight has 1),
+    and BLAS refuses the whole call for a smaller one (MKL only prints why)."""
+    return max(matrix.strides[0] // 4, matrix.shape[1], 1)
+
+
+@numba.njit(cache=True)
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool,
          scratch: np.ndarray) -> None:
     """``out = a @ b`` (``out += a @ b`` when ``accumulate``) for float32 matrices whose rows
     are contiguous (at any row stride). ``scratch``: a
     float32 array of :data:`SCRATCH`, room for the call's by-reference arguments (the
     Fortran interface takes every argument by address), allocated once per loop."""
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
     dims = scratch[:6].view(np.int32)
     coefficients = scratch[6:]
     # column-major BLAS sees the row-major product transposed: out^T = b^T a^T
     dims[0], dims[1], dims[2] = b.shape[1], a.shape[0], a.shape[1]
-    dims[3], dims[4], dims[5] = b.strides[0] // 4, a.strides[0] // 4, out.strides[0] // 4
+    dims[3], dims[4], dims[5] = (_leading(b), _leading(a), _leading(out))
     coefficients[0], coefficients[1] = 1.0, 1.0 if accumulate else 0.0
     d = dims.ctypes.data
     c = coefficients.ctypes.data

@@ -32,6 +32,13 @@ from bench_torch.compiled.blas import gemm
 from bench_torch.compiled.parallel import each_part
 from harness.reference import LAYER_NORM_EPSILON
 
+CALLEES_DIGEST = "b415b19db3df6aa066e86151c1828d1ad36e472ab3c843c5aa1f1e132baa9fad"
+"""SHA-256 of :mod:`.activations` and :mod:`.blas`, whose functions these loops call. numba
+keys its on-disk cache of a function on that function's own file only, so a change to a
+callee's file alone would leave the loops compiled with the old callee (a checkout that
+pulled such a change ran the old code: numba documents the limit); a change there changes
+this line too (the test suite says when it is due)."""
+
 _ONE = np.float32(1.0)
 _ZERO = np.float32(0.0)
 _EPSILON = np.float32(LAYER_NORM_EPSILON)

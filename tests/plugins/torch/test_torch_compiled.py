@@ -4,11 +4,13 @@ hold on it. test_torch_kernels.py checks the whole path against torch's kernels.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 import threading
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +24,7 @@ import harness.plugins  # noqa: E402
 from bench_torch import cells as torch_cells  # noqa: E402
 from bench_torch import plugin as torch_plugin  # noqa: E402
 from bench_torch import threads as torch_threads  # noqa: E402
-from bench_torch.compiled import BENCH_COMPILED, activations, blas, functions, parallel  # noqa: E402,E501
+from bench_torch.compiled import BENCH_COMPILED, activations, blas, functions, loops, parallel  # noqa: E402,E501
 from bench_torch.compiled.parallel import PARALLEL, each_part  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.conformance import run_checks  # noqa: E402
@@ -63,6 +65,30 @@ def test_gemm_multiplies_rows_at_any_stride(accumulate):
     expected = a @ b + (out if accumulate else 0)
     blas.gemm(a, b, out, accumulate, np.empty(blas.SCRATCH, np.float32))
     np.testing.assert_allclose(out_whole[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_gemm_takes_a_one_row_operand_at_any_stride(rows):
+    """torch calls a [1, n] tensor contiguous at any stride (the transposed weight of a cell
+    with one unit has stride 1), which BLAS refuses as a leading dimension: MKL only prints
+    an error, and the product was skipped."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(rows, 1)).astype(np.float32)
+    b = np.lib.stride_tricks.as_strided(rng.normal(size=5).astype(np.float32), (1, 5), (4, 4))
+    out = np.zeros((rows, 5), np.float32)
+    blas.gemm(a, b, out, False, np.empty(blas.SCRATCH, np.float32))
+    np.testing.assert_allclose(out, a @ b, rtol=1e-6)
+    empty = np.empty((0, 5), np.float32)  # an empty product is no call at all
+    blas.gemm(np.empty((0, 1), np.float32), b, empty, False, np.empty(blas.SCRATCH, np.float32))
+
+
+def test_the_loops_name_the_callees_they_are_compiled_with():
+    sources = b"".join(Path(module.__file__).read_bytes().replace(b"\r\n", b"\n")
+                       for module in (activations, blas))  # as git checks them out anywhere
+    digest = hashlib.sha256(sources).hexdigest()
+    assert loops.CALLEES_DIGEST == digest, (
+        f"activations.py or blas.py changed: set loops.CALLEES_DIGEST to {digest!r}, so "
+        "that numba's cache of the loops, keyed on loops.py alone, is compiled afresh")
 
 
 def test_the_product_is_torchs_own_blas_here():

@@ -25,6 +25,7 @@ BENCH_PATHS = {"bench": BENCH_FUSED, "compiled": BENCH_COMPILED}
 SHAPES = {  # batch, time, input, hidden
     "batch1-t1": (1, 1, 3, 5),
     "hidden13": (4, 9, 3, 13),
+    "hidden1": (2, 5, 3, 1),
     "t1000": (2, 1000, 2, 6),
 }
 
@@ -66,6 +67,9 @@ def assert_agree(got: dict, expected: dict, rtol: float = 1e-4, atol: float = 1e
 @pytest.mark.parametrize("name", sorted(CELLS))
 def test_bench_path_agrees_with_the_framework_kernels(name, shape, kernel, canonical_weights):
     batch, time, input_size, hidden = shape
+    if name == "lnrnn" and hidden == 1:
+        pytest.skip("a layer norm over one unit outputs its offset whatever its input: every "
+                    "other gradient is 0, and each path's is its own rounding noise")
     weights = canonical_weights(name, input_size, hidden)
     x = np.random.default_rng(1).normal(size=(batch, time, input_size)).astype(np.float32)
     framework = build(name, weights, input_size, "framework")
