@@ -76,6 +76,13 @@ path (``auto`` keeps the frameworks' kernels, ``--kernel compiled`` says to inst
 State = Tensor | tuple[Tensor, Tensor]
 
 
+def _last(outputs: Tensor) -> Tensor:
+    """The final state of bench's recurrences, a tensor of its own as torch's modules return
+    it: a view of the outputs would let an in-place change to the state rewrite them (or fail
+    their backward pass)."""
+    return outputs[:, -1].clone()
+
+
 class RecurrentCell(nn.Module):
     """Options, dropout masks and canonical weights; subclasses bring the recurrence."""
 
@@ -210,7 +217,7 @@ class RNN(FusedCell):
         rnn = self.rnn
         outputs = recurrences.RNNRecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
                                                   rnn.weight_hh_l0, state_mask)
-        return outputs, outputs[:, -1]
+        return outputs, _last(outputs)
 
 
 TORCH_LSTM_GATES = "ifgo"
@@ -247,7 +254,7 @@ class LSTM(FusedCell):
                                self.hidden, x.device)
             weights = tuple(weight[order] for weight in weights)
         outputs, c = recurrences.LSTMRecurrence.apply(x, *weights, state_mask)
-        return outputs, (outputs[:, -1], c)
+        return outputs, (_last(outputs), c)
 
 
 class GRU(FusedCell):
@@ -279,7 +286,7 @@ class GRU(FusedCell):
         outputs = recurrences.GRURecurrence.apply(x, rnn.weight_ih_l0, rnn.bias_ih_l0,
                                                   rnn.weight_hh_l0, rnn.bias_hh_l0,
                                                   state_mask)
-        return outputs, outputs[:, -1]
+        return outputs, _last(outputs)
 
 
 class LNRNN(RecurrentCell):
@@ -316,7 +323,7 @@ class LNRNN(RecurrentCell):
                ) -> tuple[Tensor, Tensor]:
         outputs = recurrences.LNRNNRecurrence.apply(x, self.W.t(), self.b, self.U.t(),
                                                     self.gamma, self.beta, state_mask)
-        return outputs, outputs[:, -1]
+        return outputs, _last(outputs)
 
 
 CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNN, "lnrnn": LNRNN, "lstm": LSTM, "gru": GRU}

@@ -256,7 +256,7 @@ class LSTMRecurrence(Function):
             torch.tanh(c, out=tanh_c[:, t])
             torch.mul(o, tanh_c[:, t], out=states[:, t])
         ctx.save_for_backward(x, weight, recurrent, states, cells, gates, tanh_c, mask)
-        return states, cells[:, -1]
+        return states, cells[:, -1].clone()  # c of its own, not a view of what is saved
 
     @staticmethod
     @once_differentiable

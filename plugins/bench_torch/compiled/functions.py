@@ -240,7 +240,7 @@ class LSTMRecurrence(Function):
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
         gates, cells, tanh_c = _lstm_gates(parts, x, weight, bias, recurrent, mask, out)
         ctx.save_for_backward(x, weight, bias, recurrent, out, cells, gates, tanh_c, mask)
-        return out, cells[:, -1].reshape(x.shape[0], hidden)
+        return out, cells[:, -1].reshape(x.shape[0], hidden).clone()  # c of its own
 
     @staticmethod
     @once_differentiable

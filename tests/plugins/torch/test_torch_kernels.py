@@ -87,6 +87,26 @@ def test_bench_path_agrees_with_the_framework_kernels(name, shape, kernel, canon
         np.testing.assert_allclose(got["state 1"], state[1], atol=2e-5)
 
 
+@pytest.mark.parametrize("batch", [2, 3])
+@pytest.mark.parametrize("kernel", ["framework", *BENCH_PATHS])
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_the_final_state_is_a_tensor_of_its_own(name, kernel, batch, canonical_weights):
+    """As torch's fused modules return it: changing it in place leaves the outputs as they
+    were and their backward pass working (the compiled path splits an even batch in two
+    parts). A step loop's state is its last tanh's output, which that tanh's backward pass
+    needs: torch refuses to go back through it once changed, as for any module."""
+    cell = build(name, canonical_weights(name, 3, 4), 3, kernel)
+    outputs, state = cell(torch.randn(batch, 5, 3))
+    states = state if isinstance(state, tuple) else (state,)
+    before = outputs.detach().clone()
+    with torch.no_grad():
+        for tensor in states:
+            tensor.add_(10.0)
+    torch.testing.assert_close(outputs.detach(), before, rtol=0, atol=0)
+    if cell.kernel_path != "loop":
+        (outputs.sum() + sum(tensor.sum() for tensor in states)).backward()
+
+
 @pytest.mark.parametrize("time", [9, 150], ids=["one-chunk", "three-chunks"])
 @pytest.mark.parametrize("kernel", BENCH_PATHS)
 @pytest.mark.parametrize("name", sorted(CELLS))
