@@ -31,6 +31,11 @@ from bench_torch.compiled.parallel import PARALLEL
 from bench_torch.kernels import CHUNK, WeightGrads, chunks, stacked
 from bench_torch.threads import independent_threads
 
+_in_float32 = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
+"""A Function's forward pass under CPU autocast: its inputs cast to float32 and autocast off
+inside, so the loops get what they compute in (autocast's bfloat16 projection was refused)."""
+_as_forward = torch.amp.custom_bwd(device_type="cpu")
+"""The backward pass under the autocast state of its forward pass."""
 
 def _array(tensor: Tensor) -> np.ndarray:
     """A numpy view of ``tensor`` (made contiguous first if need be). float32 only: the
@@ -178,6 +183,7 @@ class RNNRecurrence(Function):
     """h_t = tanh(x_t W^T + b + h_{t-1} U^T); ``recurrent`` is torch's ``weight_hh``."""
 
     @staticmethod
+    @_in_float32
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> Tensor:
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
@@ -193,6 +199,7 @@ class RNNRecurrence(Function):
         return out
 
     @staticmethod
+    @_as_forward
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, recurrent, out, mask = ctx.saved_tensors
@@ -233,6 +240,7 @@ class LSTMRecurrence(Function):
     outputs and the final c."""
 
     @staticmethod
+    @_in_float32
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 mask: Tensor | None) -> tuple[Tensor, Tensor]:
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
@@ -243,6 +251,7 @@ class LSTMRecurrence(Function):
         return out, cells[:, -1].reshape(x.shape[0], hidden).clone()  # c of its own
 
     @staticmethod
+    @_as_forward
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor, d_cell: Tensor):
         x, weight, bias, recurrent, out, cells, gates, tanh_c, mask = ctx.saved_tensors
@@ -287,6 +296,7 @@ class GRURecurrence(Function):
     ``recurrent`` [3H, H] and ``recurrent_bias`` [3H] on the state."""
 
     @staticmethod
+    @_in_float32
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 recurrent_bias: Tensor, mask: Tensor | None) -> Tensor:
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
@@ -298,6 +308,7 @@ class GRURecurrence(Function):
         return out
 
     @staticmethod
+    @_as_forward
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, bias, recurrent, recurrent_bias, out, gates, mask = ctx.saved_tensors
@@ -339,6 +350,7 @@ class LNRNNRecurrence(Function):
     ``beta``; ``weight`` and ``recurrent`` in torch's layout."""
 
     @staticmethod
+    @_in_float32
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 gamma: Tensor, beta: Tensor, mask: Tensor | None) -> Tensor:
         parts = _Parts(x.shape[0], recurrent.numel())
@@ -360,6 +372,7 @@ class LNRNNRecurrence(Function):
         return out
 
     @staticmethod
+    @_as_forward
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, bias, recurrent, out, means, rstd, gamma, mask = ctx.saved_tensors

@@ -296,6 +296,19 @@ def test_a_cell_in_float64_is_refused_by_the_compiled_path_not_miscomputed(name,
                                framework(x)[0])
 
 
+@pytest.mark.parametrize("name", sorted(torch_cells.CELLS))
+def test_under_cpu_autocast_the_compiled_path_computes_in_float32(name, canonical_weights):
+    """Autocast's bfloat16 is a request for speed where an operation has it; the loops have
+    float32 only, so they run in float32 there too (autocast's projection was refused)."""
+    cell = build(name, canonical_weights(name, 3, 5), 3, "compiled")
+    x = torch.randn(2, 7, 3, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        outputs = cell(x)[0]
+    outputs.sum().backward()
+    assert outputs.dtype == torch.float32 and x.grad.dtype == torch.float32
+    torch.testing.assert_close(outputs, cell(x)[0])
+
+
 def test_the_compiled_path_keeps_the_thread_count_bench_set():
     """A process bench gave one thread keeps one after a compiled run (numba's OpenMP layer,
     which ran the parts before, set the count torch reads: two such processes then ran on two
