@@ -106,6 +106,9 @@ class RecurrentCell(nn.Module):
         if self.training and rate:
             state_mask = _keep_mask(x, (x.shape[0], self.hidden), rate)
         if self.kernel_path in RECURRENCES:
+            if not x.shape[0] or not x.shape[1]:
+                raise ValueError(f"kernel path {self.kernel_path} needs at least one sequence "
+                                 f"of at least one step, not inputs of shape {list(x.shape)}")
             return self._bench(x, state_mask, RECURRENCES[self.kernel_path])
         return self._loop(x, state_mask)
 

@@ -37,6 +37,7 @@ inside, so the loops get what they compute in (autocast's bfloat16 projection wa
 _as_forward = torch.amp.custom_bwd(device_type="cpu")
 """The backward pass under the autocast state of its forward pass."""
 
+
 def _array(tensor: Tensor) -> np.ndarray:
     """A numpy view of ``tensor`` (made contiguous first if need be). float32 only: the
     loops' products are ``sgemm``, which would read any other type's bytes as float32."""

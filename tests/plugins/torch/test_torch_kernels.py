@@ -87,6 +87,17 @@ def test_bench_path_agrees_with_the_framework_kernels(name, shape, kernel, canon
         np.testing.assert_allclose(got["state 1"], state[1], atol=2e-5)
 
 
+@pytest.mark.parametrize("shape", [(0, 5, 3), (2, 0, 3)], ids=["no-sequence", "no-step"])
+@pytest.mark.parametrize("kernel", BENCH_PATHS)
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_an_empty_batch_is_refused_in_one_clear_error(name, kernel, shape, canonical_weights):
+    cell = build(name, canonical_weights(name, 3, 4), 3, kernel)
+    with pytest.raises(ValueError, match=rf"kernel path {BENCH_PATHS[kernel]} needs at least "
+                                         rf"one sequence of at least one step, not inputs of "
+                                         rf"shape \[{', '.join(map(str, shape))}\]"):
+        cell(torch.zeros(shape))
+
+
 @pytest.mark.parametrize("batch", [2, 3])
 @pytest.mark.parametrize("kernel", ["framework", *BENCH_PATHS])
 @pytest.mark.parametrize("name", sorted(CELLS))
