@@ -32,7 +32,7 @@ from bench_torch.compiled.blas import gemm
 from bench_torch.compiled.parallel import each_part
 from harness.reference import LAYER_NORM_EPSILON
 
-CALLEES_DIGEST = "b415b19db3df6aa066e86151c1828d1ad36e472ab3c843c5aa1f1e132baa9fad"
+CALLEES_DIGEST = "be66f436fa227dab2fe1487f8ea999151ce05dd04acfab8c18bc7fd54299f6f0"
 """SHA-256 of :mod:`.activations` and :mod:`.blas`, whose functions these loops call. numba
 keys its on-disk cache of a function on that function's own file only, so a change to a
 callee's file alone would leave the loops compiled with the old callee (a checkout that

@@ -52,6 +52,10 @@ def test_the_activations_match_numpy_over_the_float32_range():
     np.testing.assert_allclose(sigmoid, 0.5 * np.tanh(exact / 2) + 0.5, rtol=0, atol=5e-7)
     # bounded as the functions are, so that the derivatives 1 - tanh^2, s(1 - s) stay >= 0
     assert np.abs(tanh).max() <= 1 and 0 <= sigmoid.min() and sigmoid.max() <= 1
+    # and saturated as float32 tanh is (1 beyond 9.02): a derivative of exactly 0 there
+    saturated = np.abs(x) >= 9.02
+    assert (1 - tanh[saturated] ** 2 == 0).all()
+    assert (sigmoid[x >= 18.04] == 1).all() and (sigmoid[x <= -18.04] == 0).all()
 
 
 @pytest.mark.parametrize("accumulate", [False, True])
