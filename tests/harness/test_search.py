@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 
 import pytest
 
@@ -122,6 +123,7 @@ def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path
     assert main(["run", *SEARCH, *cells, "--budget", str(2 * STEPS)]) == 0  # cut short
     first = capsys.readouterr()
     assert "planted:memory remembers echo up to T=10" in first.out
+    assert re.search(r"2 lengths tried \(T=5-10\), 1 seed each\. Search stopped", first.out)
     assert main(["run", *SEARCH, *cells, "--json"]) == 0
     again = capsys.readouterr()
     assert again.err.count("already recorded, skipped") == 3  # memory 5, 10; chance 5
@@ -133,6 +135,14 @@ def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path
     assert chance["search_stopped"] == "no memory at the shortest length, 5"
     assert chance["remembers_up_to"] is None and chance["answer"].startswith(
         "planted:chance: no memory detected on echo from T=5 (accuracy 0.")
+
+
+def test_the_answer_says_how_many_seeds_each_length_had(planted, tmp_path, capsys):
+    assert main(["run", *SEARCH, "--cells", "planted:memory", "--lengths", "5,10",
+                 "--seeds", "0,1", "--out", str(tmp_path)]) == 0
+    assert re.search(r"^planted:memory remembers echo up to T=10 \(accuracy .*\); solves up "
+                     r"to T=\d+; 2 lengths tried \(T=5-10\), 2 seeds each\.$",
+                     capsys.readouterr().out, re.MULTILINE)
 
 
 def test_budget_without_a_search_is_a_usage_error(planted, tmp_path, capsys):
