@@ -368,7 +368,7 @@ class LNRNNRecurrence(Function):
                 loops.lnrnn_forward(_array(pre), start, stop, *arrays)
         # the loop leaves the layer norm's inputs in ``pre``: the last chunk's are the ones
         # the backward pass needs first, kept rather than recomputed (one chunk's memory)
-        ctx.last_inputs = pre
+        ctx.kept = pre
         ctx.save_for_backward(x, weight, bias, recurrent, out, means, rstd, gamma, mask)
         return out
 
@@ -388,7 +388,7 @@ class LNRNNRecurrence(Function):
         weights = stacked(weight, bias, recurrent)
         # the forward pass's last chunk, which the loop below overwrites (a second backward
         # pass through the same graph recomputes it)
-        kept, ctx.last_inputs = ctx.last_inputs, None
+        kept, ctx.kept = ctx.kept, None
         for start, stop in chunks(x.shape[1]):
             joined = grads.operands(start, stop, out, mask, parts)
             if kept is not None:
