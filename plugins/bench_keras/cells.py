@@ -176,6 +176,24 @@ def recurrent_layer(cell_name: str, cell_class: type[keras.layers.Layer], input_
     return CellLayer(cell_name, rnn, input_size, parsed, LOOP)
 
 
+def _one_mask_for_every_gate(cell: keras.layers.Layer) -> None:
+    """Keras's LSTM and GRU cells with ``recurrent_dropout`` (their implementation 1) draw
+    a mask per gate, for the inputs and for the state; everywhere else (without it, in
+    ``rnn`` and ``lnrnn``, in the torch cells) one mask per sequence multiplies the inputs and
+    one the state, for every gate. This cell draws one and hands it to every gate, so the
+    same options regularise alike in every cell and framework."""
+    count = getattr(cell, "dropout_mask_count", None)
+    if count is None:
+        return
+
+    def create(step_input, rate: float) -> list:
+        mask = keras.random.dropout(keras.ops.ones_like(step_input), rate=rate,
+                                    seed=cell.seed_generator)
+        return [mask] * count
+
+    cell._create_dropout_mask = create  # what DropoutRNNCell.get_*dropout_mask call
+
+
 def build_cell(cell_name: str, input_size: int, hidden: int,
                options: Mapping[str, Any]) -> CellLayer:
     """The factory of every cell this plugin registers (bound to its name)."""
@@ -193,4 +211,5 @@ def build_cell(cell_name: str, input_size: int, hidden: int,
         raise UnknownNameError("Keras cell", cell_name, [*layers, "lnrnn"])
     extra = {"reset_after": True} if cell_name == "gru" else {}
     rnn = layers[cell_name](hidden, **rates, **outputs, **extra)
+    _one_mask_for_every_gate(rnn.cell)
     return CellLayer(cell_name, rnn, input_size, parsed, f"keras:{type(rnn).__name__}")

@@ -29,7 +29,8 @@ follows one small protocol, which :mod:`bench_torch.trainer` relies on:
 Dropout follows Keras: in training mode only, one input mask per sequence, applied to the
 whole input sequence (so it also precedes the fused kernel), and one mask per sequence on
 the previous state where it enters the recurrent kernel (the state itself is carried on
-undropped, as in Keras's LSTM and GRU cells).
+undropped, as in Keras's LSTM and GRU cells), each mask shared by every gate, as bench's
+Keras cells share theirs.
 
 torch keeps two biases where the canonical layout has one. The recurrent one
 (``bias_hh``) holds zero and is frozen, so the trainable parameters, their gradients and

@@ -173,6 +173,30 @@ def test_dropout_only_in_training(name, keras_cell, canonical_weights, data):
     assert not np.allclose(first, inference) and not np.allclose(first, second)
 
 
+@pytest.mark.parametrize("options", [{"recurrent_dropout": 0.5},
+                                     {"dropout": 0.5, "recurrent_dropout": 0.5}])
+@pytest.mark.parametrize("name", CELL_NAMES)
+def test_dropout_is_one_mask_per_sequence_for_every_gate(name, options, keras_cell,
+                                                          canonical_weights):
+    """With one input and one unit a mask is 0 or 2 (rate 0.5): a training pass must equal
+    the reference equations with the input weights times one mask and the recurrent ones
+    times another, the same for every gate (Keras's own LSTM and GRU draw one per gate when
+    there is recurrent dropout, which no pair of shared masks reproduces)."""
+    weights = canonical_weights(name, 1, 1)
+    layer = keras_cell(name).factory(1, 1, options)
+    layer.load_canonical(weights)
+    layer.select_kernel("cpu")
+    x = np.random.default_rng(3).normal(size=(1, 12, 1)).astype(np.float32)
+    scales = (0.0, 2.0) if options.get("dropout") else (1.0,)
+    for _ in range(4):
+        trained = np.asarray(layer(x, training=True)[0])
+        errors = [np.abs(_reference(name, x, {**weights, "W": weights["W"] * kept_input,
+                                             "U": weights["U"] * kept_state})[0]
+                         - trained).max()
+                  for kept_input in scales for kept_state in (0.0, 2.0)]
+        assert min(errors) < 1e-5
+
+
 def test_a_probe_refuses_dropout(probe, keras_cell, canonical_weights, data):
     with pytest.raises(UsageError, match="dropout"):
         probe(keras_cell("rnn"), canonical_weights("rnn", INPUT, HIDDEN), *data,
