@@ -7,7 +7,8 @@ these functions branch on ``keras.backend.backend()`` (TensorFlow, PyTorch or JA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import keras
@@ -37,6 +38,18 @@ KERAS_DEVICE = {"cpu": "cpu", "cuda": "gpu"}
 """bench's device names -> Keras's. Unnumbered on purpose: Keras's torch backend moves a
 variable created under ``cpu:0`` off its default ``cpu`` and then fails to track it."""
 
+
+@contextmanager
+def float32_layers() -> Iterator[None]:
+    """Layers built inside compute in float32 whatever global dtype policy the program set
+    (under ``mixed_float16`` the trainer built float16 layers and trained them without loss
+    scaling, its records saying float32; under ``mixed_bfloat16`` it failed)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 def value_and_grad(
     fn: Callable[..., tuple[Any, Any]],

@@ -10,7 +10,7 @@ import numpy as np
 from keras import ops
 
 from bench_keras import convert
-from bench_keras.framework import keras_device, value_and_grad
+from bench_keras.framework import float32_layers, keras_device, value_and_grad
 from harness.canonical import Weights
 from harness.errors import UsageError
 from harness.options import CellOptions
@@ -26,7 +26,7 @@ def probe_cell(cell: Cell, weights: Weights, inputs: np.ndarray, cotangent: np.n
     if parsed.dropout or parsed.recurrent_dropout:
         raise UsageError(f"probing {cell.qualified_name!r} needs dropout and "
                          "recurrent_dropout 0: masks differ between backends")
-    with keras.device(keras_device("cpu")):
+    with keras.device(keras_device("cpu")), float32_layers():
         layer = cell.factory(inputs.shape[-1], cotangent.shape[-1], dict(options))
         layer.load_canonical(weights)
         layer.select_kernel("cpu")

@@ -17,6 +17,7 @@ from keras.optimizers.schedules import CosineDecay, ExponentialDecay, LearningRa
 
 from bench_keras.framework import (
     compile_step,
+    float32_layers,
     keras_device,
     peak_device_memory,
     reset_peak_device_memory,
@@ -54,7 +55,7 @@ class KerasTrainer:
         self.clip_norm, self.clip_value = config.clip_norm, config.clip_value
         keras.utils.set_random_seed(config.seed)  # the dropout masks' (and layers') seed
         reset_peak_device_memory(config.device)
-        with keras.device(self._keras_device):
+        with keras.device(self._keras_device), float32_layers():
             self.cell = config.cell_factory(config.input_size, config.hidden, config.options)
             canonical = config.init == "canonical"
             if canonical:

@@ -43,6 +43,29 @@ def test_learns_a_trivial_problem_and_reports_itself(make_config):
     assert trainer.peak_device_memory() is None
 
 
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_the_trainer_and_the_probe_compute_in_float32_under_any_global_policy(
+        policy, make_config, keras_registry, canonical_weights):
+    """A program that set a global mixed-precision policy gets what the records say: float32
+    (under mixed_float16 the trainer trained float16 layers without loss scaling)."""
+    held_out = echo(0, batch=8)
+    expected, _ = build_trainer(make_config("lstm")).evaluate(*held_out)
+    cotangent = np.ones((8, 5, 8), np.float32)
+    probe = keras_registry.backends["keras"].probe_cell
+    cell = keras_registry.cells[("keras", "lstm")]
+    weights = canonical_weights("lstm", 4, 8)
+    reference = probe(cell, weights, held_out[0], cotangent, {})
+    keras.config.set_dtype_policy(policy)
+    try:
+        loss, logits = build_trainer(make_config("lstm")).evaluate(*held_out)
+        probed = probe(cell, weights, held_out[0], cotangent, {})
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert logits.dtype == np.float32 and loss == pytest.approx(expected, rel=1e-6)
+    assert probed.outputs.dtype == np.float32
+    np.testing.assert_allclose(probed.outputs, reference.outputs, rtol=1e-6)
+
+
 def test_xent_averages_over_steps_that_are_not_ignored(make_config):
     trainer = build_trainer(make_config("gru"))
     inputs, targets = echo(2, batch=6)
