@@ -47,8 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except MemoryError as exc:  # sizes no run could hold, outside a run (runs record it)
+        if os.environ.get("BENCH_DEBUG"):
+            traceback.print_exc()
+        print(f"bench: error: not enough memory for the sizes asked for ({exc}); smaller "
+              "--length, --hidden or --batch would fit", file=sys.stderr)
+        return 2
     except (KeyboardInterrupt, RunInterrupted):
-        print("bench: interrupted; the records of finished runs are kept", file=sys.stderr)
+        print("bench: interrupted; the records of finished runs are kept, and the same "
+              "command run again goes on from them", file=sys.stderr)
         return 130
 
 

@@ -22,6 +22,9 @@ as framework operations or compiled loops, where a backend has them (``Cell.kern
 PRECISIONS = ("float32",)
 MAX_SEED = 2**32 - 1
 """Seeds go to numpy's SeedSequence and to each framework's generator, which take 32 bits."""
+MAX_COUNT = 2**31 - 1
+"""The largest step count, size or batch a run takes: the frameworks count in C ints (a run
+of more steps trained for minutes, then failed converting its step number)."""
 UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9_.+=-]")
 
 
@@ -115,9 +118,9 @@ class RunSpec:
         positive = {"hidden": self.hidden, "batch": self.batch, "steps": self.steps,
                     "eval_every": self.eval_every, "eval_size": self.eval_size}
         for name, value in positive.items():
-            if value < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, "
-                                 f"got {value}")
+            if not 1 <= value <= MAX_COUNT:
+                raise UsageError(f"--{name.replace('_', '-')} must be a whole number from 1 "
+                                 f"to {MAX_COUNT}, got {value}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"--lr must be a finite positive number, got {self.lr}")
         self._validate_protocol()

@@ -120,7 +120,7 @@ def add_execution_arguments(p: argparse.ArgumentParser, default_out: str | None,
     p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                    help="time limit of each run; a run over it is stopped and recorded as "
                    f"failed (default: {DEFAULT_TIMEOUT_S:g}, a day: no real run is near it)")
-    p.add_argument("--threads", type=_positive_int, help="threads per run for every framework "
+    p.add_argument("--threads", type=_threads, help="threads per run for every framework "
                    "(default: the CPUs free to this process at each run's start, shared among "
                    "the runs going on at once, at least 1; with none free, work whose "
                    "threads never wait for each other, such as bench's compiled loops, "
@@ -188,13 +188,19 @@ def _comma_list(raw: str) -> list[str]:
     return items
 
 
-def _positive_int(raw: str) -> int:
+MAX_THREADS = 1024
+"""More threads than any CPU bench runs on has (100,000 made OpenMP fail to start them and
+the process die, leaving its claim behind)."""
+
+
+def _threads(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of threads >= 1, got {raw!r}")
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of threads from 1 to {MAX_THREADS}, got {raw!r}")
     return value
 
 

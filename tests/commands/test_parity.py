@@ -134,3 +134,13 @@ def test_nothing_to_compare_and_bad_sizes_exit_2(capsys, cli):
     assert "no cell is provided by two or more" in capsys.readouterr().err
     assert main(["parity", "--length", "0"]) == 2
     assert "--length must be a positive integer" in capsys.readouterr().err
+
+
+def test_sizes_no_memory_holds_are_one_line_and_exit_2(capsys, cli, both):
+    """Outside a run (a run records its own failure) a MemoryError is bad input too."""
+    cli(both)
+    assert main(["parity", "--cells", "rnn", "--hidden", "1000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bench: error: not enough memory for the sizes asked for (")
+    assert err.rstrip().endswith("smaller --length, --hidden or --batch would fit")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

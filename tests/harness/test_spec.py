@@ -24,8 +24,9 @@ def test_round_trips_through_dict_and_pickle():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"batch": 0}, "--batch must be a positive integer, got 0"),
-    ({"hidden": -4}, "--hidden must be a positive integer, got -4"),
+    ({"batch": 0}, "--batch must be a whole number from 1 to 2147483647, got 0"),
+    ({"hidden": -4}, "--hidden must be a whole number from 1 to 2147483647, got -4"),
+    ({"steps": 2**31}, "--steps must be a whole number from 1 to 2147483647, got 2147483648"),
     ({"lr": -0.1}, "--lr must be a finite positive number, got -0.1"),
     ({"lr": float("inf")}, "--lr must be a finite positive number, got inf"),
     ({"lr": float("nan")}, "--lr must be a finite positive number, got nan"),
