@@ -2,8 +2,11 @@
 compute the same run twice: each claims a run (an exclusively created file) before it
 computes it, and the other waits for that run's record instead.
 
-A claim names its holder (``pid@host``); a claim whose holder is a process of this host
-that no longer exists (killed with -9, say) is stale and is taken over.
+A claim names its holder (``pid:start@host``, the start where the system tells it: Linux's
+clock ticks after boot); a claim whose holder is a process of this host that no longer exists
+(killed with -9, say) is stale and is taken over. The start tells a live process from one
+that merely got the dead holder's pid (a thread of the next bench did, which then waited on
+its own claim forever).
 """
 
 from __future__ import annotations
@@ -25,19 +28,36 @@ def claim_path(out_dir: Path, spec: RunSpec) -> Path:
 
 
 def _me() -> str:
-    return f"{os.getpid()}@{socket.gethostname()}"
+    pid = os.getpid()
+    start = _started(pid)
+    return f"{pid}{'' if start is None else ':' + start}@{socket.gethostname()}"
+
+
+def _started(pid: int) -> str | None:
+    """When process (or thread) ``pid`` started, in clock ticks after boot (field 22 of
+    Linux's /proc/PID/stat, after the name in parentheses); None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 def holder(out_dir: Path, spec: RunSpec) -> str | None:
-    """Who holds the claim on ``spec``: ``pid@host``, or None if nobody (or a dead
-    process of this host) does."""
+    """Who holds the claim on ``spec``: ``pid:start@host``, or None if nobody (or a
+    process of this host that is gone, its pid perhaps another's now) does."""
     try:
         owner = claim_path(out_dir, spec).read_text().strip()
     except OSError:
         return None
-    pid, _, host = owner.partition("@")
-    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-        return None
+    process, _, host = owner.partition("@")
+    pid, _, start = process.partition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if not _alive(int(pid)):
+            return None
+        if start and _started(int(pid)) not in (start, None):
+            return None
     return owner or None
 
 

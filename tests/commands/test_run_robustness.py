@@ -7,6 +7,7 @@ import resource
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -195,6 +196,25 @@ def test_a_stale_claim_of_a_dead_process_is_taken_over(tmp_path, capsys, host):
     assert "being run by another bench" not in capsys.readouterr().err
     assert json.loads(_one_record(out).read_text())["status"] == "ok"
     assert not claim_path(out, spec).exists()
+
+
+@pytest.mark.skipif(not Path("/proc/1/stat").exists(), reason="needs Linux's /proc")
+def test_a_claim_whose_pid_another_process_has_now_is_taken_over(tmp_path, capsys, host):
+    """The pid of a bench that died can be a live process's by the time a bench looks (a
+    thread of the next bench had it, which then waited forever on its own run)."""
+    from harness.claims import claim_path, holder
+    from harness.commands.run import build_specs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (spec,) = build_specs(build_parser().parse_args([*RUN, "--out", str(out)]),
+                          host.registry)
+    alive = os.getpid()  # alive, but not since the start the claim names
+    claim_path(out, spec).write_text(f"{alive}:1@{socket.gethostname()}")
+    assert holder(out, spec) is None  # (else the run below waits for it forever)
+    assert main([*RUN, "--out", str(out)]) == 0
+    assert "being run by another bench" not in capsys.readouterr().err
+    assert json.loads(_one_record(out).read_text())["status"] == "ok"
 
 
 def _dead_pid() -> int:
