@@ -410,6 +410,7 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
     """Run what is not yet recorded, writing each record as soon as it arrives."""
     done: dict[str, RunRecord] = {}
     todo, elsewhere = [], []
+    earlier: set[str] = set()  # forced reruns of finished runs
     for spec in specs:
         existing = _recorded(out_dir, spec)
         if existing is not None and not force:
@@ -417,6 +418,8 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
             done[spec.run_id] = existing
         elif claims.take(out_dir, spec):
             todo.append(spec)
+            if existing is not None:
+                earlier.add(spec.run_id)
         else:
             stderr.print(f"{spec.title}: being run by another bench "
                          f"({claims.holder(out_dir, spec)}); its record will be used")
@@ -424,7 +427,12 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
     try:
         with stopping.graceful(), RunProgress(stderr, len(todo)) as progress:
             for written, record in enumerate(executor.run(todo, on_step=progress.step)):
-                _write(out_dir, record, written)
+                if record.status == "failed" and record.run_id in earlier:
+                    stderr.print(f"[yellow]warning:[/] {escape(record.spec.title)}: the rerun "
+                                 f"{escape(record.status_line)}; the earlier record is kept",
+                                 soft_wrap=True)
+                else:
+                    _write(out_dir, record, written)
                 claims.release(out_dir, record.spec)
                 done[record.run_id] = record
                 progress.finished(record)

@@ -143,6 +143,16 @@ def test_a_run_that_fails_mid_training_records_its_steps_and_shows_why(tmp_path,
     assert f"failed: {reason}" in (tmp_path / "report" / "report.html").read_text()
 
 
+def test_a_forced_rerun_that_fails_keeps_the_earlier_record(tmp_path, capsys, host):
+    out = tmp_path / "out"
+    assert main([*RUN, "--out", str(out)]) == 0
+    earlier = _one_record(out).read_text()
+    assert main([*RUN, "--out", str(out), "--force", "--timeout", "0.001"]) == 1
+    err = capsys.readouterr().err
+    assert "the rerun failed: RunTimeout" in err and "the earlier record is kept" in err
+    assert _one_record(out).read_text() == earlier
+
+
 def test_a_run_over_its_time_limit_is_failed_and_the_sweep_goes_on(tmp_path, toy_host):
     out = tmp_path / "out"
     code = main(["run", "--task", "echo", "--cells", "hang", "--length", "5", "--seeds", "0,1",
