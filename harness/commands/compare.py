@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 
 from harness.compare import Rules, compare
@@ -56,11 +57,18 @@ def add_parser(subparsers) -> None:
                        help="let speed changes fail even between different machines or "
                        "framework versions")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--markdown", nargs="?", const="-", metavar="FILE",
+    out.add_argument("--markdown", nargs="?", const="-", metavar="FILE", type=_markdown_file,
                      help="write Markdown for a CI step summary: to stdout instead of the "
                      "table, or appended to FILE (e.g. \"$GITHUB_STEP_SUMMARY\") besides it")
     out.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(execute=execute_command)
+
+
+def _markdown_file(raw: str) -> str:
+    if not raw.strip():
+        raise argparse.ArgumentTypeError("must name a file, got an empty string (without a "
+                                         "value it writes to stdout)")
+    return raw
 
 
 def _non_negative(raw: str) -> float:
@@ -95,6 +103,8 @@ def _float(raw: str) -> float:
 
 
 def execute_command(args) -> int:
+    if args.markdown not in (None, "-"):
+        _check_appendable(Path(args.markdown))
     rules = Rules(headline_tolerance=args.headline_tolerance,
                   loss_tolerance=args.loss_tolerance, steps_tolerance=args.steps_tolerance,
                   speed_factor=args.speed_factor, alpha=args.alpha,
@@ -111,6 +121,21 @@ def execute_command(args) -> int:
         if args.markdown:
             _append(Path(args.markdown), render_markdown(comparison))
     return 1 if comparison.failed else 0
+
+
+def _check_appendable(path: Path) -> None:
+    """Before the comparison, so that its verdict is not lost to a path it cannot write."""
+    parent = path.parent
+    if path.is_dir():
+        problem = "it is a directory"
+    elif path.exists():
+        problem = None if os.access(path, os.W_OK) else "it is not writable"
+    elif not parent.is_dir():
+        problem = f"{str(parent)!r} is not a directory"
+    else:
+        problem = None if os.access(parent, os.W_OK) else f"{str(parent)!r} is not writable"
+    if problem:
+        raise UsageError(f"cannot write Markdown to {str(path)!r}: {problem}")
 
 
 def _append(path: Path, text: str) -> None:

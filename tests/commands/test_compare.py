@@ -183,10 +183,20 @@ def test_bad_input_is_one_clear_line_and_exit_2(case, tmp_path, capsys):
     (["--alpha", "1.5"], "argument --alpha: must be in (0, 1), got 1.5"),
     (["--speed-factor", "0.9"], "argument --speed-factor: must be >= 1, got 0.9"),
     (["--markdown", "--json"], "not allowed with argument"),
+    (["--markdown", ""], "argument --markdown: must name a file, got an empty string"),
 ])
 def test_bad_options_are_usage_errors(option, message, capsys):
     code, _, err = compare(capsys, "a", "b", *option)
     assert code == 2 and message in err
+
+
+def test_a_markdown_file_it_cannot_write_is_refused_before_the_comparison(tmp_path, capsys):
+    base = write(tmp_path / "base", make_record())
+    head = write(tmp_path / "head", make_record())
+    (tmp_path / "afile").write_text("")
+    code, out, err = compare(capsys, base, head, "--markdown", tmp_path / "afile" / "x.md")
+    assert code == 2 and out == ""
+    assert err.startswith("bench: error: cannot write Markdown to ") and "is not a directory" in err
 
 
 def test_bench_run_suite_runs_every_entry(host, tmp_path, capsys):
