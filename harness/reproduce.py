@@ -32,6 +32,7 @@ from harness.errors import UnknownNameError, UsageError
 from harness.formatting import fmt
 from harness.metrics import metric
 from harness.records import RunRecord
+from harness.spec import RunSpec
 from harness.suites import PACKAGED_SUITES_DIR, SUITES_DIR, Suite, load_suite
 from harness.sweep import LengthVerdict, length_verdict, memory_lengths
 from harness.tasks import LENGTH_PARAMETER
@@ -201,6 +202,23 @@ def _check(where: str, length: int | None, entry: Any) -> Check:
                          f"ratio, than)")
     return Check(_text(where, "cell", entry), condition,
                  None if ratio is None else float(ratio), than)
+
+
+def check_claims_are_run(suite: ReproduceSuite, specs: Sequence[RunSpec]) -> None:
+    """UsageError, before any run, for a check of a cell at a setting the suite never runs
+    (it was judged "no finished run" after every run was done)."""
+    for number, claim in enumerate(suite.claims, 1):
+        for check in claim.checks:
+            for cell in filter(None, (check.cell, check.than)):
+                if not any(spec.cell == cell and spec.task == claim.task and (
+                        claim.length is None
+                        or spec.task_params.get(LENGTH_PARAMETER) == claim.length)
+                           for spec in specs):
+                    ran = sorted({spec.cell for spec in specs if spec.task == claim.task})
+                    raise UsageError(
+                        f"{suite.suite.path}: claim {number} checks {cell} at "
+                        f"{claim.setting}, which the suite's runs do not include (they run "
+                        f"{', '.join(ran) or 'no cell'} on {claim.task})")
 
 
 def judge(claims: Sequence[Claim], records: Sequence[RunRecord]) -> list[ClaimOutcome]:

@@ -22,6 +22,7 @@ from harness.reproduce import (
     ClaimOutcome,
     ReproduceSuite,
     answer,
+    check_claims_are_run,
     judge,
     load_reproduce_suite,
     outcome_json,
@@ -64,6 +65,7 @@ def execute_command(args) -> int:
     out_dir = Path(args.out or f"{DEFAULT_OUT}/reproduce-{suite.name}")
     run_args = parse_arguments(["--suite", str(suite.suite.path), "--out", str(out_dir)])
     specs = requested_specs(run_args, host.registry)
+    check_claims_are_run(suite, specs)
     executor = open_executor(args, host.registry, args.executor or "local", out_dir)
     with staged(suite_copy(out_dir)) as copy:
         copy.write_bytes(suite.suite.path.read_bytes())

@@ -12,6 +12,8 @@ from harness.reproduce import SUITE_FILE
 from tests.reproduce.suite import TINY_SUITE, write_suite
 
 NO_CLAIMS = '[[runs]]\ntask = "echo"\ncells = ["torch:rnn"]\n'
+UNRUN_CELL = NO_CLAIMS + ('[[claims]]\ntext = "GRU"\nsource = "a test"\ntask = "echo"\n'
+                         'length = 3\nchecks = [{cell = "torch:gru", is = "solves"}]\n')
 
 
 @pytest.fixture
@@ -73,6 +75,15 @@ def test_bad_input_is_one_line_and_exit_2(project, capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and message in err
+    assert not (project / "bench-results").exists()
+
+
+def test_a_claim_on_a_run_the_suite_does_not_do_is_refused_before_any_run(project, capsys):
+    write_suite(project / "results" / "suites", "unrun", UNRUN_CELL)
+    assert main(["reproduce", "unrun"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "unrun.toml: claim 1 checks torch:gru at echo T=3, " \
+        "which the suite's runs do not include (they run torch:rnn on echo)" in err
     assert not (project / "bench-results").exists()
 
 
