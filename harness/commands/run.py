@@ -311,8 +311,8 @@ def execute_command(args) -> int:
     searching = searches_length(args, host.registry)
     for option, value in (("--budget", args.budget), ("--max-length", args.max_length)):
         if value is not None and not searching:
-            raise UsageError(f"{option} sets the length search, which runs only without "
-                             "--length, --lengths and --suite")
+            raise UsageError(f"{option} sets the length search, which runs only for a task "
+                             "with a length and without --length, --lengths and --suite")
     searches = (plan_searches(specs, host.registry, args.budget, args.max_length)
                 if searching else [])
     out_dir = Path(args.out)

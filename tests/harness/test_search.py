@@ -149,7 +149,8 @@ def test_budget_without_a_search_is_a_usage_error(planted, tmp_path, capsys):
     code = main(["run", *SEARCH, "--cells", "planted:memory", "--length", "5", "--budget", "9",
                  "--out", str(tmp_path)])
     assert code == 2
-    assert "--budget sets the length search" in capsys.readouterr().err
+    assert "--budget sets the length search, which runs only for a task with a length and " \
+           "without --length, --lengths and --suite" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.json"))
 
 
