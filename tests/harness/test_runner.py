@@ -221,7 +221,7 @@ def test_no_early_stop_trains_on_after_the_task_is_solved(toy_host, tmp_path):
 
 
 @pytest.mark.parametrize("changes", [{"task_params": {"length": 1_000_000_000}},
-                                     {"batch": 10_000_000}, {"eval_size": 10_000_000_000}])
+                                     {"batch": 10_000_000}, {"eval_size": 2_000_000_000}])
 def test_a_run_that_cannot_fit_in_memory_is_refused_before_any_work(registry, changes):
     from harness.runner import validate
 
