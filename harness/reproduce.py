@@ -210,10 +210,7 @@ def check_claims_are_run(suite: ReproduceSuite, specs: Sequence[RunSpec]) -> Non
     for number, claim in enumerate(suite.claims, 1):
         for check in claim.checks:
             for cell in filter(None, (check.cell, check.than)):
-                if not any(spec.cell == cell and spec.task == claim.task and (
-                        claim.length is None
-                        or spec.task_params.get(LENGTH_PARAMETER) == claim.length)
-                           for spec in specs):
+                if not any(_at(spec, cell, claim.task, claim.length) for spec in specs):
                     ran = sorted({spec.cell for spec in specs if spec.task == claim.task})
                     raise UsageError(
                         f"{suite.suite.path}: claim {number} checks {cell} at "
@@ -229,8 +226,13 @@ def judge(claims: Sequence[Claim], records: Sequence[RunRecord]) -> list[ClaimOu
 
 def _runs(records: Sequence[RunRecord], cell: str, task: str,
           length: int | None) -> list[RunRecord]:
-    return [r for r in records if r.spec.cell == cell and r.spec.task == task and (
-        length is None or r.spec.task_params.get(LENGTH_PARAMETER) == length)]
+    return [r for r in records if _at(r.spec, cell, task, length)]
+
+
+def _at(spec: RunSpec, cell: str, task: str, length: int | None) -> bool:
+    """Whether ``spec`` is a run of ``cell`` on ``task`` (at ``length``, unless None)."""
+    return spec.cell == cell and spec.task == task and (
+        length is None or spec.task_params.get(LENGTH_PARAMETER) == length)
 
 
 LOSS_RATIO = metric("loss_ratio")
