@@ -32,7 +32,7 @@ def execute_command(args) -> int:
         return 0
     table = Table(title="plugins", title_justify="left")
     for column in ("plugin", "distribution", "hooks", "registered", "errors"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a narrow terminal wraps, never cuts
     for info in infos:
         table.add_row(
             info.name,

@@ -64,3 +64,16 @@ def test_plugins_table(capsys, host):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
     assert "bench_register_cells" in out and "cell torch:gru" in out
+
+
+def test_plugins_table_at_80_columns_wraps_and_cuts_nothing(monkeypatch, host):
+    """A plugin's hooks and load errors folded onto more lines, never cut to an ellipsis."""
+    from rich.console import Console
+
+    from harness.commands import plugins
+
+    narrow = Console(width=80, record=True, force_terminal=False)
+    monkeypatch.setattr(plugins, "stdout", narrow)
+    assert main(["plugins"]) == 0
+    text = narrow.export_text()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
