@@ -265,6 +265,10 @@ def _task_param_grid(args) -> list[dict]:
 def build_specs(args, registry) -> list[RunSpec]:
     """Every run asked for (cells × lengths × seeds), each validated before any starts."""
     task = registry.task(args.task)
+    given = "--length" if args.length is not None else "--lengths" if args.lengths else None
+    if given and LENGTH_PARAMETER not in task.defaults():
+        raise UsageError(f"{given}: task {task.name!r} has no length (its parameters: "
+                         f"{', '.join(task.defaults()) or 'none'})")
     grid = [task.resolve_params(raw) for raw in _task_param_grid(args)]
     options = {name: value for name, value in
                (("dropout", args.dropout), ("recurrent_dropout", args.recurrent_dropout)) if value}

@@ -100,6 +100,8 @@ BAD_INPUTS = [
     (["--task", "copy", "--cells", "lstm", "--optimizer", "adamw"],
      "argument --optimizer: invalid choice: 'adamw'"),
     (["--task", "copy"], "the following arguments are required: --cells"),
+    (["--task", "digits", "--cells", "lstm", "--lengths", "5,10"],
+     "--lengths: task 'digits' has no length (its parameters: permuted)"),
 ]
 
 
