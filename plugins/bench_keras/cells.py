@@ -124,6 +124,9 @@ class CellLayer(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, training: bool = False):
+        if 0 in tuple(inputs.shape)[:2]:  # Keras's own errors came from deep inside TensorFlow
+            raise ValueError(f"cell {self.cell_name} needs at least one sequence of at least "
+                             f"one step, not inputs of shape {list(inputs.shape)}")
         outputs, *state = self.rnn(inputs, training=training)
         return outputs, tuple(state)
 

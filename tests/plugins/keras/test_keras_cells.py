@@ -197,6 +197,15 @@ def test_dropout_is_one_mask_per_sequence_for_every_gate(name, options, keras_ce
         assert min(errors) < 1e-5
 
 
+@pytest.mark.parametrize("shape", [(0, 5, INPUT), (2, 0, INPUT)], ids=["no-sequence", "no-step"])
+@pytest.mark.parametrize("name", CELL_NAMES)
+def test_an_empty_batch_is_refused_in_one_clear_error(name, shape, keras_cell):
+    layer = keras_cell(name).factory(INPUT, HIDDEN, {})
+    with pytest.raises(ValueError, match=rf"cell {name} needs at least one sequence of at least "
+                                         rf"one step, not inputs of shape \[{shape[0]}, "):
+        layer(np.zeros(shape, np.float32))
+
+
 def test_a_probe_refuses_dropout(probe, keras_cell, canonical_weights, data):
     with pytest.raises(UsageError, match="dropout"):
         probe(keras_cell("rnn"), canonical_weights("rnn", INPUT, HIDDEN), *data,
