@@ -137,6 +137,18 @@ def _projection(parts: _Parts, x: Tensor, weight: Tensor, start: int = 0,
         *steps.shape[:3], weight.shape[0])
 
 
+def _recomputed(joined: list[Tensor], matrix: Tensor) -> Tensor:
+    """Each part's ``[h_{t-1} * mask | x_t | 1]`` (:meth:`_PartGrads.operands`) times
+    ``matrix``, one product per part, [parts, steps, rows, width]: what a backward pass
+    recomputes of its forward pass for a chunk (:func:`bench_torch.kernels.stacked` builds
+    the matrix)."""
+    width = matrix.shape[1]
+    out = matrix.new_empty(len(joined), *joined[0].shape[:2], width)
+    for operand, block in zip(joined, out, strict=True):
+        torch.mm(operand.flatten(0, 1), matrix, out=block.view(-1, width))
+    return out
+
+
 def _forward_chunks(length: int) -> list[tuple[int, int]]:
     """The forward loops' chunks, first first."""
     return chunks(length)[::-1]
@@ -324,20 +336,16 @@ class GRURecurrence(Function):
         arrays = (_array(recurrent), parts.mask(mask, hidden),
                   _array(parts.split(d_outputs)), parts.carried(hidden),
                   parts.carried(hidden), parts.scratch())
+        # the n block of the recurrent product with its bias (r scales it): [U_n^T; 0; b_n]
+        n_block = stacked(torch.zeros_like(weight[2 * hidden :]), recurrent_bias[2 * hidden :],
+                          recurrent[2 * hidden :])
         for start, stop in chunks(x.shape[1]):
             joined = grads.operands(start, stop, out, mask, parts)
-            # the n block of the recurrent product (r scales it): the forward pass's for the
-            # first chunk, else recomputed in one product per part from the states under the
-            # mask that the weights' gradient multiplies by too; the loop turns it into the
-            # projection's n-block gradient
-            if kept is not None:
-                hz_n, kept = kept, None
-            else:
-                hz_n = gates.new_empty(parts.count, stop - start, parts.size, hidden)
-                for operand, block in zip(joined, hz_n, strict=True):
-                    torch.addmm(recurrent_bias[2 * hidden :],
-                                operand[..., :hidden].flatten(0, 1),
-                                recurrent[2 * hidden :].t(), out=block.view(-1, hidden))
+            # the forward pass's for the first chunk, else recomputed from the operand the
+            # weights' gradient multiplies by too; the loop turns it into the projection's
+            # n-block gradient
+            hz_n = kept if kept is not None else _recomputed(joined, n_block)
+            kept = None
             with parts.threads():
                 loops.gru_backward(_array(gates), _array(hz_n), start, stop,
                                    _array(parts.split(out)), *arrays)
@@ -391,15 +399,10 @@ class LNRNNRecurrence(Function):
         kept, ctx.kept = ctx.kept, None
         for start, stop in chunks(x.shape[1]):
             joined = grads.operands(start, stop, out, mask, parts)
-            if kept is not None:
-                pre, kept = kept, None
-            else:
-                # the layer norm's inputs, recomputed for the chunk in one product per part
-                # from [h_{t-1} * mask | x_t | 1], which the weights' gradient multiplies by
-                # too; the loop turns them into their gradient
-                pre = out.new_empty(parts.count, stop - start, parts.size, hidden)
-                for operand, block in zip(joined, pre, strict=True):
-                    torch.mm(operand.flatten(0, 1), weights, out=block.view(-1, hidden))
+            # the layer norm's inputs: the forward pass's for the first chunk, else
+            # recomputed; the loop turns them into their gradient
+            pre = kept if kept is not None else _recomputed(joined, weights)
+            kept = None
             with parts.threads():
                 loops.lnrnn_backward(_array(pre), start, stop, *arrays)
             grads.add_shared(start, pre, joined)
