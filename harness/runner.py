@@ -83,7 +83,7 @@ def validate(spec: RunSpec, registry: Registry) -> None:
     controlling process the framework import is what lets a worker pool beat a serial run.
     """
     task, cell, backend = _resolve(spec, registry)
-    check_fits(spec, task)
+    check_fits(spec, task, cell)
     if spec.device not in ("auto", "cpu"):
         _kernel_device(spec, cell, backend)
 
