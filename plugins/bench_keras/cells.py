@@ -112,6 +112,10 @@ class CellLayer(keras.layers.Layer):
         self.options = options
         self.kernel_path = path
         self._unfused_path = path
+        # Keras's own error for input that is not [batch, time, input], for every cell: a
+        # keras.layers.RNN around a cell of its own (lnrnn) checks no rank and failed deep
+        # inside TensorFlow (a StridedSlice), a plugin's sequence layer in numpy.
+        self.input_spec = keras.InputSpec(ndim=3)
         if type(getattr(rnn, "cell", rnn)).build is keras.layers.Layer.build:
             # A cell without build() (the textbook's LNSimpleRNNCell) creates its sublayers'
             # variables on its first call only: one step of zeros creates them now (and

@@ -40,6 +40,16 @@ def test_every_cell_agrees_between_torch_and_keras():
     assert [(r.cell, d.quantity) for r in results for d in r.differences if not d.ok] == []
 
 
+@pytest.mark.parametrize("name", CELLS)
+def test_input_without_a_time_axis_gets_keras_rank_error(name):
+    """The same error as bench's standard Keras cells, not numpy's 'axis 2 is out of
+    bounds' from inside the sequence layer."""
+    layer = keras_host().registry.cells[("keras", name)].factory(3, 4, {})
+    with pytest.raises(ValueError, match=rf"layer '{name}' is incompatible with the layer: "
+                                         r"expected ndim=3, found ndim=2"):
+        layer(np.zeros((2, 3), np.float32))
+
+
 @pytest.mark.parametrize("scale", [0.1, 3.0, 40.0])
 def test_the_keras_matrix_exponential_matches_scipy(scale):
     from scipy.linalg import expm

@@ -206,6 +206,15 @@ def test_an_empty_batch_is_refused_in_one_clear_error(name, shape, keras_cell):
         layer(np.zeros(shape, np.float32))
 
 
+@pytest.mark.parametrize("name", CELL_NAMES)
+def test_input_without_a_time_axis_gets_keras_rank_error(name, keras_cell):
+    """lnrnn's keras.layers.RNN checked no rank and failed in a TensorFlow StridedSlice."""
+    layer = keras_cell(name).factory(INPUT, HIDDEN, {})
+    with pytest.raises(ValueError, match=rf"layer '{name}' is incompatible with the layer: "
+                                         r"expected ndim=3, found ndim=2"):
+        layer(np.zeros((BATCH, INPUT), np.float32))
+
+
 def test_a_probe_refuses_dropout(probe, keras_cell, canonical_weights, data):
     with pytest.raises(UsageError, match="dropout"):
         probe(keras_cell("rnn"), canonical_weights("rnn", INPUT, HIDDEN), *data,
