@@ -15,7 +15,8 @@ A suite may also state published findings for ``bench reproduce`` to check on it
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,30 @@ class Suite:
     description: str = ""
     findings: dict[str, Any] = field(default_factory=dict)
     """The :data:`REPRODUCE_KEYS` the file sets, as written."""
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One ``[[runs]]`` entry of a suite file, parsed as ``bench run`` parses its command
+    line."""
+
+    path: Path
+    number: int
+    """Its place in the file, from 1."""
+    args: argparse.Namespace
+
+    def naming_errors(self):
+        """A context in which a UsageError (a bad value the entry's runs fail validation
+        on) names the file and this entry."""
+        return _naming_entry(self.path, self.number)
+
+
+@contextmanager
+def _naming_entry(path: Path, number: int) -> Iterator[None]:
+    try:
+        yield
+    except UsageError as exc:
+        raise UsageError(f"{path}: [[runs]] entry {number}: {exc}") from None
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -92,8 +117,8 @@ def load_suite(name_or_path: str) -> Suite:
 
 
 def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.Namespace]
-               ) -> list[argparse.Namespace]:
-    """The parsed ``bench run`` options of each entry of the suite ``args.suite``.
+               ) -> list[SuiteEntry]:
+    """Each entry of the suite ``args.suite`` with its parsed ``bench run`` options.
 
     ``parse`` parses ``bench run`` arguments (the command passes its own parser, so this
     module needs nothing of the command line). Options on the command line that would change
@@ -111,11 +136,10 @@ def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.N
     execution = {key: getattr(args, key) for key in EXECUTION_OPTIONS}
     runs = []
     for number, argv in enumerate(suite.runs, 1):
-        try:
+        with _naming_entry(suite.path, number):
             entry = parse(argv)
-        except UsageError as exc:
-            raise UsageError(f"{suite.path}: [[runs]] entry {number}: {exc}") from None
-        runs.append(argparse.Namespace(**{**vars(entry), **execution}))
+        runs.append(SuiteEntry(suite.path, number,
+                               argparse.Namespace(**{**vars(entry), **execution})))
     return runs
 
 

@@ -291,8 +291,10 @@ def build_specs(args, registry) -> list[RunSpec]:
 def requested_specs(args, registry) -> list[RunSpec]:
     """The runs of --suite, or of --task and --cells."""
     if args.suite:
-        specs = [spec for entry in suite_runs(args, parse_arguments)
-                 for spec in requested_specs(entry, registry)]
+        specs = []
+        for entry in suite_runs(args, parse_arguments):
+            with entry.naming_errors():
+                specs += requested_specs(entry.args, registry)
         return list({spec.run_id: spec for spec in specs}.values())
     missing = [name for name in ("task", "cells") if getattr(args, name) is None]
     if missing:

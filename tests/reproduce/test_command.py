@@ -87,6 +87,16 @@ def test_a_claim_on_a_run_the_suite_does_not_do_is_refused_before_any_run(projec
     assert not (project / "bench-results").exists()
 
 
+def test_a_bad_value_in_a_run_entry_names_the_entry_before_any_run(project, toy_tasks_host,
+                                                                  capsys):
+    write_suite(project / "results" / "suites", "badlr", TINY_SUITE.replace("lr = 1e-9",
+                                                                            "lr = -1"))
+    assert main(["reproduce", "badlr"]) == 2
+    assert capsys.readouterr().err == ("bench: error: results/suites/badlr.toml: [[runs]] entry "
+                                       "3: --lr must be a finite positive number, got -1.0\n")
+    assert not (project / "bench-results").exists()
+
+
 def test_the_report_shows_published_against_measured(tiny_results, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     results = shutil.copytree(tiny_results[0], tmp_path / "results")
