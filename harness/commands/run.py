@@ -12,7 +12,7 @@ from rich.markup import escape
 from harness import claims, stopping
 from harness.answer import answer_json, answer_line
 from harness.commands import Parser
-from harness.display import stderr, stdout, warn_plugin_errors
+from harness.display import given_once, stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError
 from harness.execution import Executor, ExecutorOptions, failed_record
 from harness.plugins import default_host
@@ -211,7 +211,7 @@ def _int_list(raw: str, what: str = "lengths") -> list[int]:
         raise argparse.ArgumentTypeError(
             f"invalid {what} {raw!r}: expected comma-separated integers, e.g. 0,1,2"
         ) from None
-    return list(dict.fromkeys(values))
+    return given_once(values, lambda value: f"{what.removesuffix('s')} {value}")
 
 
 def _seed_list(raw: str) -> list[int]:
@@ -272,9 +272,10 @@ def build_specs(args, registry) -> list[RunSpec]:
     grid = [task.resolve_params(raw) for raw in _task_param_grid(args)]
     options = {name: value for name, value in
                (("dropout", args.dropout), ("recurrent_dropout", args.recurrent_dropout)) if value}
-    cells = registry.resolve_cells(args.cells, backend=args.backend)
+    cells = given_once([cell.qualified_name for name in args.cells  # rnn,torch:rnn: twice
+                        for cell in registry.resolve_cells([name], backend=args.backend)])
     specs = [
-        RunSpec(task=task.name, cell=cell.qualified_name, task_params=params, options=options,
+        RunSpec(task=task.name, cell=cell, task_params=params, options=options,
                 hidden=args.hidden, batch=args.batch, optimizer=args.optimizer, lr=args.lr,
                 clip_norm=clip_norm(args), steps=args.steps, eval_every=args.eval_every,
                 eval_size=args.eval_size, seed=seed, device=args.device,

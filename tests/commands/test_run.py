@@ -116,6 +116,21 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message, tmp_path, capsys,
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_a_cell_seed_or_length_given_twice_is_run_once_with_a_warning(tmp_path, capsys, host):
+    """rnn includes torch:rnn: the torch cell is asked for three times."""
+    code = main(["run", "--task", "adding", "--cells", "torch:rnn,torch:rnn,rnn", "--seeds",
+                 "0,0,1", "--lengths", "5,5", "--steps", "2", "--out", str(tmp_path),
+                 *TINY_RUN])
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert code == 0 and warnings == [
+        "bench: warning: seed 0 given twice; running it once",
+        "bench: warning: length 5 given twice; running it once",
+        "bench: warning: torch:rnn given 3 times; running it once",
+    ]
+    assert sorted(p.name.split("-")[3:5] for p in tmp_path.glob("*.json")) == [
+        ["rnn", "seed0"], ["rnn", "seed1"]]
+
+
 def test_cuda_where_there_is_none_through_the_console_script(bench, tmp_path):
     result = bench("run", "--task", "copy", "--cells", "lstm", "--device", "cuda",
                    "--out", str(tmp_path / "out"))
