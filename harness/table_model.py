@@ -33,7 +33,7 @@ class Column:
     name: str
     align: Align = "left"
     fold: bool = True
-    """Whether it may wrap or fold to fit 80 columns; the first column of names never does."""
+    """Whether it may wrap (at spaces) to fit 80 columns; a column of names never does."""
     narrow: str = ""
     """Its header in the narrow terminal tables (short lines), if not ``name``."""
 
@@ -50,3 +50,6 @@ class Table:
     """Rows that sum up the rows above them: bold, with a rule below."""
     group_ends: set[int] = field(default_factory=set)
     """Rows that end a group: a rule below."""
+    key_columns: int = 1
+    """How many leading columns name a row (e.g. cell and seed): a terminal table too wide
+    for the console is printed in parts, each repeating them."""

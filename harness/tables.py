@@ -114,7 +114,7 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
         *([Column(_param_names(records[0].spec.task_params))] if varying else []),
         Column("seed", "right"), *metric_columns(metrics, headline), Column("status"),
     ], caption=caption, notes=[f"({note_of[id(r)]}) {r.status_line}" for r in records
-                               if id(r) in note_of])
+                               if id(r) in note_of], key_columns=2 + varying)
     for record in records:
         note = f" ({note_of[id(record)]})" if id(record) in note_of else ""
         table.rows.append([
@@ -152,7 +152,7 @@ def seeds_table(summaries: Sequence[CellSummary], records: Sequence[RunRecord]) 
         Column("cell", fold=False),
         *([Column(_param_names(summaries[0].task_params))] if varying else []),
         Column("seeds", "right"), *seeds_columns(metrics, "headline"),
-        Column("diverged", "right", narrow="div-\nerged")])
+        Column("diverged", "right", narrow="div-\nerged")], key_columns=1 + varying)
     for s in summaries:
         table.rows.append([
             s.cell, *([_param_values(s.task_params)] if varying else []), str(s.seeds),

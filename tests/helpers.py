@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import subprocess
 import sys
+from collections import Counter
+
+from rich.cells import cell_len
 
 from harness.plugins import PluginHost
+from harness.table_model import Table
 
 BUILTIN_PLUGINS = {
     "tasks": "bench_tasks.plugin",
@@ -40,3 +45,28 @@ def frameworks_imported_by(code: str) -> list[str]:
                           timeout=300)
     assert done.returncode == 0, done.stderr
     return ast.literal_eval(done.stdout.splitlines()[-1])
+
+
+def assert_tables_whole(printed: str, tables: list[Table], width: int) -> None:
+    """``printed`` (a console's plain output) fits ``width``, has no escape code and holds
+    every header word and every word of every cell of ``tables`` whole on one line, as
+    often as the tables hold it (no column cropped or left out), and no piece of a word."""
+    lines = printed.splitlines()
+    assert max(map(cell_len, lines)) <= width, printed
+    assert "\x1b" not in printed
+    printed_words = Counter(word for line in lines for word in line.split())
+    words = Counter(word for table in tables for column in table.columns
+                    for word in (column.narrow or column.name).split())
+    words += Counter(word for table in tables for row in table.rows for cell in row
+                     for word in cell.split())
+    missing = words - printed_words
+    assert not missing, f"not whole on a line: {sorted(missing)}\n{printed}"
+    around = {word for table in tables
+              for word in " ".join([table.title, table.caption, *table.notes]).split()}
+    pieces = {word for word in printed_words if word not in words and word not in around
+              and not TABLE_PARTS.fullmatch(word)}
+    assert not pieces, f"pieces of words: {sorted(pieces)}\n{printed}"
+
+
+TABLE_PARTS = re.compile(r"─+|\(part|of|\d+\)?")
+"""The words of a table's rule and of the titles of its parts, e.g. ``(part 1 of 2)``."""

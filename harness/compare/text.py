@@ -137,7 +137,7 @@ def tables(comparison: Comparison) -> list[Table]:
                  else Column(c.metric) for c in comparison.cells[0].changes), Column("verdict")]
     result = []
     for title_, cells in settings.items():
-        table = Table(title_, columns)
+        table = Table(title_, columns, key_columns=2)
         for cell in cells:
             table.rows += [[r.spec.cell, str(r.spec.seed), *map(_entry, r.changes),
                             _verdict_entry(r)] for r in cell.runs]

@@ -15,9 +15,13 @@ import pytest
 import torch
 
 from harness.cli import main
+from harness.compare import Rules
+from harness.compare import compare as compare_runs
+from harness.compare.text import tables
 from harness.records import load_results, write_record
 from tests.compare.planted import Planted
-from tests.compare.records import make_record
+from tests.compare.records import make_record, step_times
+from tests.helpers import assert_tables_whole
 
 TINY = ["--task", "previous", "--cells", "torch:planted", "--length", "8", "--hidden", "16",
         "--batch", "16", "--eval-size", "64", "--eval-every", "20", "--lr", "0.01",
@@ -221,3 +225,19 @@ def test_bad_input_through_the_console_script(bench, tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == f"bench: error: no such results directory or file: " \
                             f"'{tmp_path / 'nothing'}'\n"
+
+
+def test_piped_at_80_columns_the_tables_keep_numbers_whole_in_parts(bench, tmp_path):
+    """Too wide for 80 columns with whole numbers, the table comes in two parts."""
+    def side(headline: float, step_ms: float) -> list:
+        return [make_record(cell, seed, headline=headline + seed / 1000,
+                            step_ms=step_times(step_ms, seed=seed))
+                for cell in ("torch:rnn", "torch:gru") for seed in (0, 1)]
+
+    baseline, current = side(0.000781, 10.0), side(0.000313, 10.4)
+    result = bench("compare", str(write(tmp_path / "base", *baseline)),
+                   str(write(tmp_path / "current", *current)), env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    tables_ = tables(compare_runs(baseline, current, Rules()))
+    assert_tables_whole(result.stdout.split("\ncommits:")[0], tables_, 80)
+    assert "adding length=10 (part 2 of 2)" in result.stdout

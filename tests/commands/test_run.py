@@ -5,7 +5,10 @@ import pytest
 import torch
 
 from harness.cli import main
-from tests.helpers import TINY_RUN
+from harness.records import load_results
+from harness.sweep import summarise_cells
+from harness.tables import seeds_table, summary_table
+from tests.helpers import TINY_RUN, assert_tables_whole
 
 
 def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
@@ -27,6 +30,9 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
     assert "across seeds" in result.stdout
     assert "chance 0.0784" in result.stdout
     assert f"records in {out}/ (4 runs)" in result.stderr
+    runs = load_results(out).records
+    assert_tables_whole(result.stdout, [summary_table(runs, title="adding length=6"),
+                                        seeds_table(summarise_cells(runs), runs)], 80)
     records = sorted(out.glob("*.json"))
     assert len(records) == 4
     data = json.loads(records[0].read_text())
