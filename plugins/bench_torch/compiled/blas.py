@@ -51,6 +51,7 @@ BLAS_SOURCE = _register()
 
 _sgemm = types.ExternalFunction(SYMBOL, types.void(*([types.voidptr] * 13)))
 _NO_TRANSPOSE = np.array([ord("N")], np.uint8)
+_TRANSPOSE = np.array([ord("T")], np.uint8)
 
 
 SCRATCH = 8
@@ -67,22 +68,36 @@ def _leading(matrix: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
+def _product(a: np.ndarray, a_flag: np.ndarray, depth: int, b: np.ndarray, out: np.ndarray,
+             accumulate: bool, scratch: np.ndarray) -> None:
+    """``out (+)= op(a) @ b`` in one call: column-major BLAS sees the row-major product
+    transposed, ``out^T = b^T op(a)^T``, with ``a_flag`` saying whether ``a`` is transposed."""
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    dims = scratch[:6].view(np.int32)
+    coefficients = scratch[6:]
+    dims[0], dims[1], dims[2] = out.shape[1], out.shape[0], depth
+    dims[3], dims[4], dims[5] = (_leading(b), _leading(a), _leading(out))
+    coefficients[0], coefficients[1] = 1.0, 1.0 if accumulate else 0.0
+    d = dims.ctypes.data
+    c = coefficients.ctypes.data
+    _sgemm(_NO_TRANSPOSE.ctypes.data, a_flag.ctypes.data, d, d + 4, d + 8, c, b.ctypes.data,
+           d + 12, a.ctypes.data, d + 16, c + 4, out.ctypes.data, d + 20)
+
+
+@numba.njit(cache=True)
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool,
          scratch: np.ndarray) -> None:
     """``out = a @ b`` (``out += a @ b`` when ``accumulate``) for float32 matrices whose rows
     are contiguous (at any row stride). ``scratch``: a
     float32 array of :data:`SCRATCH`, room for the call's by-reference arguments (the
     Fortran interface takes every argument by address), allocated once per loop."""
-    if out.shape[0] == 0 or out.shape[1] == 0:
-        return
-    dims = scratch[:6].view(np.int32)
-    coefficients = scratch[6:]
-    # column-major BLAS sees the row-major product transposed: out^T = b^T a^T
-    dims[0], dims[1], dims[2] = b.shape[1], a.shape[0], a.shape[1]
-    dims[3], dims[4], dims[5] = (_leading(b), _leading(a), _leading(out))
-    coefficients[0], coefficients[1] = 1.0, 1.0 if accumulate else 0.0
-    d = dims.ctypes.data
-    c = coefficients.ctypes.data
-    flag = _NO_TRANSPOSE.ctypes.data
-    _sgemm(flag, flag, d, d + 4, d + 8, c, b.ctypes.data, d + 12, a.ctypes.data, d + 16,
-           c + 4, out.ctypes.data, d + 20)
+    _product(a, _NO_TRANSPOSE, a.shape[1], b, out, accumulate, scratch)
+
+
+@numba.njit(cache=True)
+def gemm_transposed(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool,
+                    scratch: np.ndarray) -> None:
+    """:func:`gemm` of ``a^T @ b``: ``a`` [depth, m], ``b`` [depth, n], ``out`` [m, n] (a
+    weight's gradient from a sequence's rows, without a transposed copy of ``a``)."""
+    _product(a, _TRANSPOSE, a.shape[0], b, out, accumulate, scratch)

@@ -4,13 +4,13 @@ layout), so a cell switches path by switching module; the LSTM's gates stay in t
 (:data:`LSTM_GATE_ORDER`): the loops read each gate wherever it lies, and reordering the
 weights cost the cell three gathers forward and three scatters backward every step.
 
-Around the loops, torch does the whole-sequence work: the input projection before the
-forward loop, and after each backward chunk of :data:`bench_torch.kernels.CHUNK` steps the
-weights' (and, when asked, the inputs') gradients as a few products over the chunk, with
-:class:`bench_torch.kernels.WeightGrads` as the torch path does. The memory this keeps
-within the framework kernels' (README, "Kernel paths"): the outputs are written batch-major
-(no copy for the read-out); what the backward pass needs of the projection is recomputed
-per chunk rather than kept (the layer norm's inputs, the GRU's recurrent n block).
+Around the loops, torch does the input projection before the forward loop and, when asked,
+the inputs' gradient after each backward chunk of :data:`bench_torch.kernels.CHUNK` steps;
+each part's backward loop adds its chunk's share of the weights' gradients itself
+(:class:`_Shares`). The memory this keeps within the framework kernels' (README, "Kernel
+paths"): the outputs are written batch-major (no copy for the read-out); what the backward
+pass needs of the projection is recomputed per chunk rather than kept (the layer norm's
+inputs, the GRU's recurrent n block).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 from bench_torch.compiled import BENCH_COMPILED, loops
 from bench_torch.compiled.blas import SCRATCH
 from bench_torch.compiled.parallel import PARALLEL
-from bench_torch.kernels import CHUNK, WeightGrads, chunks, stacked
+from bench_torch.kernels import CHUNK, chunks, stacked
 from bench_torch.threads import independent_threads
 
 _in_float32 = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
@@ -137,59 +137,47 @@ def _projection(parts: _Parts, x: Tensor, weight: Tensor, start: int = 0,
         *steps.shape[:3], weight.shape[0])
 
 
-def _recomputed(joined: list[Tensor], matrix: Tensor) -> Tensor:
-    """Each part's ``[h_{t-1} * mask | x_t | 1]`` (:meth:`_PartGrads.operands`) times
-    ``matrix``, one product per part, [parts, steps, rows, width]: what a backward pass
-    recomputes of its forward pass for a chunk (:func:`bench_torch.kernels.stacked` builds
-    the matrix)."""
-    width = matrix.shape[1]
-    out = matrix.new_empty(len(joined), *joined[0].shape[:2], width)
-    for operand, block in zip(joined, out, strict=True):
-        torch.mm(operand.flatten(0, 1), matrix, out=block.view(-1, width))
-    return out
-
-
 def _forward_chunks(length: int) -> list[tuple[int, int]]:
     """The forward loops' chunks, first first."""
     return chunks(length)[::-1]
 
 
-class _PartGrads:
-    """:class:`bench_torch.kernels.WeightGrads` for each part, summed at the end."""
+class _Shares:
+    """The weights' gradients of a backward pass, added up in the parts' own threads: after
+    each chunk, a part's loop multiplies its ``[h_{t-1} * mask | x_t | 1]`` (``joined``,
+    which it writes) by the chunk's gradient into the part's ``shares`` [H + input + 1,
+    width] with one single-threaded product, and the parts' shares are summed once at the
+    end. The inputs' gradient, when asked for, is a product per chunk in torch."""
 
     def __init__(self, parts: _Parts, x: Tensor, weight: Tensor, recurrent: Tensor,
                  needs_x: bool):
-        self.each = [WeightGrads(x_part, weight, recurrent, needs_x)
-                     for x_part in parts.split(x)]
+        hidden = recurrent.shape[1]
+        depth = hidden + x.shape[2] + 1
+        self.parts, self.weight, self.hidden = parts, weight, hidden
+        self.x = _array(parts.split(x))
+        self.joined = np.empty((parts.count, CHUNK, parts.size, depth), np.float32)
+        self.shares = x.new_zeros(parts.count, depth, recurrent.shape[0])
+        self.d_x = torch.empty_like(x) if needs_x else None
 
-    def operands(self, start: int, stop: int, out: Tensor, mask: Tensor | None,
-                 parts: _Parts) -> list[Tensor]:
-        """:meth:`bench_torch.kernels.WeightGrads.operand` per part, from the batch-major
-        outputs ``out``."""
-        return [grads.operand(start, stop, states, part_mask) for grads, states, part_mask
-                in zip(self.each, parts.split(out), parts.masks(mask), strict=True)]
+    def loop_arrays(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The inputs, the chunk's ``joined`` and the shares, as the backward loops take them."""
+        return self.x, self.joined[:, : stop - start], _array(self.shares)
 
-    def add_shared(self, start: int, d_pre: Tensor, joined: list[Tensor]) -> None:
-        """:meth:`bench_torch.kernels.WeightGrads.add_shared` per part: ``d_pre`` [parts,
-        steps, rows, width] is the gradient of both the projection and the recurrent
-        product, ``joined`` the parts' :meth:`operands`."""
-        for grads, d_part, operand in zip(self.each, d_pre, joined, strict=True):
-            grads.add_shared(start, d_part, operand)
-
-    def add_gru(self, start: int, d_product: Tensor, d_projection_n: Tensor,
-                joined: list[Tensor]) -> Tensor:
-        """:meth:`bench_torch.kernels.WeightGrads.add_gru` per part (``d_product`` [parts,
-        steps, rows, 3H], ``d_projection_n`` [parts, steps, rows, H]); returns the recurrent
-        bias's share."""
-        return sum(grads.add_gru(start, d_part, d_n, operand) for grads, d_part, d_n, operand
-                   in zip(self.each, d_product, d_projection_n, joined, strict=True))
+    def add_inputs(self, start: int, d_projection: Tensor) -> None:
+        """The inputs' gradient at the chunk's steps from the projection's, [parts, steps,
+        rows, width], when asked for."""
+        if self.d_x is not None:
+            d_x = torch.mm(d_projection.reshape(-1, d_projection.shape[-1]), self.weight)
+            steps = d_projection.shape[1]
+            self.parts.split(self.d_x)[:, :, start : start + steps].copy_(
+                d_x.view(*d_projection.shape[:3], -1).transpose(1, 2))
 
     def results(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
         """The inputs' gradient (or None), the weight's, the bias's and the recurrent
         weight's."""
-        d_x = None if self.each[0].d_x is None else torch.cat([g.d_x for g in self.each])
-        return (d_x, *(sum(getattr(g, name) for g in self.each)
-                       for name in ("d_weight", "d_bias", "d_recurrent")))
+        total, hidden = self.shares.sum(0), self.hidden
+        return (self.d_x, total[hidden:-1].t().contiguous(), total[-1],
+                total[:hidden].t().contiguous())
 
 
 class RNNRecurrence(Function):
@@ -217,17 +205,18 @@ class RNNRecurrence(Function):
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, recurrent, out, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
-        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        shares = _Shares(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         buffer = out.new_empty(parts.count, CHUNK, parts.size, hidden)
-        arrays = (_array(parts.split(out)), _array(parts.split(d_outputs)), _array(buffer))
+        arrays = (_array(parts.split(out)), _array(parts.split(d_outputs)))
         per_step = (_array(recurrent), parts.mask(mask, hidden), parts.carried(hidden),
                     parts.scratch())
         for start, stop in chunks(x.shape[1]):
+            x_parts, joined, shares_parts = shares.loop_arrays(start, stop)
             with parts.threads():
-                loops.rnn_backward(*arrays, start, stop, *per_step)
-            d_pre = buffer[:, : stop - start]
-            grads.add_shared(start, d_pre, grads.operands(start, stop, out, mask, parts))
-        return (*grads.results(), None)
+                loops.rnn_backward(*arrays, x_parts, _array(buffer)[:, : stop - start],
+                                   joined, shares_parts, start, stop, *per_step)
+            shares.add_inputs(start, buffer[:, : stop - start])
+        return (*shares.results(), None)
 
 
 LSTM_GATE_ORDER = "ifgo"
@@ -273,16 +262,16 @@ class LSTMRecurrence(Function):
             gates, cells, tanh_c = _lstm_gates(parts, x, weight, bias, recurrent, mask,
                                                torch.empty_like(out))
         ctx.spent = True
-        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
-        arrays = (_array(recurrent), parts.mask(mask, hidden), _array(cells),
-                  _array(tanh_c), _array(parts.split(d_outputs)),
+        shares = _Shares(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        arrays = (_array(parts.split(out)), _array(recurrent), parts.mask(mask, hidden),
+                  _array(cells), _array(tanh_c), _array(parts.split(d_outputs)),
                   _array(parts.split(d_cell)).copy(), parts.carried(hidden), parts.scratch())
         for start, stop in chunks(x.shape[1]):
             with parts.threads():
-                loops.lstm_backward(_array(gates), start, stop, *arrays)
-            d_pre = gates[:, start:stop]
-            grads.add_shared(start, d_pre, grads.operands(start, stop, out, mask, parts))
-        return (*grads.results(), None)
+                loops.lstm_backward(_array(gates), *shares.loop_arrays(start, stop), start,
+                                    stop, *arrays)
+            shares.add_inputs(start, gates[:, start:stop])
+        return (*shares.results(), None)
 
 
 def _gru_gates(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
@@ -331,27 +320,32 @@ class GRURecurrence(Function):
             gates, kept = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask,
                                      torch.empty_like(out))
         ctx.spent = True
-        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
-        d_recurrent_bias = gates.new_zeros(gates.shape[-1])
-        arrays = (_array(recurrent), parts.mask(mask, hidden),
+        shares = _Shares(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        n_shares = x.new_zeros(parts.count, x.shape[2] + 1, hidden)
+        arrays = (_array(parts.split(out)), _array(recurrent), parts.mask(mask, hidden),
                   _array(parts.split(d_outputs)), parts.carried(hidden),
                   parts.carried(hidden), parts.scratch())
         # the n block of the recurrent product with its bias (r scales it): [U_n^T; 0; b_n]
-        n_block = stacked(torch.zeros_like(weight[2 * hidden :]), recurrent_bias[2 * hidden :],
-                          recurrent[2 * hidden :])
+        n_block = _array(stacked(torch.zeros_like(weight[2 * hidden :]),
+                                 recurrent_bias[2 * hidden :], recurrent[2 * hidden :]))
+        recomputed = np.empty((parts.count, CHUNK, parts.size, hidden), np.float32)
         for start, stop in chunks(x.shape[1]):
-            joined = grads.operands(start, stop, out, mask, parts)
-            # the forward pass's for the first chunk, else recomputed from the operand the
-            # weights' gradient multiplies by too; the loop turns it into the projection's
-            # n-block gradient
-            hz_n = kept if kept is not None else _recomputed(joined, n_block)
-            kept = None
+            # the forward pass's for the first chunk, else recomputed in the loop; the loop
+            # turns it into the projection's n-block gradient, the gates into the recurrent
+            # product's gradient
+            hz_n = _array(kept) if kept is not None else recomputed[:, : stop - start]
             with parts.threads():
-                loops.gru_backward(_array(gates), _array(hz_n), start, stop,
-                                   _array(parts.split(out)), *arrays)
-            # gates now hold the recurrent product's gradient
-            d_recurrent_bias.add_(grads.add_gru(start, gates[:, start:stop], hz_n, joined))
-        return (*grads.results(), d_recurrent_bias, None)
+                loops.gru_backward(_array(gates), hz_n, kept is None, n_block,
+                                   *shares.loop_arrays(start, stop), _array(n_shares), start,
+                                   stop, *arrays)
+            kept = None
+            shares.add_inputs(start, torch.cat((gates[:, start:stop, :, : 2 * hidden],
+                                                torch.from_numpy(hz_n)), -1))
+        d_x, d_weight, d_bias, d_recurrent = shares.results()
+        n_total = n_shares.sum(0)
+        d_weight[2 * hidden :] = n_total[:-1].t()
+        d_bias[2 * hidden :] = n_total[-1]
+        return d_x, d_weight, d_bias, d_recurrent, shares.shares.sum(0)[-1], None
 
 
 class LNRNNRecurrence(Function):
@@ -386,24 +380,25 @@ class LNRNNRecurrence(Function):
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
         x, weight, bias, recurrent, out, means, rstd, gamma, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
-        grads = _PartGrads(parts, x, weight, recurrent, ctx.needs_input_grad[0])
+        shares = _Shares(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_gamma, d_beta = (gamma.new_zeros(parts.count, hidden) for _ in range(2))
         arrays = (_array(parts.split(out)), _array(recurrent), _array(gamma),
                   parts.mask(mask, hidden), _array(means), _array(rstd),
                   _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
-        weights = stacked(weight, bias, recurrent)
+        weights = _array(stacked(weight, bias, recurrent))
+        recomputed = np.empty((parts.count, CHUNK, parts.size, hidden), np.float32)
         # the forward pass's last chunk, which the loop below overwrites (a second backward
         # pass through the same graph recomputes it)
         kept, ctx.kept = ctx.kept, None
         for start, stop in chunks(x.shape[1]):
-            joined = grads.operands(start, stop, out, mask, parts)
             # the layer norm's inputs: the forward pass's for the first chunk, else
-            # recomputed; the loop turns them into their gradient
-            pre = kept if kept is not None else _recomputed(joined, weights)
-            kept = None
+            # recomputed in the loop, which turns them into their gradient
+            pre = _array(kept) if kept is not None else recomputed[:, : stop - start]
             with parts.threads():
-                loops.lnrnn_backward(_array(pre), start, stop, *arrays)
-            grads.add_shared(start, pre, joined)
-        return (*grads.results(), d_gamma.sum(0), d_beta.sum(0), None)
+                loops.lnrnn_backward(pre, kept is None, weights,
+                                     *shares.loop_arrays(start, stop), start, stop, *arrays)
+            kept = None
+            shares.add_inputs(start, torch.from_numpy(pre))
+        return (*shares.results(), d_gamma.sum(0), d_beta.sum(0), None)

@@ -8,15 +8,21 @@ slower). The outputs ``out`` and their gradient ``d_outputs`` are batch-major [b
 as the cells give and autograd returns them, so neither is copied. Weights are in torch's
 layout, passed once as the forward product needs them (``recurrent_t``, [H, width]) and once
 as the backward one does (``recurrent``, [width, H]). ``mask`` [batch, H] multiplies the
-previous state where it enters the recurrent product (recurrent dropout; ones without it).
+previous state where it enters the recurrent product (recurrent dropout; ones without it):
+a forward step writes its state under the mask into ``held`` [batch, H], contiguous for the
+next step's product (a pass of its own copying it from ``out`` took a fifth of rnn's forward
+loop), and a backward step leaves in ``dh`` the gradient of that masked copy, which the step
+before multiplies by the mask as it reads it.
 
 A forward loop turns the input projection ``x W^T`` it is given (the bias is added in the
 loop) into what its backward loop needs; where it keeps nothing of it (rnn, lnrnn) it takes
 the projection a chunk of steps at a time too. A backward loop runs steps ``stop - 1`` down to
-``start`` (the caller adds the weights' gradients chunk by chunk, so no sequence-long
-gradient buffer need exist) and writes the pre-activations' gradient where its docstring
-says; ``dh`` [batch, H] carries the gradient reaching the state before the
-chunk into the next call (zeros before the first). ``scratch`` is :func:`.blas.gemm`'s.
+``start`` and writes the pre-activations' gradient where its docstring says; ``dh`` [batch,
+H] carries the gradient into the next call (zeros before the first). After each chunk the
+part adds the chunk's share of the weights' gradients (:func:`_add_shares`: one product of
+``[h_{t-1} * mask | x_t | 1]``, which :func:`_operand` writes, with the chunk's gradient), so
+no sequence-long gradient buffer need exist and the product runs on the part's own thread.
+``scratch`` is :func:`.blas.gemm`'s.
 
 A step is one :func:`.blas.gemm` and one pass over its rows, each row's gates read from and
 written to contiguous slices so that LLVM vectorises the inner loop.
@@ -28,11 +34,11 @@ import numba
 import numpy as np
 
 from bench_torch.compiled.activations import FAST, sigmoid, tanh
-from bench_torch.compiled.blas import gemm
+from bench_torch.compiled.blas import gemm, gemm_transposed
 from bench_torch.compiled.parallel import each_part
 from harness.reference import LAYER_NORM_EPSILON
 
-CALLEES_DIGEST = "be66f436fa227dab2fe1487f8ea999151ce05dd04acfab8c18bc7fd54299f6f0"
+CALLEES_DIGEST = "66ec5690468df3c286bd2a32f6cc789a04aa4810eefa4780d5d6564b3291190b"
 """SHA-256 of :mod:`.activations` and :mod:`.blas`, whose functions these loops call. numba
 keys its on-disk cache of a function on that function's own file only, so a change to a
 callee's file alone would leave the loops compiled with the old callee (a checkout that
@@ -45,38 +51,20 @@ _EPSILON = np.float32(LAYER_NORM_EPSILON)
 
 
 @numba.njit(**FAST)
-def _mask_into(h: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
-    for b in range(h.shape[0]):
-        hb, mb, ob = h[b], mask[b], out[b]
-        for j in range(hb.shape[0]):
-            ob[j] = hb[j] * mb[j]
-
-
-@numba.njit(**FAST)
-def _recurrent_input(out: np.ndarray, t: int, mask: np.ndarray, held: np.ndarray) -> None:
-    """``held`` = h_{t-1} * mask, contiguous for BLAS."""
-    _mask_into(out[:, t - 1], mask, held)
-
-
-@numba.njit(**FAST)
-def _add_recurrent_product(block: np.ndarray, t: int, out: np.ndarray, recurrent_t: np.ndarray,
-                           mask: np.ndarray, held: np.ndarray, scratch: np.ndarray) -> None:
-    """``block`` (step ``t``'s rows) += (h_{t-1} * mask) U^T; nothing at t = 0 (h_{-1} = 0)."""
+def _add_recurrent_product(block: np.ndarray, t: int, recurrent_t: np.ndarray,
+                           held: np.ndarray, scratch: np.ndarray) -> None:
+    """``block`` (step ``t``'s rows) += ``held`` U^T, ``held`` being h_{t-1} * mask as the
+    step before wrote it; nothing at t = 0 (h_{-1} = 0)."""
     if t:
-        _recurrent_input(out, t, mask, held)
         gemm(held, recurrent_t, block, True, scratch)
 
 
 @numba.njit(**FAST)
-def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, mask: np.ndarray, dh: np.ndarray,
+def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, dh: np.ndarray,
                 scratch: np.ndarray) -> None:
-    """``dh`` = the gradient reaching the previous state through the recurrent product:
-    ``(d_pre @ recurrent) * mask``."""
+    """``dh`` = the gradient reaching the previous state's masked copy through the recurrent
+    product, ``d_pre @ recurrent``; the step that reads it multiplies it by the mask."""
     gemm(d_pre, recurrent, dh, False, scratch)
-    for b in range(dh.shape[0]):
-        db, mb = dh[b], mask[b]
-        for j in range(db.shape[0]):
-            db[j] *= mb[j]
 
 
 # ----------------------------------------------------------------------------- rnn
@@ -88,11 +76,12 @@ def _rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
     whose projection is ``pre[t - start]``."""
     for t in range(start, stop):
         row_block = pre[t - start]
-        _add_recurrent_product(row_block, t, out, recurrent_t, mask, held, scratch)
+        _add_recurrent_product(row_block, t, recurrent_t, held, scratch)
         for b in range(row_block.shape[0]):
-            row, h = row_block[b], out[b, t]
+            row, h, kept, mb = row_block[b], out[b, t], held[b], mask[b]
             for j in range(row.shape[0]):
                 h[j] = tanh(row[j] + bias[j])
+                kept[j] = h[j] * mb[j]
 
 
 @numba.njit(**FAST)
@@ -101,11 +90,11 @@ def _rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch):
     for t in range(stop - 1, start - 1, -1):
         d_t = d[t - start]
         for b in range(out.shape[0]):
-            row, dout, h, carried = d_t[b], d_outputs[b, t], out[b, t], dh[b]
+            row, dout, h, carried, mb = d_t[b], d_outputs[b, t], out[b, t], dh[b], mask[b]
             for j in range(row.shape[0]):
-                row[j] = (dout[j] + carried[j]) * (_ONE - h[j] * h[j])
+                row[j] = (dout[j] + carried[j] * mb[j]) * (_ONE - h[j] * h[j])
         if t:
-            _state_grad(d_t, recurrent, mask, dh, scratch)
+            _state_grad(d_t, recurrent, dh, scratch)
 
 
 # ----------------------------------------------------------------------------- lstm
@@ -119,12 +108,13 @@ def _lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scra
     bi, bf, bg, bo = bias[:hidden], bias[hidden:2 * hidden], bias[2 * hidden:3 * hidden], \
         bias[3 * hidden:]
     for t in range(gates.shape[0]):
-        _add_recurrent_product(gates[t], t, out, recurrent_t, mask, held, scratch)
+        _add_recurrent_product(gates[t], t, recurrent_t, held, scratch)
         for b in range(gates.shape[1]):
             z = gates[t, b]
             zi, zf, zg, zo = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
                 z[3 * hidden:]
             c, tc, h, c_prev = cells[t, b], tanh_c[t, b], out[b, t], cells[t - 1, b]
+            kept, mb = held[b], mask[b]
             for j in range(hidden):
                 o, i = sigmoid(zo[j] + bo[j]), sigmoid(zi[j] + bi[j])
                 f, g = sigmoid(zf[j] + bf[j]), tanh(zg[j] + bg[j])
@@ -133,6 +123,7 @@ def _lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scra
                 c[j] = cell
                 tc[j] = tanh(cell)
                 h[j] = o * tc[j]
+                kept[j] = h[j] * mb[j]
 
 
 @numba.njit(**FAST)
@@ -147,10 +138,10 @@ def _lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs
             zi, zf, zg, zo = z[:hidden], z[hidden:2 * hidden], z[2 * hidden:3 * hidden], \
                 z[3 * hidden:]
             c_prev, tc, dcb = cells[t - 1, b], tanh_c[t, b], dc[b]
-            dout, carried = d_outputs[b, t], dh[b]
+            dout, carried, mb = d_outputs[b, t], dh[b], mask[b]
             for j in range(hidden):
                 o, i, f, g = zo[j], zi[j], zf[j], zg[j]
-                d = dout[j] + carried[j]
+                d = dout[j] + carried[j] * mb[j]
                 d_cell = dcb[j] + d * o * (_ONE - tc[j] * tc[j])
                 zo[j] = d * tc[j] * o * (_ONE - o)
                 zi[j] = d_cell * g * i * (_ONE - i)
@@ -158,7 +149,7 @@ def _lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs
                 zg[j] = d_cell * i * (_ONE - g * g)
                 dcb[j] = d_cell * f
         if t:
-            _state_grad(gates[t], recurrent, mask, dh, scratch)
+            _state_grad(gates[t], recurrent, dh, scratch)
 
 
 # ----------------------------------------------------------------------------- gru
@@ -178,7 +169,6 @@ def _gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, 
     state[:] = 0.0
     for t in range(gates.shape[0]):
         if t:
-            _recurrent_input(out, t, mask, held)
             gemm(held, recurrent_t, hz, False, scratch)
         for b in range(gates.shape[1]):
             a, u = gates[t, b], hz[b]
@@ -187,12 +177,13 @@ def _gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, 
             un = u[2 * hidden:]
             if t >= keep_from:
                 kept[t - keep_from, b] = un
-            h, h_prev = out[b, t], state[b]
+            h, h_prev, kept_h, mb = out[b, t], state[b], held[b], mask[b]
             for j in range(hidden):
                 r, z = sigmoid(ar[j]), sigmoid(az[j])
                 n = tanh(an[j] + r * un[j])
                 ar[j], az[j], an[j] = r, z, n
                 h_prev[j] = h[j] = (_ONE - z) * n + z * h_prev[j]
+                kept_h[j] = h[j] * mb[j]
 
 
 @numba.njit(**FAST)
@@ -222,10 +213,10 @@ def _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh,
             a = gates[t, b]
             ar, az, an = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:]
             keep, h_prev = hz_n[t - start, b], out[b, t - 1]
-            dout, carried, cb = d_outputs[b, t], dh[b], carry[b]
+            dout, carried, cb, mb = d_outputs[b, t], dh[b], carry[b], mask[b]
             for j in range(hidden):
                 r, z, n = ar[j], az[j], an[j]
-                d = dout[j] + carried[j] + cb[j]
+                d = dout[j] + carried[j] * mb[j] + cb[j]
                 previous = h_prev[j] if t else _ZERO
                 d_n = d * (_ONE - z) * (_ONE - n * n)
                 ar[j] = d_n * keep[j] * r * (_ONE - r)
@@ -234,7 +225,7 @@ def _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh,
                 keep[j] = d_n
                 cb[j] = d * z
         if t:
-            _state_grad(gates[t], recurrent, mask, dh, scratch)
+            _state_grad(gates[t], recurrent, dh, scratch)
 
 
 # ----------------------------------------------------------------------------- lnrnn
@@ -250,9 +241,9 @@ def _lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, 
     per_unit = np.float32(1.0 / hidden)
     for t in range(start, stop):
         row_block = pre[t - start]
-        _add_recurrent_product(row_block, t, out, recurrent_t, mask, held, scratch)
+        _add_recurrent_product(row_block, t, recurrent_t, held, scratch)
         for b in range(row_block.shape[0]):
-            row, h = row_block[b], out[b, t]
+            row, h, kept, mb = row_block[b], out[b, t], held[b], mask[b]
             mean = _ZERO
             for j in range(hidden):
                 row[j] += bias[j]
@@ -266,6 +257,7 @@ def _lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, 
             means[t, b], rstd[t, b] = mean, scale
             for j in range(hidden):
                 h[j] = tanh(gamma[j] * (row[j] - mean) * scale + beta[j])
+                kept[j] = h[j] * mb[j]
 
 
 @numba.njit(**FAST)
@@ -280,13 +272,13 @@ def _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, 
         d_t = pre[t - start]
         for b in range(out.shape[0]):
             row, h, dout, carried = d_t[b], out[b, t], d_outputs[b, t], dh[b]
-            mean, scale = means[t, b], rstd[t, b]
+            mean, scale, mb = means[t, b], rstd[t, b], mask[b]
             mean_g = _ZERO
             mean_gx = _ZERO
             for j in range(hidden):
                 x_hat = (row[j] - mean) * scale
                 normed[j] = x_hat
-                y_grad = (dout[j] + carried[j]) * (_ONE - h[j] * h[j])
+                y_grad = (dout[j] + carried[j] * mb[j]) * (_ONE - h[j] * h[j])
                 d_beta[j] += y_grad
                 d_gamma[j] += y_grad * x_hat
                 g = y_grad * gamma[j]
@@ -298,7 +290,58 @@ def _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, 
             for j in range(hidden):
                 row[j] = scale * (row[j] - mean_g - normed[j] * mean_gx)
         if t:
-            _state_grad(d_t, recurrent, mask, dh, scratch)
+            _state_grad(d_t, recurrent, dh, scratch)
+
+
+# ----------------------------------------------------------------- weights' gradients
+
+
+@numba.njit(**FAST)
+def _operand(out, x, mask, start, stop, joined):
+    """``joined[t - start]`` = ``[h_{t-1} * mask | x_t | 1]`` for the chunk's steps (h_{-1}
+    = 0): what a chunk's gradient is multiplied by for the weights' gradients, and what
+    times ``[U^T; W^T; b]`` is the chunk's pre-activations."""
+    hidden, inputs = out.shape[2], x.shape[2]
+    for t in range(start, stop):
+        for b in range(out.shape[0]):
+            row, mb, xb = joined[t - start, b], mask[b], x[b, t]
+            if t:
+                h = out[b, t - 1]
+                for j in range(hidden):
+                    row[j] = h[j] * mb[j]
+            else:
+                row[:hidden] = _ZERO
+            for j in range(inputs):
+                row[hidden + j] = xb[j]
+            row[hidden + inputs] = _ONE
+
+
+@numba.njit(**FAST)
+def _flat(block):
+    """A time-major [steps, rows, width] block as one [steps * rows, width] matrix."""
+    return block.reshape(block.shape[0] * block.shape[1], block.shape[2])
+
+
+@numba.njit(**FAST)
+def _add_shares(joined, d, shares, scratch):
+    """``shares`` [H + input + 1, width] += ``joined^T d`` over the chunk's rows: the
+    recurrent weight's, the weight's and the bias's gradients at once."""
+    gemm_transposed(_flat(joined), _flat(d), shares, True, scratch)
+
+
+@numba.njit(**FAST)
+def _add_input_shares(joined, hidden, d, shares, scratch):
+    """``shares`` [input + 1, width] += ``[x | 1]^T d``: ``joined`` without its first
+    ``hidden`` columns (the GRU's input projection's n block, which the state's product
+    has no share of)."""
+    gemm_transposed(_flat(joined)[:, hidden:], _flat(d), shares, True, scratch)
+
+
+@numba.njit(**FAST)
+def _recompute(joined, matrix, out, scratch):
+    """``out`` = ``joined`` times ``matrix``: what a backward chunk recomputes of its forward
+    pass (the layer norm's inputs, the GRU's recurrent n block)."""
+    gemm(_flat(joined), matrix, _flat(out), False, scratch)
 
 
 # ------------------------------------------------------------------- batch parts
@@ -306,7 +349,10 @@ def _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, 
 # part at once, one thread each (:func:`.parallel.each_part`; the parts are independent: a
 # state's row depends only on the same row before it). Each array with a leading part axis
 # is a part's own C-contiguous block, so the part loops are the vectorised ones; a single
-# part runs on the calling thread, where BLAS may use every thread.
+# part runs on the calling thread, where BLAS may use every thread. A backward chunk's pieces
+# are called one after another in Python, not from one compiled function: a compiled loop
+# calling the LSTM's, GRU's or lnrnn's loop ran other code when numba loaded it from its
+# cache than when it had just compiled it (their gradients differed in the last bits).
 
 
 def rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
@@ -315,9 +361,18 @@ def rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
         for p in range(len(pre))])
 
 
-def rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch):
-    each_part(_rnn_backward, [
-        (out[p], d_outputs[p], d[p], start, stop, recurrent, mask[p], dh[p], scratch[p])
+def _rnn_backward_part(out, d_outputs, x, d, joined, shares, start, stop, recurrent, mask,
+                       dh, scratch):
+    _rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch)
+    _operand(out, x, mask, start, stop, joined)
+    _add_shares(joined, d, shares, scratch)
+
+
+def rnn_backward(out, d_outputs, x, d, joined, shares, start, stop, recurrent, mask, dh,
+                 scratch):
+    each_part(_rnn_backward_part, [
+        (out[p], d_outputs[p], x[p], d[p], joined[p], shares[p], start, stop, recurrent,
+         mask[p], dh[p], scratch[p])
         for p in range(len(out))])
 
 
@@ -328,11 +383,19 @@ def lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scrat
         for p in range(len(gates))])
 
 
-def lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs, dc, dh,
-                  scratch):
-    each_part(_lstm_backward, [
-        (gates[p], start, stop, recurrent, mask[p], cells[p], tanh_c[p], d_outputs[p], dc[p],
-         dh[p], scratch[p])
+def _lstm_backward_part(gates, x, joined, shares, start, stop, out, recurrent, mask, cells,
+                        tanh_c, d_outputs, dc, dh, scratch):
+    _lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs, dc, dh,
+                   scratch)
+    _operand(out, x, mask, start, stop, joined)
+    _add_shares(joined, gates[start:stop], shares, scratch)
+
+
+def lstm_backward(gates, x, joined, shares, start, stop, out, recurrent, mask, cells, tanh_c,
+                  d_outputs, dc, dh, scratch):
+    each_part(_lstm_backward_part, [
+        (gates[p], x[p], joined[p], shares[p], start, stop, out[p], recurrent, mask[p],
+         cells[p], tanh_c[p], d_outputs[p], dc[p], dh[p], scratch[p])
         for p in range(len(gates))])
 
 
@@ -344,11 +407,25 @@ def gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, s
         for p in range(len(gates))])
 
 
-def gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh, carry,
-                 scratch):
-    each_part(_gru_backward, [
-        (gates[p], hz_n[p], start, stop, out[p], recurrent, mask[p], d_outputs[p], dh[p],
-         carry[p], scratch[p])
+def _gru_backward_part(gates, hz_n, recompute, n_block, x, joined, shares, n_shares, start,
+                       stop, out, recurrent, mask, d_outputs, dh, carry, scratch):
+    """``hz_n`` is recomputed from ``joined`` (times ``n_block``, [U_n^T; 0; b_n]) when
+    ``recompute``, else the forward pass's; ``n_shares`` [input + 1, H] += ``[x | 1]^T``
+    times the input projection's n-block gradient."""
+    _operand(out, x, mask, start, stop, joined)
+    if recompute:
+        _recompute(joined, n_block, hz_n, scratch)
+    _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh, carry,
+                  scratch)
+    _add_shares(joined, gates[start:stop], shares, scratch)
+    _add_input_shares(joined, out.shape[2], hz_n, n_shares, scratch)
+
+
+def gru_backward(gates, hz_n, recompute, n_block, x, joined, shares, n_shares, start, stop,
+                 out, recurrent, mask, d_outputs, dh, carry, scratch):
+    each_part(_gru_backward_part, [
+        (gates[p], hz_n[p], recompute, n_block, x[p], joined[p], shares[p], n_shares[p],
+         start, stop, out[p], recurrent, mask[p], d_outputs[p], dh[p], carry[p], scratch[p])
         for p in range(len(gates))])
 
 
@@ -360,10 +437,24 @@ def lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, m
         for p in range(len(pre))])
 
 
-def lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, d_outputs,
-                   d_gamma, d_beta, dh, normed, scratch):
+def _lnrnn_backward_part(pre, recompute, weights, x, joined, shares, start, stop, out,
+                         recurrent, gamma, mask, means, rstd, d_outputs, d_gamma, d_beta, dh,
+                         normed, scratch):
+    """``pre``, the layer norm's inputs, is recomputed from ``joined`` (times ``weights``,
+    [U^T; W^T; b]) when ``recompute``, else the forward pass's."""
+    _operand(out, x, mask, start, stop, joined)
+    if recompute:
+        _recompute(joined, weights, pre, scratch)
+    _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, d_outputs,
+                    d_gamma, d_beta, dh, normed, scratch)
+    _add_shares(joined, pre, shares, scratch)
+
+
+def lnrnn_backward(pre, recompute, weights, x, joined, shares, start, stop, out, recurrent,
+                   gamma, mask, means, rstd, d_outputs, d_gamma, d_beta, dh, normed, scratch):
     """``d_gamma`` and ``d_beta`` have a part axis too: each part adds to its own."""
-    each_part(_lnrnn_backward, [
-        (pre[p], start, stop, out[p], recurrent, gamma, mask[p], means[p], rstd[p],
-         d_outputs[p], d_gamma[p], d_beta[p], dh[p], normed[p], scratch[p])
+    each_part(_lnrnn_backward_part, [
+        (pre[p], recompute, weights, x[p], joined[p], shares[p], start, stop, out[p],
+         recurrent, gamma, mask[p], means[p], rstd[p], d_outputs[p], d_gamma[p], d_beta[p],
+         dh[p], normed[p], scratch[p])
         for p in range(len(pre))])

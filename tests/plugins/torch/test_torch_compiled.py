@@ -202,20 +202,25 @@ def test_without_an_openmp_runtime_each_part_runs_in_turn(monkeypatch):
 SAME_NUMBERS = """
 import torch
 torch.set_num_threads(2)
-from bench_torch.compiled.functions import LNRNNRecurrence
+from bench_torch.compiled import functions
 rng = torch.Generator().manual_seed(0)
 x = torch.randn(8, 70, 3, generator=rng)  # two parts, two chunks
-shapes = ((16, 3), (16,), (16, 16), (16,), (16,))
-weights = [(torch.randn(*shape, generator=rng) * 0.3).requires_grad_() for shape in shapes]
-out = LNRNNRecurrence.apply(x, *weights, None)
-out.pow(2).sum().backward()
-print(*(repr(t.double().sum().item()) for t in (out, *(w.grad for w in weights))))
+for name, width, extra in (("RNN", 1, ()), ("LNRNN", 1, ((16,), (16,))), ("LSTM", 4, ()),
+                           ("GRU", 3, ((48,),))):
+    shapes = ((16 * width, 3), (16 * width,), (16 * width, 16), *extra)
+    weights = [(torch.randn(*shape, generator=rng) * 0.3).requires_grad_() for shape in shapes]
+    out = getattr(functions, name + "Recurrence").apply(x, *weights, None)
+    out = out[0] if isinstance(out, tuple) else out
+    out.pow(2).sum().backward()
+    print(name, *(repr(t.double().sum().item()) for t in (out, *(w.grad for w in weights))))
 """
 
 
 def test_a_process_that_compiles_the_loops_computes_what_one_that_loads_them_does(tmp_path):
     """The numbers of a run must not depend on whether numba's cache was warm: numba's
-    parallel functions, used before, ran other code than they cached (lnrnn differed)."""
+    parallel functions, used before, ran other code than they cached (lnrnn differed), and
+    so did a compiled loop calling another (the LSTM's, GRU's and lnrnn's gradients), which
+    :mod:`.loops` therefore composes in Python."""
     def numbers() -> str:
         return subprocess.run([sys.executable, "-c", SAME_NUMBERS], capture_output=True,
                               text=True, check=True,
