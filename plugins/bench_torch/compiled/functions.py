@@ -86,10 +86,12 @@ class _Parts:
         """Batch-major ``tensor`` [batch, ...] as [parts, rows, ...] (a view)."""
         return tensor.view(self.count, self.size, *tensor.shape[1:])
 
-    def steps(self, x: Tensor, start: int = 0, stop: int | None = None) -> Tensor:
-        """Steps ``start`` to ``stop - 1`` of batch-major ``x`` as one time-major block per
-        part, [parts, steps, rows, input] (a copy: the input is narrow)."""
-        return self.split(x.detach())[:, :, start:stop].transpose(1, 2).contiguous()
+    def chunk(self, shape: torch.Size, width: int | None = None) -> np.ndarray:
+        """A chunk's buffer for each part, [parts, steps, rows, width], for inputs of
+        ``shape`` [batch, T, input] (``width`` the input's unless given): the forward loops
+        project a chunk of steps at a time."""
+        steps = min(CHUNK, shape[1])
+        return np.empty((self.count, steps, self.size, width or shape[2]), np.float32)
 
     def rows(self, width: int) -> np.ndarray:
         """A step's buffer for each part, [parts, rows, width]."""
@@ -125,21 +127,6 @@ class _Parts:
             yield
         finally:
             torch.set_num_threads(blas_threads)
-
-
-def _projection(parts: _Parts, x: Tensor, weight: Tensor, start: int = 0,
-                stop: int | None = None) -> Tensor:
-    """``x W^T`` for steps ``start`` to ``stop - 1`` (every step by default) in one product,
-    time-major per part, [parts, steps, rows, width]: the buffer a forward loop works in
-    (adding the bias)."""
-    steps = parts.steps(x, start, stop)
-    return torch.mm(steps.view(-1, x.shape[2]), weight.detach().t()).view(
-        *steps.shape[:3], weight.shape[0])
-
-
-def _forward_chunks(length: int) -> list[tuple[int, int]]:
-    """The forward loops' chunks, first first."""
-    return chunks(length)[::-1]
 
 
 class _Shares:
@@ -190,12 +177,12 @@ class RNNRecurrence(Function):
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
         ctx.parts = parts
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
-        arrays = (_array(bias), _transposed(recurrent), parts.mask(mask, hidden),
-                  _array(parts.split(out)), parts.rows(hidden), parts.scratch())
         with parts.threads():
-            for start, stop in _forward_chunks(x.shape[1]):
-                pre = _projection(parts, x, weight, start, stop)
-                loops.rnn_forward(_array(pre), start, stop, *arrays)
+            loops.rnn_forward(_array(parts.split(x)), _transposed(weight), _array(bias),
+                              _transposed(recurrent), parts.mask(mask, hidden),
+                              _array(parts.split(out)), parts.chunk(x.shape),
+                              parts.chunk(x.shape, hidden), parts.rows(hidden),
+                              parts.scratch())
         ctx.save_for_backward(x, weight, recurrent, out, mask)
         return out
 
@@ -228,12 +215,14 @@ def _lstm_gates(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurren
     """The LSTM's forward loop, writing the outputs into ``out``: the activated gates, the
     cell states and their tanh, [parts, T, rows, ...]."""
     hidden = recurrent.shape[1]
-    gates = _projection(parts, x, weight)
+    gates = x.new_empty(parts.count, x.shape[1], parts.size, 4 * hidden)
     cells, tanh_c = (gates.new_empty(*gates.shape[:3], hidden) for _ in range(2))
     with parts.threads():
-        loops.lstm_forward(_array(gates), _array(bias), _transposed(recurrent),
+        loops.lstm_forward(_array(parts.split(x)), _transposed(weight), _array(gates),
+                           _array(bias), _transposed(recurrent),
                            parts.mask(mask, hidden), _array(cells), _array(tanh_c),
-                           _array(parts.split(out)), parts.rows(hidden), parts.scratch())
+                           _array(parts.split(out)), parts.chunk(x.shape), parts.rows(hidden),
+                           parts.scratch())
     return gates, cells, tanh_c
 
 
@@ -281,13 +270,14 @@ def _gru_gates(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurrent
     [parts, T, rows, 3H], and the n block of the recurrent product (with its bias) for the
     steps of the backward pass's first chunk, which it would otherwise recompute."""
     hidden = recurrent.shape[1]
-    gates = _projection(parts, x, weight)
+    gates = x.new_empty(parts.count, x.shape[1], parts.size, 3 * hidden)
     first, last = chunks(x.shape[1])[0]
     kept = gates.new_empty(parts.count, last - first, parts.size, hidden)
     with parts.threads():
-        loops.gru_forward(_array(gates), _array(bias), _transposed(recurrent),
+        loops.gru_forward(_array(parts.split(x)), _transposed(weight), _array(gates),
+                          _array(bias), _transposed(recurrent),
                           _array(recurrent_bias), parts.mask(mask, hidden),
-                          _array(parts.split(out)), parts.rows(hidden),
+                          _array(parts.split(out)), parts.chunk(x.shape), parts.rows(hidden),
                           parts.rows(3 * hidden), parts.rows(hidden), _array(kept),
                           parts.scratch())
     return gates, kept
@@ -339,13 +329,15 @@ class GRURecurrence(Function):
                                    *shares.loop_arrays(start, stop), _array(n_shares), start,
                                    stop, *arrays)
             kept = None
-            shares.add_inputs(start, torch.cat((gates[:, start:stop, :, : 2 * hidden],
-                                                torch.from_numpy(hz_n)), -1))
+            if shares.d_x is not None:
+                shares.add_inputs(start, torch.cat((gates[:, start:stop, :, : 2 * hidden],
+                                                    torch.from_numpy(hz_n)), -1))
         d_x, d_weight, d_bias, d_recurrent = shares.results()
+        d_recurrent_bias = d_bias.clone()  # the product's bias has a share in every block
         n_total = n_shares.sum(0)
         d_weight[2 * hidden :] = n_total[:-1].t()
         d_bias[2 * hidden :] = n_total[-1]
-        return d_x, d_weight, d_bias, d_recurrent, shares.shares.sum(0)[-1], None
+        return d_x, d_weight, d_bias, d_recurrent, d_recurrent_bias, None
 
 
 class LNRNNRecurrence(Function):
@@ -361,16 +353,17 @@ class LNRNNRecurrence(Function):
         ctx.parts = parts
         out = x.new_empty(x.shape[0], steps, hidden)
         means, rstd = (x.new_empty(parts.count, steps, parts.size) for _ in range(2))
-        arrays = (_array(bias), _transposed(recurrent), _array(gamma), _array(beta),
-                  parts.mask(mask, hidden), _array(parts.split(out)), _array(means),
-                  _array(rstd), parts.rows(hidden), parts.scratch())
+        first, last = chunks(steps)[0]
+        pre = parts.chunk(x.shape, hidden)
         with parts.threads():
-            for start, stop in _forward_chunks(steps):
-                pre = _projection(parts, x, weight, start, stop)
-                loops.lnrnn_forward(_array(pre), start, stop, *arrays)
-        # the loop leaves the layer norm's inputs in ``pre``: the last chunk's are the ones
-        # the backward pass needs first, kept rather than recomputed (one chunk's memory)
-        ctx.kept = pre
+            loops.lnrnn_forward(_array(parts.split(x)), _transposed(weight), _array(bias),
+                                _transposed(recurrent), _array(gamma), _array(beta),
+                                parts.mask(mask, hidden), _array(parts.split(out)),
+                                _array(means), _array(rstd), parts.chunk(x.shape), pre,
+                                parts.rows(hidden), parts.scratch())
+        # the loop leaves the layer norm's inputs of the last chunk in ``pre``: the ones the
+        # backward pass needs first, kept rather than recomputed (one chunk's memory)
+        ctx.kept = pre[:, : last - first]
         ctx.save_for_backward(x, weight, bias, recurrent, out, means, rstd, gamma, mask)
         return out
 
@@ -395,7 +388,7 @@ class LNRNNRecurrence(Function):
         for start, stop in chunks(x.shape[1]):
             # the layer norm's inputs: the forward pass's for the first chunk, else
             # recomputed in the loop, which turns them into their gradient
-            pre = _array(kept) if kept is not None else recomputed[:, : stop - start]
+            pre = kept if kept is not None else recomputed[:, : stop - start]
             with parts.threads():
                 loops.lnrnn_backward(pre, kept is None, weights,
                                      *shares.loop_arrays(start, stop), start, stop, *arrays)

@@ -14,15 +14,16 @@ next step's product (a pass of its own copying it from ``out`` took a fifth of r
 loop), and a backward step leaves in ``dh`` the gradient of that masked copy, which the step
 before multiplies by the mask as it reads it.
 
-A forward loop turns the input projection ``x W^T`` it is given (the bias is added in the
-loop) into what its backward loop needs; where it keeps nothing of it (rnn, lnrnn) it takes
-the projection a chunk of steps at a time too. A backward loop runs steps ``stop - 1`` down to
-``start`` and writes the pre-activations' gradient where its docstring says; ``dh`` [batch,
-H] carries the gradient into the next call (zeros before the first). After each chunk the
-part adds the chunk's share of the weights' gradients (:func:`_add_shares`: one product of
-``[h_{t-1} * mask | x_t | 1]``, which :func:`_operand` writes, with the chunk's gradient), so
-no sequence-long gradient buffer need exist and the product runs on the part's own thread.
-``scratch`` is :func:`.blas.gemm`'s.
+A forward loop projects its part's inputs itself, a chunk of steps in one product on the
+part's own thread (:func:`_project`; ``x`` [batch, T, input] batch-major as the cell gives
+it, ``weight_t`` [input, width]), and turns the projection into what its backward loop
+needs. A backward loop runs steps ``stop - 1`` down to ``start`` and writes the
+pre-activations' gradient where its docstring says; ``dh`` [batch, H] carries the gradient
+into the next call (zeros before the first). After each chunk the part adds the chunk's
+share of the weights' gradients (:func:`_add_shares`: one product of ``[h_{t-1} * mask | x_t
+| 1]``, which :func:`_operand` writes, with the chunk's gradient), so no sequence-long
+gradient buffer need exist and the product runs on the part's own thread. ``scratch`` is
+:func:`.blas.gemm`'s.
 
 A step is one :func:`.blas.gemm` and one pass over its rows, each row's gates read from and
 written to contiguous slices so that LLVM vectorises the inner loop.
@@ -60,6 +61,27 @@ def _add_recurrent_product(block: np.ndarray, t: int, recurrent_t: np.ndarray,
 
 
 @numba.njit(**FAST)
+def _flat(block):
+    """A time-major [steps, rows, width] block as one [steps * rows, width] matrix."""
+    return block.reshape(block.shape[0] * block.shape[1], block.shape[2])
+
+
+@numba.njit(**FAST)
+def _project(x: np.ndarray, start: int, weight_t: np.ndarray, x_steps: np.ndarray,
+             projection: np.ndarray, scratch: np.ndarray) -> None:
+    """The input projection x_t W^T of steps ``start`` onwards, as many as ``x_steps`` [K,
+    rows, input] holds or the sequence has left, in one product into the first rows of
+    ``projection`` [steps * rows, width]: the part's batch-major inputs ``x`` [rows, T,
+    input] are copied time-major into ``x_steps`` first (they are narrow)."""
+    steps = min(x_steps.shape[0], x.shape[1] - start)
+    for t in range(start, start + steps):
+        for b in range(x.shape[0]):
+            x_steps[t - start, b] = x[b, t]
+    rows = steps * x.shape[0]
+    gemm(_flat(x_steps)[:rows], weight_t, projection[:rows], False, scratch)
+
+
+@numba.njit(**FAST)
 def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, dh: np.ndarray,
                 scratch: np.ndarray) -> None:
     """``dh`` = the gradient reaching the previous state's masked copy through the recurrent
@@ -71,11 +93,14 @@ def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, dh: np.ndarray,
 
 
 @numba.njit(**FAST)
-def _rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
-    """h_t = tanh(pre_t + b + (h_{t-1} * mask) U^T) for the steps ``start`` to ``stop - 1``,
-    whose projection is ``pre[t - start]``."""
-    for t in range(start, stop):
-        row_block = pre[t - start]
+def _rnn_forward(x, weight_t, bias, recurrent_t, mask, out, x_steps, pre, held, scratch):
+    """h_t = tanh(x_t W^T + b + (h_{t-1} * mask) U^T); ``pre`` [K, rows, H] holds a chunk's
+    pre-activations, step t's at t % K."""
+    chunk = pre.shape[0]
+    for t in range(x.shape[1]):
+        if t % chunk == 0:
+            _project(x, t, weight_t, x_steps, _flat(pre), scratch)
+        row_block = pre[t % chunk]
         _add_recurrent_product(row_block, t, recurrent_t, held, scratch)
         for b in range(row_block.shape[0]):
             row, h, kept, mb = row_block[b], out[b, t], held[b], mask[b]
@@ -101,13 +126,17 @@ def _rnn_backward(out, d_outputs, d, start, stop, recurrent, mask, dh, scratch):
 
 
 @numba.njit(**FAST)
-def _lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scratch):
-    """``gates`` [T, B, 4H], the projection in torch's gate order i, f, g, o, become the
-    activated gates; ``cells`` and ``tanh_c`` [T, B, H] are filled."""
+def _lstm_forward(x, weight_t, gates, bias, recurrent_t, mask, cells, tanh_c, out, x_steps,
+                  held, scratch):
+    """``gates`` [T, B, 4H] are filled with the activated gates in torch's order i, f, g, o,
+    ``cells`` and ``tanh_c`` [T, B, H] with the cell states and their tanh."""
     hidden = cells.shape[2]
     bi, bf, bg, bo = bias[:hidden], bias[hidden:2 * hidden], bias[2 * hidden:3 * hidden], \
         bias[3 * hidden:]
+    rows = gates.shape[1]
     for t in range(gates.shape[0]):
+        if t % x_steps.shape[0] == 0:
+            _project(x, t, weight_t, x_steps, _flat(gates)[t * rows:], scratch)
         _add_recurrent_product(gates[t], t, recurrent_t, held, scratch)
         for b in range(gates.shape[1]):
             z = gates[t, b]
@@ -156,10 +185,10 @@ def _lstm_backward(gates, start, stop, recurrent, mask, cells, tanh_c, d_outputs
 
 
 @numba.njit(**FAST)
-def _gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, state, kept,
-                scratch):
-    """Reset-after GRU. ``gates`` [T, B, 3H], the projection in torch's order r, z, n,
-    become the activated gates; ``hz`` [B, 3H] holds a step's recurrent product and
+def _gru_forward(x, weight_t, gates, bias, recurrent_t, recurrent_bias, mask, out, x_steps,
+                 held, hz, state, kept, scratch):
+    """Reset-after GRU. ``gates`` [T, B, 3H] are filled with the activated gates in torch's
+    order r, z, n; ``hz`` [B, 3H] holds a step's recurrent product and
     ``state`` [B, H] the state (the gate pass reading h_{t-1} from ``out``, the rows it
     writes, measured 6x slower). ``kept`` [K, B, H] receives the n block of the last K
     steps' recurrent products with its bias (what the backward loop's ``hz_n`` holds)."""
@@ -167,7 +196,10 @@ def _gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, 
     hidden = out.shape[2]
     hz[:] = 0.0  # the product at t = 0, where h_{-1} = 0
     state[:] = 0.0
+    rows = gates.shape[1]
     for t in range(gates.shape[0]):
+        if t % x_steps.shape[0] == 0:
+            _project(x, t, weight_t, x_steps, _flat(gates)[t * rows:], scratch)
         if t:
             gemm(held, recurrent_t, hz, False, scratch)
         for b in range(gates.shape[1]):
@@ -232,15 +264,18 @@ def _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh,
 
 
 @numba.njit(**FAST)
-def _lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
-                  held, scratch):
-    """h_t = tanh(LayerNorm(pre_t + b + (h_{t-1} * mask) U)) for the steps ``start`` to
-    ``stop - 1``, whose projection is ``pre[t - start]``; ``means`` and ``rstd`` [T, B] keep
-    each row's mean and 1 / sqrt(var + eps)."""
+def _lnrnn_forward(x, weight_t, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
+                   x_steps, pre, held, scratch):
+    """h_t = tanh(LayerNorm(x_t W^T + b + (h_{t-1} * mask) U)); ``means`` and ``rstd`` [T,
+    B] keep each row's mean and 1 / sqrt(var + eps); ``pre`` [K, B, H] keeps the layer
+    norm's inputs of step t at t % K, so that the last K-step chunk's are there after."""
     hidden = out.shape[2]
     per_unit = np.float32(1.0 / hidden)
-    for t in range(start, stop):
-        row_block = pre[t - start]
+    chunk = pre.shape[0]
+    for t in range(x.shape[1]):
+        if t % chunk == 0:
+            _project(x, t, weight_t, x_steps, _flat(pre), scratch)
+        row_block = pre[t % chunk]
         _add_recurrent_product(row_block, t, recurrent_t, held, scratch)
         for b in range(row_block.shape[0]):
             row, h, kept, mb = row_block[b], out[b, t], held[b], mask[b]
@@ -317,12 +352,6 @@ def _operand(out, x, mask, start, stop, joined):
 
 
 @numba.njit(**FAST)
-def _flat(block):
-    """A time-major [steps, rows, width] block as one [steps * rows, width] matrix."""
-    return block.reshape(block.shape[0] * block.shape[1], block.shape[2])
-
-
-@numba.njit(**FAST)
 def _add_shares(joined, d, shares, scratch):
     """``shares`` [H + input + 1, width] += ``joined^T d`` over the chunk's rows: the
     recurrent weight's, the weight's and the bias's gradients at once."""
@@ -355,10 +384,11 @@ def _recompute(joined, matrix, out, scratch):
 # cache than when it had just compiled it (their gradients differed in the last bits).
 
 
-def rnn_forward(pre, start, stop, bias, recurrent_t, mask, out, held, scratch):
+def rnn_forward(x, weight_t, bias, recurrent_t, mask, out, x_steps, pre, held, scratch):
     each_part(_rnn_forward, [
-        (pre[p], start, stop, bias, recurrent_t, mask[p], out[p], held[p], scratch[p])
-        for p in range(len(pre))])
+        (x[p], weight_t, bias, recurrent_t, mask[p], out[p], x_steps[p], pre[p], held[p],
+         scratch[p])
+        for p in range(len(x))])
 
 
 def _rnn_backward_part(out, d_outputs, x, d, joined, shares, start, stop, recurrent, mask,
@@ -376,10 +406,11 @@ def rnn_backward(out, d_outputs, x, d, joined, shares, start, stop, recurrent, m
         for p in range(len(out))])
 
 
-def lstm_forward(gates, bias, recurrent_t, mask, cells, tanh_c, out, held, scratch):
+def lstm_forward(x, weight_t, gates, bias, recurrent_t, mask, cells, tanh_c, out, x_steps,
+                 held, scratch):
     each_part(_lstm_forward, [
-        (gates[p], bias, recurrent_t, mask[p], cells[p], tanh_c[p], out[p], held[p],
-         scratch[p])
+        (x[p], weight_t, gates[p], bias, recurrent_t, mask[p], cells[p], tanh_c[p], out[p],
+         x_steps[p], held[p], scratch[p])
         for p in range(len(gates))])
 
 
@@ -399,11 +430,11 @@ def lstm_backward(gates, x, joined, shares, start, stop, out, recurrent, mask, c
         for p in range(len(gates))])
 
 
-def gru_forward(gates, bias, recurrent_t, recurrent_bias, mask, out, held, hz, state, kept,
-                scratch):
+def gru_forward(x, weight_t, gates, bias, recurrent_t, recurrent_bias, mask, out, x_steps,
+                held, hz, state, kept, scratch):
     each_part(_gru_forward, [
-        (gates[p], bias, recurrent_t, recurrent_bias, mask[p], out[p], held[p], hz[p],
-         state[p], kept[p], scratch[p])
+        (x[p], weight_t, gates[p], bias, recurrent_t, recurrent_bias, mask[p], out[p],
+         x_steps[p], held[p], hz[p], state[p], kept[p], scratch[p])
         for p in range(len(gates))])
 
 
@@ -429,12 +460,12 @@ def gru_backward(gates, hz_n, recompute, n_block, x, joined, shares, n_shares, s
         for p in range(len(gates))])
 
 
-def lnrnn_forward(pre, start, stop, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
-                  held, scratch):
+def lnrnn_forward(x, weight_t, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
+                  x_steps, pre, held, scratch):
     each_part(_lnrnn_forward, [
-        (pre[p], start, stop, bias, recurrent_t, gamma, beta, mask[p], out[p], means[p],
-         rstd[p], held[p], scratch[p])
-        for p in range(len(pre))])
+        (x[p], weight_t, bias, recurrent_t, gamma, beta, mask[p], out[p], means[p], rstd[p],
+         x_steps[p], pre[p], held[p], scratch[p])
+        for p in range(len(x))])
 
 
 def _lnrnn_backward_part(pre, recompute, weights, x, joined, shares, start, stop, out,
