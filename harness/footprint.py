@@ -102,19 +102,32 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_fits(spec: RunSpec, task: Task, cell: Cell, available: int | None = None) -> None:
-    """UsageError, with the figures, if the run cannot fit in the memory available."""
+def shortfall(spec: RunSpec, task: Task, cell: Cell,
+              available: int | None = None) -> tuple[Footprint, int] | None:
+    """The run's least memory and the memory available (default: :func:`available_bytes`)
+    where the one exceeds the other, else None."""
     available = available_bytes() if available is None else available
     least = footprint(spec, task, cell)
-    if available is not None and least.total > available:
-        raise UsageError(
-            f"{spec.title}: needs at least {_gib(least.total)} of memory (weights with "
-            f"gradients and {spec.optimizer} state {_gib(least.weights)} at --hidden "
-            f"{spec.hidden}; training batch {_gib(least.training)} at --batch {spec.batch} × "
-            f"{task.length} time steps; held-out set {_gib(least.held_out)} at --eval-size "
-            f"{spec.eval_size}), more than the {_gib(available)} available; use a smaller "
-            "--hidden, --batch, --length or --eval-size")
+    return (least, available) if available is not None and least.total > available else None
 
 
-def _gib(size: int) -> str:
-    return f"{size / 2**30:,.1f} GiB"
+def check_fits(spec: RunSpec, task: Task, cell: Cell, available: int | None = None) -> None:
+    """UsageError, with the figures, if the run cannot fit in the memory available."""
+    if (short := shortfall(spec, task, cell, available)) is None:
+        return
+    least, available = short
+    raise UsageError(
+        f"{spec.title}: needs at least {size_text(least.total)} of memory (weights with "
+        f"gradients and {spec.optimizer} state {size_text(least.weights)} at --hidden "
+        f"{spec.hidden}; training batch {size_text(least.training)} at --batch {spec.batch} × "
+        f"{task.length} time steps; held-out set {size_text(least.held_out)} at --eval-size "
+        f"{spec.eval_size}), more than the {size_text(available)} available; use a smaller "
+        "--hidden, --batch, --length or --eval-size")
+
+
+def size_text(size: int) -> str:
+    """Bytes in GiB, or in MiB or KiB below a GiB (so a small figure never reads 0.0)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size / 2**10:,.1f} KiB"

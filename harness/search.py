@@ -4,9 +4,11 @@ For each cell (its seeds together) the search tries :data:`START_LENGTH`, multip
 length by :data:`GROWTH` while the cell remembers, then bisects (geometrically) between the
 longest length it remembers and the shortest it does not, until the two are within
 :data:`PRECISION` of each other. It stops early when the next run would take the cell past
-its budget of training steps, or at the task's longest length. The next length depends
-only on the verdicts so far, never on time, so an interrupted search that is run again
-finds its runs recorded in ``--out``, skips them and continues exactly where it stopped.
+its budget of training steps, before a length whose runs cannot fit in the memory available
+(:mod:`harness.footprint`: arithmetic, no framework import), or at the task's longest
+length. The next length depends only on the verdicts so far, never on time, so an
+interrupted search that is run again finds its runs recorded in ``--out``, skips them and
+continues exactly where it stopped.
 
 The cells' searches advance in rounds, one run (per seed) of every unfinished cell per
 round, so a process pool runs the cells side by side.
@@ -19,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from harness.errors import UsageError
+from harness.footprint import Footprint, shortfall, size_text
 from harness.records import RunRecord
 from harness.registry import Registry
 from harness.spec import RunSpec
@@ -37,6 +40,8 @@ BUDGET_RUNS = 4
 
 RunRound = Callable[[list[RunSpec]], list[RunRecord]]
 """Run specs (skipping those already recorded) and return their records, in order."""
+MemoryCheck = Callable[[RunSpec], "tuple[Footprint, int] | None"]
+"""A run's least memory and the memory available where it cannot fit, else None."""
 
 
 @dataclass
@@ -49,6 +54,7 @@ class CellSearch:
     """Training steps per seed."""
     start: int
     maximum: int
+    memory: MemoryCheck
     verdicts: dict[int, LengthVerdict] = field(default_factory=dict)
     records: list[RunRecord] = field(default_factory=list)
     stopped: str = ""
@@ -78,6 +84,10 @@ class CellSearch:
         if length is not None and self.spent + self.templates[0].steps > self.budget:
             length, why = None, (f"the next length would exceed the budget of {self.budget} "
                                  f"steps ({self.spent} used)")
+        elif length is not None and (short := self.memory(self.specs_at(length)[0])):
+            least, available = short
+            length, why = None, (f"the next length, T={length}, would not fit in memory (needs "
+                                 f"{size_text(least.total)}, {size_text(available)} available)")
         self.stopped = why
         return length
 
@@ -131,7 +141,15 @@ def plan_searches(specs: Sequence[RunSpec], registry: Registry, budget: int | No
     by_cell: dict[str, list[RunSpec]] = {}
     for spec in specs:
         by_cell.setdefault(spec.cell, []).append(spec)
-    return [CellSearch(templates, steps, start, maximum) for templates in by_cell.values()]
+    return [CellSearch(templates, steps, start, maximum, _memory_check(registry))
+            for templates in by_cell.values()]
+
+
+def _memory_check(registry: Registry) -> MemoryCheck:
+    def check(spec: RunSpec) -> tuple[Footprint, int] | None:
+        (cell,) = registry.resolve_cells([spec.cell])
+        return shortfall(spec, registry.task(spec.task).build(spec.task_params), cell)
+    return check
 
 
 def _shortest_valid(spec: RunSpec, registry: Registry, maximum: int) -> int:

@@ -12,6 +12,7 @@ import pytest
 from harness.cli import main
 from harness.commands.run import _executor_name
 from harness.errors import UsageError
+from harness.footprint import footprint, size_text
 from harness.runner import execute
 from harness.search import BUDGET_RUNS, PRECISION, plan_searches, search_lengths
 from harness.spec import RunSpec
@@ -76,6 +77,27 @@ def test_the_budget_stops_the_search(planted):
     assert search.spent == 10
     assert search.stopped == f"the next length would exceed the budget of {3 * STEPS} steps " \
                              "(10 used)"
+
+
+def test_the_search_stops_before_a_length_that_would_not_fit_in_memory(
+        planted, tmp_path, capsys, monkeypatch):
+    """Only the first runs are checked before any work; each later length is checked as the
+    search reaches it, and the records already computed are kept."""
+    (cell,) = planted.resolve_cells(["planted:memory"])
+    need = {n: footprint(RunSpec(task="echo", cell="planted:memory", batch=4, hidden=4,
+                                 eval_size=256), planted.task("echo").build({"length": n}),
+                         cell).total
+            for n in (5, 10)}
+    available = (need[5] + need[10]) // 2
+    monkeypatch.setattr("harness.footprint.available_bytes", lambda: available)
+    out = tmp_path / "out"
+    assert main(["run", *SEARCH, "--cells", "planted:memory", "--out", str(out)]) == 0
+    answer = capsys.readouterr().out.splitlines()[0]
+    assert answer.startswith("planted:memory remembers echo up to T=5 (accuracy ")
+    assert answer.endswith(f" Search stopped: the next length, T=10, would not fit in memory "
+                           f"(needs {size_text(need[10])}, {size_text(available)} available).")
+    (record,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert record["spec"]["task_params"]["length"] == 5 and record["status"] == "ok"
 
 
 def test_max_length_caps_the_lengths_tried(planted):
