@@ -2,6 +2,7 @@ import math
 import mmap
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -220,14 +221,21 @@ def test_no_early_stop_trains_on_after_the_task_is_solved(toy_host, tmp_path):
     assert goes_on["accuracy"]["curve"][-1]["step"] == 120
 
 
-@pytest.mark.parametrize("changes", [{"task_params": {"length": 1_000_000_000}},
-                                     {"batch": 10_000_000}, {"eval_size": 2_000_000_000}])
-def test_a_run_that_cannot_fit_in_memory_is_refused_before_any_work(registry, changes):
-    from harness.runner import validate
+@pytest.mark.parametrize("option, value", [("--length", "1000000000"), ("--batch", "10000000"),
+                                           ("--eval-size", "2000000000")])
+def test_a_run_that_cannot_fit_in_memory_is_refused_before_any_work(
+        host, tmp_path, capsys, monkeypatch, option, value):
+    """Against a fixed 16 GiB available, whatever the machine has: one line, exit 2, no
+    files."""
+    from harness.cli import main
 
-    spec = RunSpec(**{**dict(task="adding", cell="torch:rnn", task_params={"length": 10}),
-                      **changes})
-    with pytest.raises(UsageError, match=r"needs at least [\d,.]+ GiB of memory .* more than "
-                                         r"the [\d,.]+ GiB available"):
-        validate(spec, registry)
+    monkeypatch.setattr("harness.footprint.available_bytes", lambda: 16 * 2**30)
+    sizes = {"--length": "10", "--batch": "64", "--eval-size": "256", option: value}
+    out = tmp_path / "out"
+    code = main(["run", "--task", "adding", "--cells", "torch:rnn", "--steps", "1",
+                 *(item for pair in sizes.items() for item in pair), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and not out.exists()
+    assert re.search(rf"needs at least [\d,.]+ GiB of memory .*\b{value}\b.*\), more "
+                     r"than the 16\.0 GiB available; use a smaller --hidden, --batch", err)
 
