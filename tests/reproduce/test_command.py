@@ -78,7 +78,9 @@ def test_bad_input_is_one_line_and_exit_2(project, capsys, argv, message):
     assert not (project / "bench-results").exists()
 
 
-def test_a_claim_on_a_run_the_suite_does_not_do_is_refused_before_any_run(project, capsys):
+def test_a_claim_on_a_run_the_suite_does_not_do_is_refused_before_any_run(project,
+                                                                          toy_tasks_host,
+                                                                          capsys):
     write_suite(project / "results" / "suites", "unrun", UNRUN_CELL)
     assert main(["reproduce", "unrun"]) == 2
     err = capsys.readouterr().err
