@@ -15,6 +15,7 @@ A suite may also state published findings for ``bench reproduce`` to check on it
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ cannot set them and the command line may add them to a suite."""
 REPRODUCE_KEYS = ("claims", "expected_minutes", "full_size")
 """Top-level keys read by :mod:`harness.reproduce`, not by ``bench run``."""
 SUITE_KEYS = ("description", "defaults", "runs", *REPRODUCE_KEYS)
+OPTION = re.compile(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+"""A ``bench run`` option as an error message names it (``--eval-every``)."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,12 @@ class SuiteEntry:
 
 @contextmanager
 def _naming_entry(path: Path, number: int) -> Iterator[None]:
+    """Name the entry, and each option as the file spells it (``eval_every``)."""
     try:
         yield
     except UsageError as exc:
-        raise UsageError(f"{path}: [[runs]] entry {number}: {exc}") from None
+        keys = OPTION.sub(lambda option: option[1].replace("-", "_"), str(exc))
+        raise UsageError(f"{path}: [[runs]] entry {number}: {keys}") from None
 
 
 def find_suite(name_or_path: str) -> Path:

@@ -67,15 +67,17 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
 @pytest.mark.parametrize("text, message", [
     ('[[runs]]\ntask = "adding"\nout = "x"', "'out' cannot be set in a suite"),
     ('[[runs]]\ntask = "adding"\ncells = "lstm"\nsteps = "many"',
-     r"\[\[runs\]\] entry 1: bench run: argument --steps: invalid int value: 'many'"),
+     r"\[\[runs\]\] entry 1: bench run: argument steps: invalid int value: 'many'"),
     ('[[runs]]\ntask = "adding"\ncells = "lstm"\nhiden = 4',
-     "unrecognized arguments: --hiden 4"),
+     "unrecognized arguments: hiden 4"),
     ('[[runs]]\ntask = "adding"',
-     r"\[\[runs\]\] entry 1: bench run: the following arguments are required: --cells"),
+     r"\[\[runs\]\] entry 1: bench run: the following arguments are required: cells"),
     ('[[runs]]\ntask = "adding"\ncells = "torch:lstm"\n[[runs]]\ntask = "adding"\n'
      'cells = "torch:lstm"\nsteps = -4',
-     r"mine.toml: \[\[runs\]\] entry 2: --steps must be a whole number from 1 to "
+     r"mine.toml: \[\[runs\]\] entry 2: steps must be a whole number from 1 to "
      r"2147483647, got -4"),
+    ('[[runs]]\ntask = "adding"\ncells = "torch:lstm"\neval_every = 0',
+     r"mine.toml: \[\[runs\]\] entry 1: eval_every must be a whole number from 1 to "),
     ('[[runs]]\ntask = "adding"\ncells = "torch:lsmt"',
      r"mine.toml: \[\[runs\]\] entry 1: unknown cell of backend 'torch' 'lsmt'"),
     ('runs = []', "no \\[\\[runs\\]\\] entries"),
@@ -95,13 +97,14 @@ def test_bad_suites_are_named_with_the_problem(tmp_path, registry, text, message
 
 
 def test_a_bad_value_in_a_suite_is_one_line_naming_its_entry(tmp_path, host, capsys):
+    """The option is named as the file spells it (``eval_every``, not ``--eval-every``)."""
     from harness.cli import main
 
     path = write(tmp_path, '[[runs]]\ntask = "adding"\ncells = "torch:rnn"\n'
                            '[[runs]]\ntask = "adding"\ncells = "torch:rnn"\nhidden = 0\n')
     out = tmp_path / "out"
     assert main(["run", "--suite", str(path), "--out", str(out)]) == 2
-    assert capsys.readouterr().err == (f"bench: error: {path}: [[runs]] entry 2: --hidden must "
+    assert capsys.readouterr().err == (f"bench: error: {path}: [[runs]] entry 2: hidden must "
                                        "be a whole number from 1 to 2147483647, got 0\n")
     assert not out.exists()
 
