@@ -104,8 +104,8 @@ class Metric:
             return f"{value:.0%}"
         if self.format == "yes_no":
             return {0.0: "no", 1.0: "yes"}.get(float(value), f"{value:.0%}")
-        if self.format == "count":  # a median of counts may be a whole float
-            return str(int(value)) if float(value).is_integer() else fmt(value)
+        if self.format == "count":  # a median of counts may be a whole float; 1,200 as fmt's
+            return f"{int(value):,}" if float(value).is_integer() else fmt(value)
         return fmt(value)
 
 

@@ -1,3 +1,5 @@
+import re
+
 from rich.console import Console
 
 from harness.compare import Rules, compare
@@ -56,3 +58,14 @@ def test_markdown_for_a_step_summary():
     assert "### adding length=10\n\n| cell | seed | headline | loss/baseline |" in markdown
     assert "| **regression: accuracy** |" in markdown
     assert "accuracy: the headline metric falls by more than 0.02" in markdown
+
+
+def test_steps_to_solve_read_alike_for_a_run_and_over_its_seeds():
+    """One metric, one format: thousands separated in the runs' rows as in the cell's row
+    over seeds (whose median of 1,200 and 1,235 steps is 1,217.5)."""
+    sides = [[make_record(seed=0, steps_to_solve=1200), make_record(seed=1, steps_to_solve=1235)]
+             for _ in range(2)]
+    text = terminal_text(compare(*sides, Rules()))
+    rows = [line for line in text.splitlines() if line.startswith("torch:lstm")]
+    assert [re.search(r" yes +([\d,]+) ", row)[1] for row in rows] == ["1,200", "1,235",
+                                                                      "1,218"]
