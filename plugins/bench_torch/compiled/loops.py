@@ -82,6 +82,18 @@ def _project(x: np.ndarray, start: int, weight_t: np.ndarray, x_steps: np.ndarra
 
 
 @numba.njit(**FAST)
+def _pre_activations(x, t, weight_t, x_steps, pre, recurrent_t, held, scratch):
+    """Step ``t``'s block of ``pre`` [K, rows, width] (step t's at t % K) holding x_t W^T +
+    (h_{t-1} * mask) U^T, the chunk's projection made at its first step."""
+    chunk = pre.shape[0]
+    if t % chunk == 0:
+        _project(x, t, weight_t, x_steps, _flat(pre), scratch)
+    block = pre[t % chunk]
+    _add_recurrent_product(block, t, recurrent_t, held, scratch)
+    return block
+
+
+@numba.njit(**FAST)
 def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, dh: np.ndarray,
                 scratch: np.ndarray) -> None:
     """``dh`` = the gradient reaching the previous state's masked copy through the recurrent
@@ -96,12 +108,8 @@ def _state_grad(d_pre: np.ndarray, recurrent: np.ndarray, dh: np.ndarray,
 def _rnn_forward(x, weight_t, bias, recurrent_t, mask, out, x_steps, pre, held, scratch):
     """h_t = tanh(x_t W^T + b + (h_{t-1} * mask) U^T); ``pre`` [K, rows, H] holds a chunk's
     pre-activations, step t's at t % K."""
-    chunk = pre.shape[0]
     for t in range(x.shape[1]):
-        if t % chunk == 0:
-            _project(x, t, weight_t, x_steps, _flat(pre), scratch)
-        row_block = pre[t % chunk]
-        _add_recurrent_product(row_block, t, recurrent_t, held, scratch)
+        row_block = _pre_activations(x, t, weight_t, x_steps, pre, recurrent_t, held, scratch)
         for b in range(row_block.shape[0]):
             row, h, kept, mb = row_block[b], out[b, t], held[b], mask[b]
             for j in range(row.shape[0]):
@@ -271,12 +279,8 @@ def _lnrnn_forward(x, weight_t, bias, recurrent_t, gamma, beta, mask, out, means
     norm's inputs of step t at t % K, so that the last K-step chunk's are there after."""
     hidden = out.shape[2]
     per_unit = np.float32(1.0 / hidden)
-    chunk = pre.shape[0]
     for t in range(x.shape[1]):
-        if t % chunk == 0:
-            _project(x, t, weight_t, x_steps, _flat(pre), scratch)
-        row_block = pre[t % chunk]
-        _add_recurrent_product(row_block, t, recurrent_t, held, scratch)
+        row_block = _pre_activations(x, t, weight_t, x_steps, pre, recurrent_t, held, scratch)
         for b in range(row_block.shape[0]):
             row, h, kept, mb = row_block[b], out[b, t], held[b], mask[b]
             mean = _ZERO
