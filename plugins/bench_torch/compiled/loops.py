@@ -76,7 +76,9 @@ def _project(x: np.ndarray, start: int, weight_t: np.ndarray, x_steps: np.ndarra
     steps = min(x_steps.shape[0], x.shape[1] - start)
     for t in range(start, start + steps):
         for b in range(x.shape[0]):
-            x_steps[t - start, b] = x[b, t]
+            row, copied = x[b, t], x_steps[t - start, b]
+            for j in range(row.shape[0]):  # a slice assignment took 2 s more to compile
+                copied[j] = row[j]
     rows = steps * x.shape[0]
     gemm(_flat(x_steps)[:rows], weight_t, projection[:rows], False, scratch)
 
