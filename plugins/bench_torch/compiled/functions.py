@@ -142,7 +142,7 @@ class _Shares:
         depth = hidden + x.shape[2] + 1
         self.parts, self.weight, self.hidden = parts, weight, hidden
         self.x = _array(parts.split(x))
-        self.joined = np.empty((parts.count, CHUNK, parts.size, depth), np.float32)
+        self.joined = parts.chunk(x.shape, depth)
         self.shares = x.new_zeros(parts.count, depth, recurrent.shape[0])
         self.d_x = torch.empty_like(x) if needs_x else None
 
@@ -318,7 +318,7 @@ class GRURecurrence(Function):
         # the n block of the recurrent product with its bias (r scales it): [U_n^T; 0; b_n]
         n_block = _array(stacked(torch.zeros_like(weight[2 * hidden :]),
                                  recurrent_bias[2 * hidden :], recurrent[2 * hidden :]))
-        recomputed = np.empty((parts.count, CHUNK, parts.size, hidden), np.float32)
+        recomputed = parts.chunk(x.shape, hidden)
         for start, stop in chunks(x.shape[1]):
             # the forward pass's for the first chunk, else recomputed in the loop; the loop
             # turns it into the projection's n-block gradient, the gates into the recurrent
@@ -381,7 +381,7 @@ class LNRNNRecurrence(Function):
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
         weights = _array(stacked(weight, bias, recurrent))
-        recomputed = np.empty((parts.count, CHUNK, parts.size, hidden), np.float32)
+        recomputed = parts.chunk(x.shape, hidden)
         # the forward pass's last chunk, which the loop below overwrites (a second backward
         # pass through the same graph recomputes it)
         kept, ctx.kept = ctx.kept, None
