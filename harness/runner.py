@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.allocator import keep_freed_memory
 from harness.canonical import init_readout
 from harness.environment import host_environment, now_iso
 from harness.errors import BackendUnavailableError, UsageError
@@ -150,7 +151,8 @@ def execute(spec: RunSpec, registry: Registry | None = None,
     busy = busy_now()
     policy = (threads or decide(None, busy=busy, spread_when_busy=run.backend.spread_when_busy)
               ).for_step(spec.batch, spec.hidden)
-    environment = {**_environment(run), **apply_threads(run.backend, policy, busy)}
+    environment = {**_environment(run), **apply_threads(run.backend, policy, busy),
+                   "allocator": keep_freed_memory()}
     steps_done = 0
 
     def count(step: int, loss: float) -> None:

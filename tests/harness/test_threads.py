@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from harness import allocator
 from harness.runner import execute
 from harness.spec import RunSpec
 from harness.threads import (
@@ -156,6 +157,7 @@ def test_the_record_names_thread_count_policy_and_load(registry):
     assert (env["threads"], env["thread_policy"]) == (1, "--threads 1")
     assert env["cpus_usable"] >= 1 and env["cpus_busy_at_start"] >= 0
     assert env["cpus_busy_during_run"] >= 0 and len(env["machine_id"]) >= 16
+    assert env["allocator"] == allocator.KEPT  # glibc, as on every machine bench runs CI on
 
 
 def test_bench_run_threads_and_the_users_openmp_wait_policy_are_recorded(tmp_path):
