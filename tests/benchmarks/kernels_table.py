@@ -3,6 +3,7 @@ frameworks' kernels (issue 13), in one table: the benchmark the README's "Kernel
 quotes.
 
     python -m tests.benchmarks.kernels_table [--rounds 15] [--threads N] [--length 1000]
+        [--allocator kept|default]
 
 For each standard torch cell at the standard size (copy T=100, batch 128, 128 units): the
 median training step of the three paths, timed alternately in one process (A B C A B C ...); the
@@ -16,6 +17,9 @@ T=``--length``, batch 128, for each path, the median of :data:`MEMORY_PROCESSES`
 processes (the rise of its peak resident set over a second step, the peak reset after the
 first, on Linux: tracemalloc does not see torch's CPU allocations, and a fresh process keeps
 one path's freed memory from serving the other).
+The steps are timed with freed memory kept, as bench's runs do (``harness/allocator.py``;
+``--allocator default`` for the C library's default, as passes before 30 November 21:00
+were); the peak memory processes keep the default, so that a step's own need shows.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
+from harness.allocator import DEFAULT, keep_freed_memory
 from harness.catalogue import STANDARD_CELLS
 from tests.benchmarks.conftest import (
     harness_trainer,
@@ -241,12 +246,17 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=1000,
                         help="T of the peak memory step; 0: no memory columns")
     parser.add_argument("--cells", default=",".join(STANDARD_CELLS))
+    parser.add_argument("--allocator", choices=("kept", "default"), default="kept",
+                        help="time the steps with freed memory kept, as bench's runs do "
+                             "(harness/allocator.py), or with the C library's default")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    allocator = keep_freed_memory() if args.allocator == "kept" else DEFAULT
     registry = make_host().registry
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; copy T=100, "
-          f"batch 128, 128 units; peak memory of one step at T={args.length}")
+          f"batch 128, 128 units; steps timed with the allocator: {allocator}; peak memory "
+          f"of one step at T={args.length} (the allocator's default)")
     print("| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER), flush=True)
     verdicts = []
     for cell in args.cells.split(","):
