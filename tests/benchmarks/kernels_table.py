@@ -18,7 +18,7 @@ processes (the rise of its peak resident set over a second step, the peak reset 
 first, on Linux: tracemalloc does not see torch's CPU allocations, and a fresh process keeps
 one path's freed memory from serving the other).
 The steps are timed with freed memory kept, as bench's runs do (``harness/allocator.py``;
-``--allocator default`` for the C library's default, as passes before 30 November 21:00
+``--allocator default`` for the C library's default, as passes before 30 November 21:22
 were); the peak memory processes keep the default, so that a step's own need shows.
 """
 
