@@ -14,7 +14,7 @@ which a training process reaches again every step anyway.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
@@ -25,10 +25,15 @@ KEPT = "glibc, freed memory kept (mmap off, trim threshold 1 GiB)"
 DEFAULT = "the C library's default"
 
 
+@functools.cache
 def keep_freed_memory() -> str:
-    """Tell glibc's malloc to keep freed memory in this process; what the allocator does
-    now (:data:`KEPT`, or :data:`DEFAULT` where the C library is not glibc)."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    """Tell glibc's malloc to keep freed memory in this process (once: the setting is the
+    process's); what the allocator does now (:data:`KEPT`, or :data:`DEFAULT` where the C
+    library is not glibc)."""
+    try:
+        libc = ctypes.CDLL(None)  # the symbols the process has loaded, the C library's among them
+    except (OSError, TypeError):  # no such handle (Windows)
+        return DEFAULT
     if not hasattr(libc, "gnu_get_libc_version"):
         return DEFAULT
     kept = libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)

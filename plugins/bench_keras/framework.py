@@ -51,6 +51,7 @@ def float32_layers() -> Iterator[None]:
     finally:
         keras.config.set_dtype_policy(previous)
 
+
 def value_and_grad(
     fn: Callable[..., tuple[Any, Any]],
     variables: Sequence[keras.Variable],

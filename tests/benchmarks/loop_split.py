@@ -5,8 +5,9 @@ products alone (issue 13: why the step is not within 1.3x of its matrix-multiply
 
 At the standard size's shapes (copy T=100 is 120 steps, batch 128, 128 units), one part on
 the calling thread, each timed alternately in one process after a warm-up: the forward loop
-(``loops._lstm_forward``) and the same steps' recurrent products alone (one ``gemm`` a
-step), then the backward loop and its products alone. What a loop takes beyond its products
+(``loops._lstm_forward``, which projects its inputs 64 steps at a time) and the same steps'
+products alone (those projections and one recurrent ``gemm`` a step), then the backward
+loop and its products alone. What a loop takes beyond its products
 is its per-step elementwise work (the gate pass, the cell update and their derivatives),
 which the matrix-multiply floor does not count.
 """
@@ -22,15 +23,20 @@ import torch
 from bench_torch.compiled import loops
 from bench_torch.compiled.activations import FAST
 from bench_torch.compiled.blas import SCRATCH, gemm
+from bench_torch.kernels import CHUNK
 from tests.benchmarks.conftest import interleaved_medians
 
-STEPS, BATCH, HIDDEN = 120, 128, 128
+STEPS, BATCH, HIDDEN, INPUT = 120, 128, 128, 10
 
 
 @numba.njit(**{**FAST, "cache": False})  # its callees' changes would not reach a cache
-def _forward_products(gates, recurrent_t, states, scratch):
-    for t in range(1, gates.shape[0]):
-        gemm(states[t - 1], recurrent_t, gates[t], True, scratch)
+def _forward_products(x, weight_t, x_steps, gates, recurrent_t, states, scratch):
+    rows = gates.shape[1]
+    for t in range(gates.shape[0]):
+        if t % x_steps.shape[0] == 0:
+            loops._project(x, t, weight_t, x_steps, loops._flat(gates)[t * rows:], scratch)
+        if t:
+            gemm(states[t - 1], recurrent_t, gates[t], True, scratch)
 
 
 @numba.njit(**{**FAST, "cache": False})  # its callees' changes would not reach a cache
@@ -50,8 +56,9 @@ class LSTMLoops:
             return (rng.normal(size=shape) * 0.1).astype(np.float32)
 
         width = 4 * HIDDEN
-        self.projection = normal(STEPS, BATCH, width)
-        self.gates = np.empty_like(self.projection)
+        self.x, self.weight_t = normal(BATCH, STEPS, INPUT), normal(INPUT, width)
+        self.x_steps = np.empty((min(CHUNK, STEPS), BATCH, INPUT), np.float32)
+        self.gates = np.empty((STEPS, BATCH, width), np.float32)
         self.bias, self.recurrent = normal(width), normal(width, HIDDEN)
         self.recurrent_t = np.ascontiguousarray(self.recurrent.T)
         self.mask = np.ones((BATCH, HIDDEN), np.float32)
@@ -65,13 +72,13 @@ class LSTMLoops:
         self.scratch = np.empty(SCRATCH, np.float32)
 
     def forward_loop(self) -> None:
-        self.gates[:] = self.projection
-        loops._lstm_forward(self.gates, self.bias, self.recurrent_t, self.mask, self.cells,
-                            self.tanh_c, self.out, self.held, self.scratch)
+        loops._lstm_forward(self.x, self.weight_t, self.gates, self.bias, self.recurrent_t,
+                            self.mask, self.cells, self.tanh_c, self.out, self.x_steps,
+                            self.held, self.scratch)
 
     def forward_products(self) -> None:
-        self.gates[:] = self.projection
-        _forward_products(self.gates, self.recurrent_t, self.states, self.scratch)
+        _forward_products(self.x, self.weight_t, self.x_steps, self.gates, self.recurrent_t,
+                          self.states, self.scratch)
 
     def backward_loop(self) -> None:
         """After :meth:`forward_loop`, whose activated gates it turns into their gradient:
@@ -99,8 +106,8 @@ def main() -> None:
          "backward products": pieces.backward_products}, rounds=args.rounds).items()}
     backward = ms["forward+backward loops"] - ms["forward loop"]
     print(f"LSTM, {STEPS} steps, batch {BATCH}, {HIDDEN} units, {args.threads} BLAS thread(s),"
-          f" medians of {args.rounds} alternated rounds (ms; each forward includes copying"
-          " the projection in)")
+          f" medians of {args.rounds} alternated rounds (ms; each forward includes its input"
+          " projection)")
     for name, loop, products in (("forward", ms["forward loop"], ms["forward products"]),
                                  ("backward", backward, ms["backward products"])):
         print(f"{name}: loop {loop:.2f}, products alone {products:.2f}, elementwise "

@@ -4,13 +4,13 @@ layout), so a cell switches path by switching module; the LSTM's gates stay in t
 (:data:`LSTM_GATE_ORDER`): the loops read each gate wherever it lies, and reordering the
 weights cost the cell three gathers forward and three scatters backward every step.
 
-Around the loops, torch does the input projection before the forward loop and, when asked,
-the inputs' gradient after each backward chunk of :data:`bench_torch.kernels.CHUNK` steps;
-each part's backward loop adds its chunk's share of the weights' gradients itself
-(:class:`_Shares`). The memory this keeps within the framework kernels' (README, "Kernel
-paths"): the outputs are written batch-major (no copy for the read-out); what the backward
-pass needs of the projection is recomputed per chunk rather than kept (the layer norm's
-inputs, the GRU's recurrent n block).
+Each part's loops project its inputs a chunk of :data:`bench_torch.kernels.CHUNK` steps at a
+time and add each backward chunk's share of the weights' gradients themselves
+(:class:`_Shares`); around them torch does only the inputs' gradient, when asked for. The
+memory this keeps within the framework kernels' (README, "Kernel paths"): the outputs are
+written batch-major (no copy for the read-out); what the backward pass needs of the
+projection is recomputed per chunk rather than kept (the layer norm's inputs, the GRU's
+recurrent n block).
 """
 
 from __future__ import annotations
@@ -109,10 +109,6 @@ class _Parts:
         if mask is None:
             return np.ones((self.count, self.size, hidden), np.float32)
         return _array(self.split(mask))
-
-    def masks(self, mask: Tensor | None) -> list[Tensor | None]:
-        """Each part's recurrent-dropout mask for torch (None without dropout)."""
-        return [None] * self.count if mask is None else list(self.split(mask))
 
     @contextmanager
     def threads(self) -> Iterator[None]:
