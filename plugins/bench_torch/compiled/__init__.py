@@ -11,6 +11,7 @@ step of torch operations had a dozen of them (README, "Kernel paths").
 numba installs from the package registries with its own LLVM, so nothing needs a compiler
 on the user's machine; the compiled code is cached on disk after the first run. The layers:
 
+* :mod:`.vectors`: numba told to use the CPU's widest vectors;
 * :mod:`.blas`: the matrix product, calling the BLAS torch itself uses (MKL in the x86
   wheels), else SciPy's;
 * :mod:`.activations`: tanh and the sigmoid as vectorisable float32 functions;

@@ -19,12 +19,21 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("numba")
 
 import numba  # noqa: E402
+from numba.core.codegen import get_host_cpu_features  # noqa: E402
 
 import harness.plugins  # noqa: E402
 from bench_torch import cells as torch_cells  # noqa: E402
 from bench_torch import plugin as torch_plugin  # noqa: E402
 from bench_torch import threads as torch_threads  # noqa: E402
-from bench_torch.compiled import BENCH_COMPILED, activations, blas, functions, loops, parallel  # noqa: E402,E501
+from bench_torch.compiled import (  # noqa: E402
+    BENCH_COMPILED,
+    activations,
+    blas,
+    functions,
+    loops,
+    parallel,
+    vectors,
+)
 from bench_torch.compiled.parallel import PARALLEL, each_part  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.conformance import run_checks  # noqa: E402
@@ -56,6 +65,29 @@ def test_the_activations_match_numpy_over_the_float32_range():
     saturated = np.abs(x) >= 9.02
     assert (1 - tanh[saturated] ** 2 == 0).all()
     assert (sigmoid[x >= 18.04] == 1).all() and (sigmoid[x <= -18.04] == 0).all()
+
+
+AVX512 = "+avx512f" in get_host_cpu_features().split(",")
+
+
+@pytest.mark.skipif(not AVX512, reason="the CPU has no AVX-512")
+def test_on_a_cpu_with_avx512_the_loops_compile_to_512_bit_vectors():
+    _apply(np.zeros(64, np.float32), *(np.empty(64, np.float32) for _ in range(2)))
+    assembly = "".join(_apply.inspect_asm().values())
+    assert activations.WIDE_VECTORS and "zmm" in assembly
+
+
+@pytest.mark.parametrize("host, user, wide", [
+    ("+sse2,+avx2,+avx512f", None, True),
+    ("+sse2,+avx2,-avx512f", None, False),  # LLVM lists the features a CPU lacks with '-'
+    ("+sse2,+avx2,+avx512f", "+sse2", False),
+])
+def test_wide_vectors_are_asked_for_only_on_avx512_and_never_over_the_users_features(
+        monkeypatch, host, user, wide):
+    monkeypatch.setattr(numba.core.config, "CPU_FEATURES", user)
+    monkeypatch.setattr(vectors, "get_host_cpu_features", lambda: host)
+    assert vectors.prefer_wide_vectors() is wide
+    assert numba.core.config.CPU_FEATURES == (f"{host},{vectors.WIDE}" if wide else user)
 
 
 @pytest.mark.parametrize("accumulate", [False, True])
