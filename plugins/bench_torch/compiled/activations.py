@@ -16,9 +16,7 @@ import numpy as np
 
 from bench_torch.compiled.vectors import prefer_wide_vectors
 
-WIDE_VECTORS = prefer_wide_vectors()
-"""Whether the loops compile to 512-bit vectors: set here, before any loop compiles, since
-every loop calls these functions."""
+prefer_wide_vectors()  # here, before any loop compiles: every loop calls these functions
 
 _f32 = np.float32
 _CLAMP = _f32(7.90531110763549805)

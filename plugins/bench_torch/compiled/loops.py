@@ -39,7 +39,7 @@ from bench_torch.compiled.blas import gemm, gemm_transposed
 from bench_torch.compiled.parallel import each_part
 from harness.reference import LAYER_NORM_EPSILON
 
-CALLEES_DIGEST = "a933ebc56f044868242f53c9c26b547761081fd616195bc1da39d71e550f3189"
+CALLEES_DIGEST = "a7a5820893079c74847ca634cdf93051797f5df9da5fcb78315f90715d7f863c"
 """SHA-256 of :mod:`.activations` and :mod:`.blas`, whose functions these loops call. numba
 keys its on-disk cache of a function on that function's own file only, so a change to a
 callee's file alone would leave the loops compiled with the old callee (a checkout that

@@ -22,10 +22,9 @@ WIDE = "-prefer-256-bit"
 """The feature that turns LLVM's 256-bit preference off."""
 
 
-def prefer_wide_vectors() -> bool:
-    """Have numba compile for this CPU with its widest vectors; whether it now does."""
+def prefer_wide_vectors() -> None:
+    """Have numba compile for this CPU with its widest vectors."""
     if config.CPU_FEATURES is None and config.CPU_NAME is None:
         features = get_host_cpu_features()
         if "+avx512f" in features.split(","):
             config.CPU_FEATURES = f"{features},{WIDE}"
-    return WIDE in (config.CPU_FEATURES or "").split(",")
