@@ -16,7 +16,8 @@ floor and the rest unchanged, over the floor; and the peak memory of one trainin
 T=``--length``, batch 128, for each path, the median of :data:`MEMORY_PROCESSES` fresh
 processes (the rise of its peak resident set over a second step, the peak reset after the
 first, on Linux: tracemalloc does not see torch's CPU allocations, and a fresh process keeps
-one path's freed memory from serving the other).
+one path's freed memory from serving the other; what the first step freed is given back to
+the kernel before the second, :data:`PEAK_PROGRAM`).
 The steps are timed with freed memory kept, as bench's runs do (``harness/allocator.py``;
 ``--allocator default`` for the C library's default, as passes before 30 November 21:22
 were); the peak memory processes keep the default, so that a step's own need shows.
@@ -153,7 +154,7 @@ def step_times(registry, cell: str, rounds: int) -> dict:
 
 
 PEAK_PROGRAM = """
-import json, re, sys
+import ctypes, json, re, sys
 import torch
 from tests.benchmarks.conftest import harness_trainer, training_step
 from tests.helpers import make_host
@@ -167,17 +168,26 @@ _, trainer, batches = harness_trainer(make_host().registry, f"torch:{cell}", ker
                                       task_params={"length": length})
 step = training_step(trainer, batches[:1])
 step()  # the optimiser's state and the libraries' caches, not the step's own need
+release = getattr(ctypes.CDLL(None), "malloc_trim", None)
+if release is not None:  # glibc: every freed page back to the kernel
+    release(0)
 with open("/proc/self/clear_refs", "w") as handle:
     handle.write("5")  # resets the peak resident set (VmHWM) to the current one
 before = status_mb("VmRSS")
 step()
 print(json.dumps({"path": trainer.kernel_path, "peak_growth_mb": status_mb("VmHWM") - before}))
 """
+"""One path's peak memory in a process of its own. It gives what the first step freed back to
+the kernel (glibc's ``malloc_trim``) before the measured step: without that, a path whose
+step makes many small allocations (the frameworks' CPU kernels run a step at a time, a state
+and its gradient per step) served them from memory the first step had freed and the process
+kept, which the rise of the peak does not see. `nn.RNN` read 113-191 MB that way, median
+137, where its step needs about 300 MB; with it, each path reads within 5% process to
+process."""
 
 
 MEMORY_PROCESSES = 3
-"""Fresh processes per path whose peak growth is the median: one process's peak moves with
-where the allocator finds free memory (`nn.RNN`'s read 137-191 MB in four processes)."""
+"""Fresh processes per path whose peak growth is the median."""
 
 
 def step_peak_memory(cell: str, kernel: str, length: int, threads: int = 0,
