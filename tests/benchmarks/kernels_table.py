@@ -182,8 +182,8 @@ the kernel (glibc's ``malloc_trim``) before the measured step: without that, a p
 step makes many small allocations (the frameworks' CPU kernels run a step at a time, a state
 and its gradient per step) served them from memory the first step had freed and the process
 kept, which the rise of the peak does not see. `nn.RNN` read 113-191 MB that way, median
-137, where its step needs about 300 MB; with it, each path reads within 5% process to
-process."""
+137, where its step needs about 300 MB; with it, each path reads within 8% of its median
+from process to process."""
 
 
 MEMORY_PROCESSES = 3
