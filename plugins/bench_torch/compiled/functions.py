@@ -7,10 +7,10 @@ weights cost the cell three gathers forward and three scatters backward every st
 Each part's loops project its inputs a chunk of :data:`bench_torch.kernels.CHUNK` steps at a
 time and add each backward chunk's share of the weights' gradients themselves
 (:class:`_Shares`); around them torch does only the inputs' gradient, when asked for. The
-memory this keeps within the framework kernels' (README, "Kernel paths"): the outputs are
-written batch-major (no copy for the read-out); what the backward pass needs of the
-projection is recomputed per chunk rather than kept (the layer norm's inputs, the GRU's
-recurrent n block).
+outputs are written batch-major (no copy for the read-out). What the backward pass needs of
+the forward pass is kept for every step (the layer norm's inputs, the GRU's recurrent n
+block), not recomputed per chunk: a step's peak memory stays half the frameworks' or less
+(README, "Kernel paths").
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 from bench_torch.compiled import BENCH_COMPILED, loops
 from bench_torch.compiled.blas import SCRATCH
 from bench_torch.compiled.parallel import PARALLEL
-from bench_torch.kernels import CHUNK, chunks, stacked
+from bench_torch.kernels import CHUNK, chunks
 from bench_torch.threads import independent_threads
 
 _in_float32 = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
@@ -263,12 +263,11 @@ def _gru_gates(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurrent
                recurrent_bias: Tensor, mask: Tensor | None,
                out: Tensor) -> tuple[Tensor, Tensor]:
     """The GRU's forward loop, writing the outputs into ``out``: the activated gates,
-    [parts, T, rows, 3H], and the n block of the recurrent product (with its bias) for the
-    steps of the backward pass's first chunk, which it would otherwise recompute."""
+    [parts, T, rows, 3H], and the n block of every step's recurrent product (with its bias),
+    [parts, T, rows, H], which the backward pass needs (r scales it)."""
     hidden = recurrent.shape[1]
     gates = x.new_empty(parts.count, x.shape[1], parts.size, 3 * hidden)
-    first, last = chunks(x.shape[1])[0]
-    kept = gates.new_empty(parts.count, last - first, parts.size, hidden)
+    kept = gates.new_empty(*gates.shape[:3], hidden)
     with parts.threads():
         loops.gru_forward(_array(parts.split(x)), _transposed(weight), _array(gates),
                           _array(bias), _transposed(recurrent),
@@ -290,19 +289,19 @@ class GRURecurrence(Function):
         parts, hidden = _Parts(x.shape[0], recurrent.numel()), recurrent.shape[1]
         ctx.parts, ctx.spent = parts, False
         out = x.new_empty(x.shape[0], x.shape[1], hidden)
-        gates, ctx.kept = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask,
-                                     out)
-        ctx.save_for_backward(x, weight, bias, recurrent, recurrent_bias, out, gates, mask)
+        gates, kept = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask, out)
+        ctx.save_for_backward(x, weight, bias, recurrent, recurrent_bias, out, gates, kept,
+                              mask)
         return out
 
     @staticmethod
     @_as_forward
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
-        x, weight, bias, recurrent, recurrent_bias, out, gates, mask = ctx.saved_tensors
+        x, weight, bias, recurrent, recurrent_bias, out, gates, kept, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
-        kept, ctx.kept = ctx.kept, None
-        if ctx.spent:  # a second backward pass: the first turned the gates into its gradient
+        if ctx.spent:  # a second backward pass: the first turned the gates and the kept n
+            # blocks into their gradients
             gates, kept = _gru_gates(parts, x, weight, bias, recurrent, recurrent_bias, mask,
                                      torch.empty_like(out))
         ctx.spent = True
@@ -311,29 +310,40 @@ class GRURecurrence(Function):
         arrays = (_array(parts.split(out)), _array(recurrent), parts.mask(mask, hidden),
                   _array(parts.split(d_outputs)), parts.carried(hidden),
                   parts.carried(hidden), parts.scratch())
-        # the n block of the recurrent product with its bias (r scales it): [U_n^T; 0; b_n]
-        n_block = _array(stacked(torch.zeros_like(weight[2 * hidden :]),
-                                 recurrent_bias[2 * hidden :], recurrent[2 * hidden :]))
-        recomputed = parts.chunk(x.shape, hidden)
         for start, stop in chunks(x.shape[1]):
-            # the forward pass's for the first chunk, else recomputed in the loop; the loop
-            # turns it into the projection's n-block gradient, the gates into the recurrent
-            # product's gradient
-            hz_n = _array(kept) if kept is not None else recomputed[:, : stop - start]
+            # the loop turns the kept n blocks into the projection's n-block gradient, the
+            # gates into the recurrent product's gradient
             with parts.threads():
-                loops.gru_backward(_array(gates), hz_n, kept is None, n_block,
+                loops.gru_backward(_array(gates), _array(kept)[:, start:stop],
                                    *shares.loop_arrays(start, stop), _array(n_shares), start,
                                    stop, *arrays)
-            kept = None
             if shares.d_x is not None:
                 shares.add_inputs(start, torch.cat((gates[:, start:stop, :, : 2 * hidden],
-                                                    torch.from_numpy(hz_n)), -1))
+                                                    kept[:, start:stop]), -1))
         d_x, d_weight, d_bias, d_recurrent = shares.results()
         d_recurrent_bias = d_bias.clone()  # the product's bias has a share in every block
         n_total = n_shares.sum(0)
         d_weight[2 * hidden :] = n_total[:-1].t()
         d_bias[2 * hidden :] = n_total[-1]
         return d_x, d_weight, d_bias, d_recurrent, d_recurrent_bias, None
+
+
+def _lnrnn_inputs(parts: _Parts, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
+                  gamma: Tensor, beta: Tensor, mask: Tensor | None,
+                  out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The layer-norm RNN's forward loop, writing the outputs into ``out``: every step's
+    layer norm inputs, [parts, T, rows, H], each row's mean and 1 / sqrt(var + eps), [parts,
+    T, rows]."""
+    hidden = recurrent.shape[1]
+    pre = x.new_empty(parts.count, x.shape[1], parts.size, hidden)
+    means, rstd = (x.new_empty(*pre.shape[:3]) for _ in range(2))
+    with parts.threads():
+        loops.lnrnn_forward(_array(parts.split(x)), _transposed(weight), _array(bias),
+                            _transposed(recurrent), _array(gamma), _array(beta),
+                            parts.mask(mask, hidden), _array(parts.split(out)), _array(means),
+                            _array(rstd), parts.chunk(x.shape), _array(pre),
+                            parts.rows(hidden), parts.scratch())
+    return pre, means, rstd
 
 
 class LNRNNRecurrence(Function):
@@ -345,30 +355,25 @@ class LNRNNRecurrence(Function):
     def forward(ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor, recurrent: Tensor,
                 gamma: Tensor, beta: Tensor, mask: Tensor | None) -> Tensor:
         parts = _Parts(x.shape[0], recurrent.numel())
-        steps, hidden = x.shape[1], recurrent.shape[1]
-        ctx.parts = parts
-        out = x.new_empty(x.shape[0], steps, hidden)
-        means, rstd = (x.new_empty(parts.count, steps, parts.size) for _ in range(2))
-        first, last = chunks(steps)[0]
-        pre = parts.chunk(x.shape, hidden)
-        with parts.threads():
-            loops.lnrnn_forward(_array(parts.split(x)), _transposed(weight), _array(bias),
-                                _transposed(recurrent), _array(gamma), _array(beta),
-                                parts.mask(mask, hidden), _array(parts.split(out)),
-                                _array(means), _array(rstd), parts.chunk(x.shape), pre,
-                                parts.rows(hidden), parts.scratch())
-        # the loop leaves the layer norm's inputs of the last chunk in ``pre``: the ones the
-        # backward pass needs first, kept rather than recomputed (one chunk's memory)
-        ctx.kept = pre[:, : last - first]
-        ctx.save_for_backward(x, weight, bias, recurrent, out, means, rstd, gamma, mask)
+        ctx.parts, ctx.spent = parts, False
+        out = x.new_empty(x.shape[0], x.shape[1], recurrent.shape[1])
+        pre, means, rstd = _lnrnn_inputs(parts, x, weight, bias, recurrent, gamma, beta, mask,
+                                         out)
+        ctx.save_for_backward(x, weight, bias, recurrent, gamma, beta, out, pre, means, rstd,
+                              mask)
         return out
 
     @staticmethod
     @_as_forward
     @once_differentiable
     def backward(ctx: FunctionCtx, d_outputs: Tensor):
-        x, weight, bias, recurrent, out, means, rstd, gamma, mask = ctx.saved_tensors
+        x, weight, bias, recurrent, gamma, beta, out, pre, means, rstd, mask = ctx.saved_tensors
         parts, hidden = ctx.parts, recurrent.shape[1]
+        if ctx.spent:  # a second backward pass: the first turned the layer norm's inputs
+            # into their gradient
+            pre, means, rstd = _lnrnn_inputs(parts, x, weight, bias, recurrent, gamma, beta,
+                                             mask, torch.empty_like(out))
+        ctx.spent = True
         shares = _Shares(parts, x, weight, recurrent, ctx.needs_input_grad[0])
         d_gamma, d_beta = (gamma.new_zeros(parts.count, hidden) for _ in range(2))
         arrays = (_array(parts.split(out)), _array(recurrent), _array(gamma),
@@ -376,18 +381,10 @@ class LNRNNRecurrence(Function):
                   _array(parts.split(d_outputs)), _array(d_gamma), _array(d_beta),
                   parts.carried(hidden), np.empty((parts.count, hidden), np.float32),
                   parts.scratch())
-        weights = _array(stacked(weight, bias, recurrent))
-        recomputed = parts.chunk(x.shape, hidden)
-        # the forward pass's last chunk, which the loop below overwrites (a second backward
-        # pass through the same graph recomputes it)
-        kept, ctx.kept = ctx.kept, None
         for start, stop in chunks(x.shape[1]):
-            # the layer norm's inputs: the forward pass's for the first chunk, else
-            # recomputed in the loop, which turns them into their gradient
-            pre = kept if kept is not None else recomputed[:, : stop - start]
+            # the loop turns the layer norm's inputs into their gradient
             with parts.threads():
-                loops.lnrnn_backward(pre, kept is None, weights,
+                loops.lnrnn_backward(_array(pre)[:, start:stop],
                                      *shares.loop_arrays(start, stop), start, stop, *arrays)
-            kept = None
-            shares.add_inputs(start, torch.from_numpy(pre))
+            shares.add_inputs(start, pre[:, start:stop])
         return (*shares.results(), d_gamma.sum(0), d_beta.sum(0), None)

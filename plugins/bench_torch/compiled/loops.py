@@ -85,12 +85,14 @@ def _project(x: np.ndarray, start: int, weight_t: np.ndarray, x_steps: np.ndarra
 
 @numba.njit(**FAST)
 def _pre_activations(x, t, weight_t, x_steps, pre, recurrent_t, held, scratch):
-    """Step ``t``'s block of ``pre`` [K, rows, width] (step t's at t % K) holding x_t W^T +
-    (h_{t-1} * mask) U^T, the chunk's projection made at its first step."""
-    chunk = pre.shape[0]
-    if t % chunk == 0:
-        _project(x, t, weight_t, x_steps, _flat(pre), scratch)
-    block = pre[t % chunk]
+    """Step ``t``'s block of ``pre`` holding x_t W^T + (h_{t-1} * mask) U^T, the projection of
+    a chunk of ``K = len(x_steps)`` steps made at its first step. ``pre`` [K, rows, width]
+    reuses one chunk's room (step t's at t % K); ``pre`` [T, rows, width] keeps every step's
+    (step t's at t)."""
+    block_of = t % pre.shape[0]
+    if t % x_steps.shape[0] == 0:
+        _project(x, t, weight_t, x_steps, _flat(pre[block_of:]), scratch)
+    block = pre[block_of]
     _add_recurrent_product(block, t, recurrent_t, held, scratch)
     return block
 
@@ -200,9 +202,8 @@ def _gru_forward(x, weight_t, gates, bias, recurrent_t, recurrent_bias, mask, ou
     """Reset-after GRU. ``gates`` [T, B, 3H] are filled with the activated gates in torch's
     order r, z, n; ``hz`` [B, 3H] holds a step's recurrent product and
     ``state`` [B, H] the state (the gate pass reading h_{t-1} from ``out``, the rows it
-    writes, measured 6x slower). ``kept`` [K, B, H] receives the n block of the last K
-    steps' recurrent products with its bias (what the backward loop's ``hz_n`` holds)."""
-    keep_from = gates.shape[0] - kept.shape[0]
+    writes, measured 6x slower). ``kept`` [T, B, H] receives the n block of every step's
+    recurrent product with its bias (what the backward loop's ``hz_n`` holds)."""
     hidden = out.shape[2]
     hz[:] = 0.0  # the product at t = 0, where h_{-1} = 0
     state[:] = 0.0
@@ -217,8 +218,7 @@ def _gru_forward(x, weight_t, gates, bias, recurrent_t, recurrent_bias, mask, ou
             _add_biases(a, u, bias, recurrent_bias, 2 * hidden)
             ar, az, an = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:]
             un = u[2 * hidden:]
-            if t >= keep_from:
-                kept[t - keep_from, b] = un
+            kept[t, b] = un
             h, h_prev, kept_h, mb = out[b, t], state[b], held[b], mask[b]
             for j in range(hidden):
                 r, z = sigmoid(ar[j]), sigmoid(az[j])
@@ -246,7 +246,7 @@ def _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh,
                  scratch):
     """The activated gates become, in place, the gradient of the whole recurrent product
     (r, z and the n block scaled by r); ``hz_n`` [stop - start, B, H] (the n block of the
-    recurrent product with its bias, recomputed for the chunk) becomes the gradient of the
+    recurrent product with its bias, as the forward loop kept it) becomes the gradient of the
     input projection's n block. ``carry`` [B, H] is what reaches h_{t-1} directly (z_t
     dh_t), carried between calls like ``dh``."""
     hidden = out.shape[2]
@@ -277,8 +277,8 @@ def _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh,
 def _lnrnn_forward(x, weight_t, bias, recurrent_t, gamma, beta, mask, out, means, rstd,
                    x_steps, pre, held, scratch):
     """h_t = tanh(LayerNorm(x_t W^T + b + (h_{t-1} * mask) U)); ``means`` and ``rstd`` [T,
-    B] keep each row's mean and 1 / sqrt(var + eps); ``pre`` [K, B, H] keeps the layer
-    norm's inputs of step t at t % K, so that the last K-step chunk's are there after."""
+    B] keep each row's mean and 1 / sqrt(var + eps); ``pre`` [T, B, H] keeps every step's
+    layer norm inputs for the backward loop."""
     hidden = out.shape[2]
     per_unit = np.float32(1.0 / hidden)
     for t in range(x.shape[1]):
@@ -304,8 +304,8 @@ def _lnrnn_forward(x, weight_t, bias, recurrent_t, gamma, beta, mask, out, means
 @numba.njit(**FAST)
 def _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, d_outputs,
                    d_gamma, d_beta, dh, normed, scratch):
-    """``pre`` [stop - start, B, H], the pre-activations recomputed for the chunk, becomes
-    their gradient; ``d_gamma`` and ``d_beta`` [H] are added to; ``normed`` [H] is a row's
+    """``pre`` [stop - start, B, H], the layer norm's inputs as the forward loop kept them,
+    becomes their gradient; ``d_gamma`` and ``d_beta`` [H] are added to; ``normed`` [H] is a row's
     scratch."""
     hidden = out.shape[2]
     per_unit = np.float32(1.0 / hidden)
@@ -340,8 +340,7 @@ def _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, 
 @numba.njit(**FAST)
 def _operand(out, x, mask, start, stop, joined):
     """``joined[t - start]`` = ``[h_{t-1} * mask | x_t | 1]`` for the chunk's steps (h_{-1}
-    = 0): what a chunk's gradient is multiplied by for the weights' gradients, and what
-    times ``[U^T; W^T; b]`` is the chunk's pre-activations."""
+    = 0): what a chunk's gradient is multiplied by for the weights' gradients."""
     hidden, inputs = out.shape[2], x.shape[2]
     for t in range(start, stop):
         for b in range(out.shape[0]):
@@ -370,13 +369,6 @@ def _add_input_shares(joined, hidden, d, shares, scratch):
     ``hidden`` columns (the GRU's input projection's n block, which the state's product
     has no share of)."""
     gemm_transposed(_flat(joined)[:, hidden:], _flat(d), shares, True, scratch)
-
-
-@numba.njit(**FAST)
-def _recompute(joined, matrix, out, scratch):
-    """``out`` = ``joined`` times ``matrix``: what a backward chunk recomputes of its forward
-    pass (the layer norm's inputs, the GRU's recurrent n block)."""
-    gemm(_flat(joined), matrix, _flat(out), False, scratch)
 
 
 # ------------------------------------------------------------------- batch parts
@@ -444,25 +436,22 @@ def gru_forward(x, weight_t, gates, bias, recurrent_t, recurrent_bias, mask, out
         for p in range(len(gates))])
 
 
-def _gru_backward_part(gates, hz_n, recompute, n_block, x, joined, shares, n_shares, start,
-                       stop, out, recurrent, mask, d_outputs, dh, carry, scratch):
-    """``hz_n`` is recomputed from ``joined`` (times ``n_block``, [U_n^T; 0; b_n]) when
-    ``recompute``, else the forward pass's; ``n_shares`` [input + 1, H] += ``[x | 1]^T``
-    times the input projection's n-block gradient."""
+def _gru_backward_part(gates, hz_n, x, joined, shares, n_shares, start, stop, out, recurrent,
+                       mask, d_outputs, dh, carry, scratch):
+    """``n_shares`` [input + 1, H] += ``[x | 1]^T`` times the input projection's n-block
+    gradient."""
     _operand(out, x, mask, start, stop, joined)
-    if recompute:
-        _recompute(joined, n_block, hz_n, scratch)
     _gru_backward(gates, hz_n, start, stop, out, recurrent, mask, d_outputs, dh, carry,
                   scratch)
     _add_shares(joined, gates[start:stop], shares, scratch)
     _add_input_shares(joined, out.shape[2], hz_n, n_shares, scratch)
 
 
-def gru_backward(gates, hz_n, recompute, n_block, x, joined, shares, n_shares, start, stop,
-                 out, recurrent, mask, d_outputs, dh, carry, scratch):
+def gru_backward(gates, hz_n, x, joined, shares, n_shares, start, stop, out, recurrent, mask,
+                 d_outputs, dh, carry, scratch):
     each_part(_gru_backward_part, [
-        (gates[p], hz_n[p], recompute, n_block, x[p], joined[p], shares[p], n_shares[p],
-         start, stop, out[p], recurrent, mask[p], d_outputs[p], dh[p], carry[p], scratch[p])
+        (gates[p], hz_n[p], x[p], joined[p], shares[p], n_shares[p], start, stop, out[p],
+         recurrent, mask[p], d_outputs[p], dh[p], carry[p], scratch[p])
         for p in range(len(gates))])
 
 
@@ -474,24 +463,18 @@ def lnrnn_forward(x, weight_t, bias, recurrent_t, gamma, beta, mask, out, means,
         for p in range(len(x))])
 
 
-def _lnrnn_backward_part(pre, recompute, weights, x, joined, shares, start, stop, out,
-                         recurrent, gamma, mask, means, rstd, d_outputs, d_gamma, d_beta, dh,
-                         normed, scratch):
-    """``pre``, the layer norm's inputs, is recomputed from ``joined`` (times ``weights``,
-    [U^T; W^T; b]) when ``recompute``, else the forward pass's."""
-    _operand(out, x, mask, start, stop, joined)
-    if recompute:
-        _recompute(joined, weights, pre, scratch)
+def _lnrnn_backward_part(pre, x, joined, shares, start, stop, out, recurrent, gamma, mask,
+                         means, rstd, d_outputs, d_gamma, d_beta, dh, normed, scratch):
     _lnrnn_backward(pre, start, stop, out, recurrent, gamma, mask, means, rstd, d_outputs,
                     d_gamma, d_beta, dh, normed, scratch)
+    _operand(out, x, mask, start, stop, joined)
     _add_shares(joined, pre, shares, scratch)
 
 
-def lnrnn_backward(pre, recompute, weights, x, joined, shares, start, stop, out, recurrent,
-                   gamma, mask, means, rstd, d_outputs, d_gamma, d_beta, dh, normed, scratch):
+def lnrnn_backward(pre, x, joined, shares, start, stop, out, recurrent, gamma, mask, means,
+                   rstd, d_outputs, d_gamma, d_beta, dh, normed, scratch):
     """``d_gamma`` and ``d_beta`` have a part axis too: each part adds to its own."""
     each_part(_lnrnn_backward_part, [
-        (pre[p], recompute, weights, x[p], joined[p], shares[p], start, stop, out[p],
-         recurrent, gamma, mask[p], means[p], rstd[p], d_outputs[p], d_gamma[p], d_beta[p],
-         dh[p], normed[p], scratch[p])
+        (pre[p], x[p], joined[p], shares[p], start, stop, out[p], recurrent, gamma, mask[p],
+         means[p], rstd[p], d_outputs[p], d_gamma[p], d_beta[p], dh[p], normed[p], scratch[p])
         for p in range(len(pre))])
