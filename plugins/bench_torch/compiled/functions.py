@@ -9,7 +9,7 @@ time and add each backward chunk's share of the weights' gradients themselves
 (:class:`_Shares`); around them torch does only the inputs' gradient, when asked for. The
 outputs are written batch-major (no copy for the read-out). What the backward pass needs of
 the forward pass is kept for every step (the layer norm's inputs, the GRU's recurrent n
-block), not recomputed per chunk: a step's peak memory stays half the frameworks' or less
+block), not recomputed per chunk: a step's peak memory stays well under the frameworks'
 (README, "Kernel paths").
 """
 
