@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
-from collections.abc import Callable, Hashable
-from typing import TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -27,7 +24,6 @@ def _width(stream) -> int | None:
 
 stdout = Console(highlight=False, width=_width(sys.stdout))
 stderr = Console(stderr=True, highlight=False, width=_width(sys.stderr))
-Item = TypeVar("Item", bound=Hashable)
 
 
 def warn_plugin_errors(host: PluginHost) -> None:
@@ -42,16 +38,3 @@ def warn_plugin_errors(host: PluginHost) -> None:
         else:
             what = f"plugin {name!r} is broken and was skipped: {info.errors[0]}"
         stderr.print(f"[yellow]warning:[/] {escape(what)} (see `bench plugins`)", markup=True)
-
-
-def given_once(items: list[Item], name: Callable[[Item], str] = str) -> list[Item]:
-    """``items`` in order without repeats, each repeated one named in a warning line on
-    stderr: asked for twice, a run is still run once, which whoever typed it twice may not
-    expect."""
-    counts = Counter(items)
-    for item, count in counts.items():
-        if count > 1:
-            times = "twice" if count == 2 else f"{count} times"
-            print(f"bench: warning: {name(item)} given {times}; running it once",
-                  file=sys.stderr)
-    return list(counts)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UnknownNameError, UsageError
+from harness.repeats import warnings_from
 
 try:
     import tomllib
@@ -74,9 +75,11 @@ class SuiteEntry:
 
 @contextmanager
 def _naming_entry(path: Path, number: int) -> Iterator[None]:
-    """Name the entry, and each option as the file spells it (``eval_every``)."""
+    """Name the entry in errors and warnings, and each option as the file spells it
+    (``eval_every``)."""
     try:
-        yield
+        with warnings_from(f"{path}: [[runs]] entry {number}"):
+            yield
     except UsageError as exc:
         keys = OPTION.sub(lambda option: option[1].replace("-", "_"), str(exc))
         raise UsageError(f"{path}: [[runs]] entry {number}: {keys}") from None

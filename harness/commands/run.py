@@ -12,7 +12,7 @@ from rich.markup import escape
 from harness import claims, stopping
 from harness.answer import answer_json, answer_line
 from harness.commands import Parser
-from harness.display import given_once, stderr, stdout, warn_plugin_errors
+from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError
 from harness.execution import Executor, ExecutorOptions, failed_record
 from harness.plugins import default_host
@@ -27,6 +27,7 @@ from harness.records import (
     write_record,
 )
 from harness.render.terminal import to_rich
+from harness.repeats import given_once
 from harness.runner import validate
 from harness.search import BUDGET_RUNS, MAX_LENGTH, plan_searches, search_lengths
 from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec

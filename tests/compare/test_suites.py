@@ -6,6 +6,7 @@ import pytest
 from harness.cli import build_parser
 from harness.commands.run import requested_specs
 from harness.errors import UsageError
+from harness.repeats import given_once
 from harness.suites import load_suite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,21 @@ def test_a_bad_value_in_a_suite_is_one_line_naming_its_entry(tmp_path, host, cap
     assert capsys.readouterr().err == (f"bench: error: {path}: [[runs]] entry 2: hidden must "
                                        "be a whole number from 1 to 2147483647, got 0\n")
     assert not out.exists()
+
+
+def test_a_value_given_twice_in_a_suite_entry_is_warned_of_naming_the_entry(tmp_path, registry,
+                                                                           capsys):
+    path = write(tmp_path, '[[runs]]\ntask = "adding"\ncells = "torch:rnn"\n'
+                           '[[runs]]\ntask = "adding"\ncells = ["torch:rnn", "rnn"]\n'
+                           'seeds = [0, 0]\n')
+    specs = requested_specs(run_args("--suite", str(path)), registry)
+    assert [(spec.cell, spec.seed) for spec in specs] == [("torch:rnn", 0)]
+    given_once([1, 1])  # outside the suite's entries, a warning names none
+    assert capsys.readouterr().err.splitlines() == [
+        f"bench: warning: {path}: [[runs]] entry 2: seed 0 given twice; running it once",
+        f"bench: warning: {path}: [[runs]] entry 2: torch:rnn given twice; running it once",
+        "bench: warning: 1 given twice; running it once",
+    ]
 
 
 def test_an_unknown_suite_name_lists_the_suites(registry, monkeypatch, tmp_path):
