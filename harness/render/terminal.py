@@ -7,7 +7,9 @@ minimum widths (a number then folds mid-word, or the last column is cropped): a 
 gets narrower than its longest word, and the first columns (the names) never wrap. Where
 even the longest words cannot all fit side by side, the table is printed in parts, each
 with the leading name columns and as many of the others as fit, titled ``(part 1 of 2)``
-and so on; the caption follows the last part.
+and so on. The caption (and the notes) follow the last part as text of their own, wrapped
+at the console's width: as rich's caption they were wrapped to the table's, a narrow table's
+into four lines padded with spaces.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions
 from rich.markup import escape
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from harness.table_model import Column, Table, Tone, tone_of
 
@@ -48,7 +51,8 @@ class TerminalTable:
     def __init__(self, table: Table):
         self.table = table
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RichTable]:
+    def __rich_console__(self, console: Console,
+                         options: ConsoleOptions) -> Iterator[RichTable | Text]:
         table = self.table
         extents = [_extent(column, [row[i] for row in table.rows])
                    for i, column in enumerate(table.columns)]
@@ -57,7 +61,10 @@ class TerminalTable:
             title = table.title if len(parts) == 1 else (
                 f"{table.title} (part {number} of {len(parts)})".strip())
             widths = _widths([extents[i] for i in shown], options.max_width)
-            yield _rich_part(table, shown, widths, title, last=number == len(parts))
+            yield _rich_part(table, shown, widths, title)
+        caption = "\n".join(filter(None, [table.caption, *table.notes]))
+        if caption:
+            yield Text(caption)
 
 
 def to_rich(table: Table) -> TerminalTable:
@@ -119,12 +126,10 @@ def _widths(extents: Sequence[_Extent], room: int) -> list[int]:
     return widths
 
 
-def _rich_part(table: Table, shown: Sequence[int], widths: Sequence[int], title: str,
-               last: bool) -> RichTable:
-    caption = "\n".join(filter(None, [table.caption, *table.notes])) if last else ""
-    rich = RichTable(box=box.SIMPLE_HEAD, padding=0, show_edge=False, caption_justify="left",
-                     title_justify="left", title=escape(title) or None,
-                     caption=escape(caption) or None)
+def _rich_part(table: Table, shown: Sequence[int], widths: Sequence[int],
+               title: str) -> RichTable:
+    rich = RichTable(box=box.SIMPLE_HEAD, padding=0, show_edge=False, title_justify="left",
+                     title=escape(title) or None)
     for index, width in zip(shown, widths, strict=True):
         column = table.columns[index]
         rich.add_column(escape(column.narrow or column.name), justify=column.align,

@@ -73,3 +73,16 @@ def test_a_table_too_wide_is_printed_in_parts_each_naming_its_rows():
         assert first.count(f"{cell} ") == 2 and second.count(f"{cell} ") == 2
     assert lines[-1].strip() == "a caption" and text.count("a caption") == 1
     assert "part" not in printed(250, table)
+
+
+def test_a_narrow_tables_caption_wraps_at_the_consoles_width_not_the_tables():
+    caption = ("headline at each length T (median of 3 seeds); remembers: above chance at "
+               "p < 0.01 by at least 0.02")  # 96 characters under a table of 19
+    table = Table("memory length", [Column("cell", fold=False), Column("T=5", "right")],
+                  caption=caption, rows=[["torch:rnn", "0.9"]])
+    wide = printed(200, table).splitlines()
+    assert wide[-1] == caption and max(map(len, wide[:-1])) < 20
+    narrow = printed(80, table).splitlines()
+    caption_lines = narrow[narrow.index(next(x for x in narrow if x.startswith("headline"))):]
+    assert len(caption_lines) == 2 and all(len(line) <= 80 for line in caption_lines)
+    assert " ".join(line.strip() for line in caption_lines) == caption
