@@ -133,7 +133,7 @@ def plan_searches(specs: Sequence[RunSpec], registry: Registry, budget: int | No
             raise UsageError(f"--max-length must be in [{START_LENGTH}, {maximum}] for "
                              f"{first.task}, got {max_length}")
         maximum = max_length
-    start = _shortest_valid(first, registry, maximum)
+    start = first_length(first, registry, maximum)
     steps = budget if budget is not None else BUDGET_RUNS * first.steps
     if steps < first.steps:
         raise UsageError(f"--budget must be at least --steps ({first.steps}) to try one "
@@ -152,9 +152,10 @@ def _memory_check(registry: Registry) -> MemoryCheck:
     return check
 
 
-def _shortest_valid(spec: RunSpec, registry: Registry, maximum: int) -> int:
-    """START_LENGTH, or the first of its doublings that the task accepts with the other
-    parameters (selective copy needs a length of at least its tokens)."""
+def first_length(spec: RunSpec, registry: Registry, maximum: int = MAX_LENGTH) -> int:
+    """The search's first length: START_LENGTH, or the first of its doublings that the task
+    accepts with the other parameters (selective copy needs a length of at least its
+    tokens)."""
     definition = registry.task(spec.task)
     length = START_LENGTH
     while True:

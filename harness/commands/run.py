@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 from rich.markup import escape
@@ -29,7 +30,7 @@ from harness.records import (
 from harness.render.terminal import to_rich
 from harness.repeats import given_once
 from harness.runner import validate
-from harness.search import BUDGET_RUNS, MAX_LENGTH, plan_searches, search_lengths
+from harness.search import BUDGET_RUNS, MAX_LENGTH, first_length, plan_searches, search_lengths
 from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
 from harness.suites import suite_runs
 from harness.sweep import MemoryLength, memory_lengths, summarise_cells
@@ -263,8 +264,10 @@ def _task_param_grid(args) -> list[dict]:
     return [{**params, "length": length} for length in args.lengths or []] or [params]
 
 
-def build_specs(args, registry) -> list[RunSpec]:
-    """Every run asked for (cells × lengths × seeds), each validated before any starts."""
+def build_specs(args, registry, search: bool = False) -> list[RunSpec]:
+    """Every run asked for (cells × lengths × seeds), each validated before any starts; for
+    a length ``search``, at the length it starts from (the task's default length may need
+    more memory than the machine has, where the search's first lengths do not)."""
     task = registry.task(args.task)
     given = "--length" if args.length is not None else "--lengths" if args.lengths else None
     if given and LENGTH_PARAMETER not in task.defaults():
@@ -286,7 +289,8 @@ def build_specs(args, registry) -> list[RunSpec]:
         for cell in cells for params in grid for seed in args.seeds
     ]
     for spec in specs:
-        validate(spec, registry)
+        validate(replace(spec, task_params={**spec.task_params, LENGTH_PARAMETER: first_length(
+            spec, registry)}) if search else spec, registry)
     return specs
 
 
@@ -302,7 +306,7 @@ def requested_specs(args, registry) -> list[RunSpec]:
     if missing:
         raise UsageError("bench run: the following arguments are required: "
                          f"{', '.join('--' + name for name in missing)} (or --suite)")
-    return build_specs(args, registry)
+    return build_specs(args, registry, search=searches_length(args, registry))
 
 
 def searches_length(args, registry) -> bool:

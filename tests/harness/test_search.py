@@ -100,6 +100,27 @@ def test_the_search_stops_before_a_length_that_would_not_fit_in_memory(
     assert record["spec"]["task_params"]["length"] == 5 and record["status"] == "ok"
 
 
+def test_a_search_is_checked_against_memory_at_its_first_length_not_the_tasks_default(
+        registry, tmp_path, capsys, monkeypatch):
+    """copy's default length is 100. With room for T=5 but not T=10, the search runs T=5
+    (and stops there: two steps remember nothing); checked at T=100, the whole search was
+    refused before any work."""
+    (cell,) = registry.resolve_cells(["torch:rnn"])
+    spec = RunSpec(task="copy", cell="torch:rnn", batch=4, hidden=4, eval_size=64)
+    need = {n: footprint(spec, registry.task("copy").build({"length": n}), cell).total
+            for n in (5, 10, 100)}
+    available = (need[5] + need[10]) // 2
+    monkeypatch.setattr("harness.footprint.available_bytes", lambda: available)
+    out = tmp_path / "out"
+    assert main(["run", "--task", "copy", "--cells", "torch:rnn", "--batch", "4", "--hidden",
+                 "4", "--eval-size", "64", "--steps", "2", "--eval-every", "1", "--out",
+                 str(out)]) == 0
+    assert "1 length tried (T=5)" in capsys.readouterr().out
+    (record,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert record["spec"]["task_params"]["length"] == 5 and record["status"] == "ok"
+    assert need[100] > available
+
+
 def test_max_length_caps_the_lengths_tried(planted):
     specs = [RunSpec(task="echo", cell="planted:memory", task_params={"length": 5},
                      steps=STEPS, eval_every=2, eval_size=256, batch=4, hidden=4)]
