@@ -69,8 +69,7 @@ class CellSearch:
         return sum(v.steps for v in self.verdicts.values()) // len(self.templates)
 
     def specs_at(self, length: int) -> list[RunSpec]:
-        return [replace(t, task_params={**t.task_params, LENGTH_PARAMETER: length})
-                for t in self.templates]
+        return [at_length(t, length) for t in self.templates]
 
     def add(self, length: int, records: Sequence[RunRecord]) -> None:
         self.records.extend(records)
@@ -150,6 +149,11 @@ def _memory_check(registry: Registry) -> MemoryCheck:
         (cell,) = registry.resolve_cells([spec.cell])
         return shortfall(spec, registry.task(spec.task).build(spec.task_params), cell)
     return check
+
+
+def at_length(spec: RunSpec, length: int) -> RunSpec:
+    """``spec`` with its task's length set to ``length``."""
+    return replace(spec, task_params={**spec.task_params, LENGTH_PARAMETER: length})
 
 
 def first_length(spec: RunSpec, registry: Registry, maximum: int = MAX_LENGTH) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 
 from rich.markup import escape
@@ -30,7 +29,14 @@ from harness.records import (
 from harness.render.terminal import to_rich
 from harness.repeats import given_once
 from harness.runner import validate
-from harness.search import BUDGET_RUNS, MAX_LENGTH, first_length, plan_searches, search_lengths
+from harness.search import (
+    BUDGET_RUNS,
+    MAX_LENGTH,
+    at_length,
+    first_length,
+    plan_searches,
+    search_lengths,
+)
 from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
 from harness.suites import suite_runs
 from harness.sweep import MemoryLength, memory_lengths, summarise_cells
@@ -288,9 +294,9 @@ def build_specs(args, registry, search: bool = False) -> list[RunSpec]:
                 clip_value=args.clip_value, lr_schedule=args.lr_schedule)
         for cell in cells for params in grid for seed in args.seeds
     ]
+    start = first_length(specs[0], registry) if search and specs else None
     for spec in specs:
-        validate(replace(spec, task_params={**spec.task_params, LENGTH_PARAMETER: first_length(
-            spec, registry)}) if search else spec, registry)
+        validate(spec if start is None else at_length(spec, start), registry)
     return specs
 
 
