@@ -121,6 +121,18 @@ def test_a_search_is_checked_against_memory_at_its_first_length_not_the_tasks_de
     assert need[100] > available
 
 
+def test_a_search_that_cannot_start_is_refused_in_one_line_naming_its_first_length(
+        host, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("harness.footprint.available_bytes", lambda: 16 * 2**30)
+    out = tmp_path / "out"
+    assert main(["run", "--task", "copy", "--cells", "torch:rnn", "--batch", "10000000",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and not out.exists()
+    assert err.startswith("bench: error: torch:rnn length=5 seed 0: needs at least ")
+    assert "× 25 time steps" in err and "more than the 16.0 GiB available" in err
+
+
 def test_max_length_caps_the_lengths_tried(planted):
     specs = [RunSpec(task="echo", cell="planted:memory", task_params={"length": 5},
                      steps=STEPS, eval_every=2, eval_size=256, batch=4, hidden=4)]
