@@ -67,6 +67,22 @@ def answer_line(memory: MemoryLength) -> str:
             f"({evidence(memory, remembers)}){limit}; {solved}.")
 
 
+def length_answer_line(memory: MemoryLength) -> str:
+    """The answer of runs at one length: whether the cell remembers there, or solves it."""
+    (verdict,) = memory.verdicts.values()
+    seeds = f"{verdict.seeds} seed{'s' if verdict.seeds > 1 else ''}"
+    at = f"{memory.task} at T={verdict.length}"
+    if verdict.headline is None:
+        return f"{memory.cell}: no answer on {at}: no run finished (see the table's status)."
+    if verdict.solved:
+        found = f"{memory.cell} solves {at}"
+    elif verdict.remembered:
+        found = f"{memory.cell} remembers {at} without solving it"
+    else:
+        found = f"{memory.cell}: no memory detected on {at}"
+    return f"{found} ({evidence(memory, verdict)}); {seeds}."
+
+
 def answer_json(memory: MemoryLength, search_stopped: str | None = None) -> dict[str, Any]:
     """The answer for ``--json``: both memory lengths, every length's verdict and, after a
     search, why it stopped."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from harness import claims, stopping
-from harness.answer import answer_json, answer_line
+from harness.answer import answer_json, answer_line, length_answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError
@@ -353,8 +353,8 @@ def execute_command(args) -> int:
         for group in _by_setting(records):
             print_summary(group, memories=[], seeds=len({r.spec.seed for r in group}))
     else:
-        print_answer(memories, stopped)
         print_summary(records, memories, seeds=len(args.seeds))
+        print_answer(memories, stopped, records)
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)", soft_wrap=True)
     return 1 if any(r.status == "failed" for r in records) else 0
 
@@ -393,12 +393,18 @@ class _KeepOpen:
         pass
 
 
-def print_answer(memories: list[MemoryLength], stopped: dict[str, str]) -> None:
-    """One line per cell: how far back it remembers, with the evidence (and why its length
-    search stopped, for the cells in ``stopped``)."""
+def print_answer(memories: list[MemoryLength], stopped: dict[str, str],
+                 records: list[RunRecord]) -> None:
+    """The command's last words, one line per cell below the tables: how far back it
+    remembers, with the evidence (and why its length search stopped, for the cells in
+    ``stopped``); with one length, whether it remembers there."""
     for memory in memories:
         why = f" Search stopped: {stopped[memory.cell]}." if memory.cell in stopped else ""
         stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
+    if not memories:
+        for memory in memory_lengths(records):
+            line = length_answer_line(memory) if len(memory.verdicts) == 1 else answer_line(memory)
+            stdout.print(line, markup=False, soft_wrap=True)
 
 
 def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:

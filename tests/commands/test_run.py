@@ -18,20 +18,26 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
                    env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+    *tables, lstm_answer, rnn_answer = result.stdout.rstrip().splitlines()
+    # it ends with a line per cell: whether it remembers at that length, over both seeds
+    assert re.fullmatch(r"torch:lstm: no memory detected on adding at T=6 \(accuracy [\d.]+ vs "
+                        r"chance 0\.0784, p = [\d.e-]+\); 2 seeds\.", lstm_answer)
+    assert rnn_answer.startswith("torch:rnn: no memory detected on adding at T=6 (accuracy ")
     # piped, at 80 columns: headers wrap, names and numbers are never cut
-    assert max(map(len, result.stdout.splitlines())) <= 80 and "…" not in result.stdout
+    assert max(map(len, tables)) <= 80 and "…" not in result.stdout
+    tables = "\n".join(tables)
     for column in ("accuracy", "loss/", "ms/", "tokens", "p99", "kernel path: torch:lstm"):
-        assert column in result.stdout
+        assert column in tables
     # without a terminal, a plain line per run at its start and end, with its wall time
     assert result.stderr.count(": started (") == 4
     assert re.search(r"torch:rnn length=6 seed 1: ok in \d+:\d\d:\d\d, 12 steps", result.stderr)
     # one row per seed, its kernel path, then one row per cell in the across-seeds table
-    assert result.stdout.count("torch:lstm") == 4 and result.stdout.count("torch:rnn") == 4
-    assert "across seeds" in result.stdout
+    assert tables.count("torch:lstm") == 4 and tables.count("torch:rnn") == 4
+    assert "across seeds" in tables
     assert "chance 0.0784" in result.stdout
     assert f"records in {out}/ (4 runs)" in result.stderr
     runs = load_results(out).records
-    assert_tables_whole(result.stdout, [summary_table(runs, title="adding length=6"),
+    assert_tables_whole(tables, [summary_table(runs, title="adding length=6"),
                                         seeds_table(summarise_cells(runs), runs)], 80)
     records = sorted(out.glob("*.json"))
     assert len(records) == 4

@@ -92,7 +92,7 @@ def test_the_search_stops_before_a_length_that_would_not_fit_in_memory(
     monkeypatch.setattr("harness.footprint.available_bytes", lambda: available)
     out = tmp_path / "out"
     assert main(["run", *SEARCH, "--cells", "planted:memory", "--out", str(out)]) == 0
-    answer = capsys.readouterr().out.splitlines()[0]
+    answer = capsys.readouterr().out.splitlines()[-1]
     assert answer.startswith("planted:memory remembers echo up to T=5 (accuracy ")
     assert answer.endswith(f" Search stopped: the next length, T=10, would not fit in memory "
                            f"(needs {size_text(need[10])}, {size_text(available)} available).")
@@ -177,7 +177,9 @@ def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path
     cells = ["--cells", "planted:memory,planted:chance", "--out", out]
     assert main(["run", *SEARCH, *cells, "--budget", str(2 * STEPS)]) == 0  # cut short
     first = capsys.readouterr()
-    assert "planted:memory remembers echo up to T=10" in first.out
+    last_words = first.out.rstrip().splitlines()[-2:]  # the answer ends the output
+    assert last_words[0].startswith("planted:memory remembers echo up to T=10")
+    assert last_words[1].startswith("planted:chance: no memory detected on echo from T=5")
     assert re.search(r"2 lengths tried \(T=5-10\), 1 seed each\. Search stopped", first.out)
     assert main(["run", *SEARCH, *cells, "--json"]) == 0
     again = capsys.readouterr()
@@ -198,6 +200,19 @@ def test_the_answer_says_how_many_seeds_each_length_had(planted, tmp_path, capsy
     assert re.search(r"^planted:memory remembers echo up to T=10 \(accuracy .*\); solves up "
                      r"to T=\d+; 2 lengths tried \(T=5-10\), 2 seeds each\.$",
                      capsys.readouterr().out, re.MULTILINE)
+
+
+@pytest.mark.parametrize("length, memory_answer", [
+    (5, "planted:memory solves echo at T=5 (accuracy 1 vs chance "),
+    (16, "planted:memory remembers echo at T=16 without solving it (accuracy 0.6"),
+    (40, "planted:memory: no memory detected on echo at T=40 (accuracy 0.")])
+def test_a_run_at_one_length_ends_with_what_each_cell_did_there(planted, tmp_path, capsys,
+                                                                length, memory_answer):
+    assert main(["run", *SEARCH, "--cells", "planted:memory,planted:chance", "--length",
+                 str(length), "--out", str(tmp_path)]) == 0
+    memory, chance = capsys.readouterr().out.rstrip().splitlines()[-2:]
+    assert memory.startswith(memory_answer) and memory.endswith("; 1 seed.")
+    assert chance.startswith(f"planted:chance: no memory detected on echo at T={length} ")
 
 
 def test_budget_without_a_search_is_a_usage_error(planted, tmp_path, capsys):
@@ -232,8 +247,7 @@ def test_the_answer_heads_the_report_with_each_cells_boundaries(planted, tmp_pat
     out = tmp_path / "out"
     assert main(["run", *SEARCH, "--cells", "planted:memory,planted:chance",
                  "--out", str(out)]) == 0
-    answers = [line for line in capsys.readouterr().out.splitlines()
-               if line.startswith("planted:")][:2]
+    answers = capsys.readouterr().out.rstrip().splitlines()[-2:]
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     page = (tmp_path / "report" / "report.html").read_text()
     summary = (tmp_path / "report" / "summary.md").read_text()
