@@ -45,7 +45,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import keras
+from bench_keras.quiet_import import keras
+
 import numpy as np
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import keras
+from bench_keras.quiet_import import keras
 
 from harness.errors import BackendUnavailableError
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import keras
+from bench_keras.quiet_import import keras
+
 import numpy as np
 from keras import ops
 

@@ -28,6 +28,8 @@ def set_threads(count: int) -> int:
 
 
 def _tensorflow_threads(count: int) -> int:
+    import bench_keras.quiet_import  # noqa: F401  imports TensorFlow without its start-up notices
+
     import tensorflow as tf
 
     try:

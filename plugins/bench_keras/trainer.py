@@ -10,7 +10,8 @@ outside); SGD has no momentum in either. Clipping scales by ``clip / max(norm, c
 
 from __future__ import annotations
 
-import keras
+from bench_keras.quiet_import import keras
+
 import numpy as np
 from keras import ops
 from keras.optimizers.schedules import CosineDecay, ExponentialDecay, LearningRateSchedule
