@@ -12,7 +12,14 @@ from dataclasses import asdict
 from typing import Any
 
 from harness.memory import MIN_MARGIN, SIGNIFICANCE
-from harness.sweep import SOLVED_SHARE, LengthVerdict, MemoryLength
+from harness.sweep import (
+    SOLVED_SHARE,
+    LengthVerdict,
+    MemoryLength,
+    SeedsVerdict,
+    SettingVerdict,
+)
+from harness.tasks import LENGTH_PARAMETER
 
 MEMORY_RULE = (f"✓ remembers: above chance at p < {SIGNIFICANCE:g} by at least {MIN_MARGIN:g}; "
                f"a length counts as solved or remembered for a cell when at least "
@@ -25,10 +32,10 @@ def p_text(p: float | None) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
-def evidence(memory: MemoryLength, verdict: LengthVerdict) -> str:
+def evidence(found: MemoryLength | SettingVerdict, verdict: SeedsVerdict) -> str:
     headline = "-" if verdict.headline is None else f"{verdict.headline:.3g}"
-    chance = "" if memory.chance is None else f" vs chance {memory.chance:.3g}"
-    return f"{memory.headline_name} {headline}{chance}, {p_text(verdict.p_value)}"
+    chance = "" if found.chance is None else f" vs chance {found.chance:.3g}"
+    return f"{found.headline_name} {headline}{chance}, {p_text(verdict.p_value)}"
 
 
 def verdict_text(verdict: LengthVerdict) -> str:
@@ -67,20 +74,20 @@ def answer_line(memory: MemoryLength) -> str:
             f"({evidence(memory, remembers)}){limit}; {solved}.")
 
 
-def length_answer_line(memory: MemoryLength) -> str:
-    """The answer of runs at one length: whether the cell remembers there, or solves it."""
-    (verdict,) = memory.verdicts.values()
+def setting_answer_line(found: SettingVerdict) -> str:
+    """The answer of runs at one setting: whether the cell remembers there, or solves it."""
+    verdict, length = found.verdict, found.task_params.get(LENGTH_PARAMETER)
     seeds = f"{verdict.seeds} seed{'s' if verdict.seeds > 1 else ''}"
-    at = f"{memory.task} at T={verdict.length}"
+    at = found.task if length is None else f"{found.task} at T={length}"
     if verdict.headline is None:
-        return f"{memory.cell}: no answer on {at}: no run finished (see the table's status)."
+        return f"{found.cell}: no answer on {at}: no run finished (see the table's status)."
     if verdict.solved:
-        found = f"{memory.cell} solves {at}"
+        said = f"{found.cell} solves {at}"
     elif verdict.remembered:
-        found = f"{memory.cell} remembers {at} without solving it"
+        said = f"{found.cell} remembers {at} without solving it"
     else:
-        found = f"{memory.cell}: no memory detected on {at}"
-    return f"{found} ({evidence(memory, verdict)}); {seeds}."
+        said = f"{found.cell}: no memory detected on {at}"
+    return f"{said} ({evidence(found, verdict)}); {seeds}."
 
 
 def answer_json(memory: MemoryLength, search_stopped: str | None = None) -> dict[str, Any]:

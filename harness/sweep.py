@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -36,10 +36,9 @@ class CellSummary:
 
 
 @dataclass(frozen=True)
-class LengthVerdict:
-    """One cell at one length, over its seeds."""
+class SeedsVerdict:
+    """One cell at one setting of a task, over its seeds."""
 
-    length: int
     seeds: int
     solved_share: float
     remembered_share: float
@@ -57,6 +56,25 @@ class LengthVerdict:
     @property
     def remembered(self) -> bool:
         return self.remembered_share >= SOLVED_SHARE
+
+
+@dataclass(frozen=True)
+class LengthVerdict(SeedsVerdict):
+    """One cell at one length, over its seeds."""
+
+    length: int
+
+
+@dataclass(frozen=True)
+class SettingVerdict:
+    """What the runs of one cell at one setting of a task (its parameters) found."""
+
+    cell: str
+    task: str
+    task_params: dict
+    headline_name: str
+    chance: float | None
+    verdict: SeedsVerdict
 
 
 @dataclass
@@ -119,18 +137,37 @@ def summarise_cells(records: Iterable[RunRecord]) -> list[CellSummary]:
     return summaries
 
 
-def length_verdict(length: int, records: Sequence[RunRecord]) -> LengthVerdict:
-    """The verdict of one cell at one length from the records of its seeds."""
+def seeds_verdict(records: Sequence[RunRecord]) -> SeedsVerdict:
+    """The verdict of one cell at one setting from the records of its seeds."""
     accuracies = [r.accuracy for r in records if r.accuracy is not None]
     tests = [a.memory for a in accuracies if a.memory is not None]
-    return LengthVerdict(
-        length=length, seeds=len(records),
+    return SeedsVerdict(
+        seeds=len(records),
         solved_share=sum(a.solved for a in accuracies) / len(records),
         remembered_share=sum(t.remembers for t in tests) / len(records),
         headline=_median([a.headline for a in accuracies]),
         p_value=max((t.p_value for t in tests), default=None),
         steps=sum(r.steps_done for r in records),
     )
+
+
+def length_verdict(length: int, records: Sequence[RunRecord]) -> LengthVerdict:
+    """The verdict of one cell at one length from the records of its seeds."""
+    return LengthVerdict(length=length, **asdict(seeds_verdict(records)))
+
+
+def setting_verdicts(records: Iterable[RunRecord]) -> list[SettingVerdict]:
+    """Per cell and setting of its task (a task without a length too), its seeds' verdict."""
+    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
+    for record in records:
+        groups[_setting(record)].append(record)
+    verdicts = []
+    for (cell, task, params), group in groups.items():
+        first = next((r.accuracy for r in group if r.accuracy), None)
+        verdicts.append(SettingVerdict(
+            cell, task, dict(params), first.headline_name if first else "headline",
+            first.chance if first else None, seeds_verdict(group)))
+    return verdicts
 
 
 def memory_lengths(records: Iterable[RunRecord]) -> list[MemoryLength]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from harness import claims, stopping
-from harness.answer import answer_json, answer_line, length_answer_line
+from harness.answer import answer_json, answer_line, setting_answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError
@@ -39,7 +39,7 @@ from harness.search import (
 )
 from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
 from harness.suites import suite_runs
-from harness.sweep import MemoryLength, memory_lengths, summarise_cells
+from harness.sweep import MemoryLength, memory_lengths, setting_verdicts, summarise_cells
 from harness.tables import memory_table, seeds_table, summary_table
 from harness.tasks import LENGTH_PARAMETER
 from harness.trainer import OPTIMIZERS
@@ -397,14 +397,13 @@ def print_answer(memories: list[MemoryLength], stopped: dict[str, str],
                  records: list[RunRecord]) -> None:
     """The command's last words, one line per cell below the tables: how far back it
     remembers, with the evidence (and why its length search stopped, for the cells in
-    ``stopped``); with one length, whether it remembers there."""
+    ``stopped``); at one setting of the task, whether it remembers there."""
     for memory in memories:
         why = f" Search stopped: {stopped[memory.cell]}." if memory.cell in stopped else ""
         stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
     if not memories:
-        for memory in memory_lengths(records):
-            line = length_answer_line(memory) if len(memory.verdicts) == 1 else answer_line(memory)
-            stdout.print(line, markup=False, soft_wrap=True)
+        for found in setting_verdicts(records):
+            stdout.print(setting_answer_line(found), markup=False, soft_wrap=True)
 
 
 def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:

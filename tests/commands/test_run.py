@@ -51,6 +51,19 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
     assert len(list(out.glob("*.json"))) == 4
 
 
+def test_a_task_without_a_length_ends_with_each_cells_verdict(tmp_path, capsys, host):
+    """digits has no length: the answer names the task alone, and the verdict follows the
+    memory test over the held-out images (ten classes, chance 0.1)."""
+    assert main(["run", "--task", "digits", "--cells", "torch:rnn", "--steps", "40", "--out",
+                 str(tmp_path), "--hidden", "16", "--batch", "16", "--eval-size", "64"]) == 0
+    answer = capsys.readouterr().out.rstrip().splitlines()[-1]
+    (record,) = load_results(tmp_path).records
+    said = ("torch:rnn remembers digits without solving it" if record.accuracy.memory.remembers
+            else "torch:rnn: no memory detected on digits")
+    assert re.fullmatch(re.escape(said) + r" \(accuracy [\d.]+ vs chance 0\.1, p [<=] [\d.e-]+\); "
+                        r"1 seed\.", answer), answer
+
+
 def test_run_json_output_has_the_records(tmp_path, capsys, host):
     code = main(["run", "--task", "copy", "--cells", "torch:lnrnn", "--length", "3",
                  "--steps", "6", "--out", str(tmp_path), "--json", "--recurrent-dropout", "0.2",
