@@ -113,16 +113,18 @@ def _median(values: Sequence[float | None]) -> float | None:
     return float(np.median(finite)) if finite else None
 
 
-def _setting(record: RunRecord) -> tuple:
-    return record.spec.cell, record.spec.task, tuple(sorted(record.spec.task_params.items()))
+def _by_setting(records: Iterable[RunRecord]) -> dict[tuple, list[RunRecord]]:
+    """The records grouped by cell, task and the task's parameters: one group's are seeds."""
+    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
+    for record in records:
+        spec = record.spec
+        groups[spec.cell, spec.task, tuple(sorted(spec.task_params.items()))].append(record)
+    return groups
 
 
 def summarise_cells(records: Iterable[RunRecord]) -> list[CellSummary]:
-    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
-    for record in records:
-        groups[_setting(record)].append(record)
     summaries = []
-    for (cell, task, params), group in groups.items():
+    for (cell, task, params), group in _by_setting(records).items():
         headlines = [r.accuracy.headline for r in group
                      if r.accuracy and r.accuracy.headline is not None]
         summaries.append(CellSummary(
@@ -158,11 +160,8 @@ def length_verdict(length: int, records: Sequence[RunRecord]) -> LengthVerdict:
 
 def setting_verdicts(records: Iterable[RunRecord]) -> list[SettingVerdict]:
     """Per cell and setting of its task (a task without a length too), its seeds' verdict."""
-    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
-    for record in records:
-        groups[_setting(record)].append(record)
     verdicts = []
-    for (cell, task, params), group in groups.items():
+    for (cell, task, params), group in _by_setting(records).items():
         first = next((r.accuracy for r in group if r.accuracy), None)
         verdicts.append(SettingVerdict(
             cell, task, dict(params), first.headline_name if first else "headline",
