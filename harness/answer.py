@@ -79,14 +79,15 @@ def setting_answer_line(found: SettingVerdict) -> str:
     verdict, length = found.verdict, found.task_params.get(LENGTH_PARAMETER)
     seeds = f"{verdict.seeds} seed{'s' if verdict.seeds > 1 else ''}"
     at = found.task if length is None else f"{found.task} at T={length}"
+    cell = f"{found.cell} ({found.distinction})" if found.distinction else found.cell
     if verdict.headline is None:
-        return f"{found.cell}: no answer on {at}: no run finished (see the table's status)."
+        return f"{cell}: no answer on {at}: no run finished (see the table's status)."
     if verdict.solved:
-        said = f"{found.cell} solves {at}"
+        said = f"{cell} solves {at}"
     elif verdict.remembered:
-        said = f"{found.cell} remembers {at} without solving it"
+        said = f"{cell} remembers {at} without solving it"
     else:
-        said = f"{found.cell}: no memory detected on {at}"
+        said = f"{cell}: no memory detected on {at}"
     return f"{said} ({evidence(found, verdict)}); {seeds}."
 
 

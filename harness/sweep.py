@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -75,6 +76,9 @@ class SettingVerdict:
     headline_name: str
     chance: float | None
     verdict: SeedsVerdict
+    distinction: str = ""
+    """The options that tell it from runs of the same cell, task and parameters (a suite's
+    entries), e.g. ``hidden=64``; empty when there are none."""
 
 
 @dataclass
@@ -159,13 +163,23 @@ def length_verdict(length: int, records: Sequence[RunRecord]) -> LengthVerdict:
 
 
 def setting_verdicts(records: Iterable[RunRecord]) -> list[SettingVerdict]:
-    """Per cell and setting of its task (a task without a length too), its seeds' verdict."""
+    """Per cell and whole setting of its runs (the task's parameters, a task without a length
+    too, and every option but the seed), its seeds' verdict."""
+    groups: dict[str, list[RunRecord]] = defaultdict(list)
+    for record in records:
+        setting = {k: v for k, v in record.spec.to_dict().items() if k != "seed"}
+        groups[json.dumps(setting, sort_keys=True, default=str)].append(record)
+    settings = [json.loads(key) for key in groups]
     verdicts = []
-    for (cell, task, params), group in _by_setting(records).items():
+    for setting, group in zip(settings, groups.values(), strict=True):
+        alike = [other for other in settings
+                 if all(other[k] == setting[k] for k in ("cell", "task", "task_params"))]
         first = next((r.accuracy for r in group if r.accuracy), None)
         verdicts.append(SettingVerdict(
-            cell, task, dict(params), first.headline_name if first else "headline",
-            first.chance if first else None, seeds_verdict(group)))
+            setting["cell"], setting["task"], setting["task_params"],
+            first.headline_name if first else "headline", first.chance if first else None,
+            seeds_verdict(group), ", ".join(
+                f"{k}={v}" for k, v in setting.items() if any(o[k] != v for o in alike))))
     return verdicts
 
 

@@ -352,6 +352,7 @@ def execute_command(args) -> int:
     elif args.suite:
         for group in _by_setting(records):
             print_summary(group, memories=[], seeds=len({r.spec.seed for r in group}))
+        print_answer([], {}, records)
     else:
         print_summary(records, memories, seeds=len(args.seeds))
         print_answer(memories, stopped, records)
