@@ -208,13 +208,22 @@ def test_bench_run_suite_runs_every_entry(host, tmp_path, capsys):
     suite.write_text('[defaults]\ncells = "torch:rnn"\nhidden = 8\nbatch = 8\nsteps = 6\n'
                      'eval_size = 32\ndevice = "cpu"\n'
                      '[[runs]]\ntask = "adding"\nlength = 4\n'
-                     '[[runs]]\ntask = "copy"\nlength = 2\nseeds = [0, 1]\n')
+                     '[[runs]]\ntask = "copy"\nlength = 2\nseeds = [0, 1]\n'
+                     '[[runs]]\ntask = "copy"\nlength = 2\nhidden = 12\n')
     assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "adding length=4" in out and "copy length=2" in out  # a summary per setting
     records = load_results(tmp_path / "out").records
-    assert sorted((r.spec.task, r.spec.seed) for r in records) == [
-        ("adding", 0), ("copy", 0), ("copy", 1)]
+    assert sorted((r.spec.task, r.spec.hidden, r.spec.seed) for r in records) == [
+        ("adding", 8, 0), ("copy", 8, 0), ("copy", 8, 1), ("copy", 12, 0)]
+    # it ends with a verdict per cell and setting, naming the option that tells the two copy
+    # entries apart (merged, they would read as one cell with three seeds)
+    adding, small, large = out.rstrip().splitlines()[-3:]
+    assert adding.startswith("torch:rnn") and " adding at T=4 (accuracy " in adding
+    assert not adding.startswith("torch:rnn (")  # alone on its task: nothing to tell apart
+    assert small.startswith("torch:rnn (hidden=8)") and small.endswith("; 2 seeds.")
+    assert large.startswith("torch:rnn (hidden=12)") and large.endswith("; 1 seed.")
+    assert all(" copy at T=2 (recall_accuracy " in line for line in (small, large))
     assert main(["run", "--suite", str(suite), "--steps", "9"]) == 2
     assert "fixes the runs; drop --steps" in capsys.readouterr().err
 

@@ -64,22 +64,6 @@ def test_a_task_without_a_length_ends_with_each_cells_verdict(tmp_path, capsys, 
                         r"1 seed\.", answer), answer
 
 
-def test_a_suite_ends_with_each_entrys_verdict_naming_what_tells_entries_apart(tmp_path,
-                                                                              capsys, host):
-    suite = tmp_path / "two_sizes.toml"
-    suite.write_text('[defaults]\ncells = "torch:rnn"\nhidden = 8\nbatch = 8\nsteps = 6\n'
-                     'eval_size = 32\ndevice = "cpu"\ntask = "copy"\nlength = 2\n'
-                     '[[runs]]\n[[runs]]\nhidden = 12\nseeds = [0, 1]\n'
-                     '[[runs]]\ntask = "adding"\nlength = 3\n')
-    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "out")]) == 0
-    small, large, adding = capsys.readouterr().out.rstrip().splitlines()[-3:]
-    assert small.startswith("torch:rnn (hidden=8)") and small.endswith("; 1 seed.")
-    assert large.startswith("torch:rnn (hidden=12)") and large.endswith("; 2 seeds.")
-    assert " copy at T=2 (recall_accuracy " in small and " copy at T=2 (recall_accuracy " in large
-    assert adding.startswith("torch:rnn") and " adding at T=3 (accuracy " in adding
-    assert not adding.startswith("torch:rnn (")  # alone on its task: nothing to tell apart
-
-
 def test_run_json_output_has_the_records(tmp_path, capsys, host):
     code = main(["run", "--task", "copy", "--cells", "torch:lnrnn", "--length", "3",
                  "--steps", "6", "--out", str(tmp_path), "--json", "--recurrent-dropout", "0.2",
