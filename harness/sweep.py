@@ -157,6 +157,12 @@ def seeds_verdict(records: Sequence[RunRecord]) -> SeedsVerdict:
     )
 
 
+def _headline(records: Iterable[RunRecord]) -> tuple[str, float | None]:
+    """The headline metric's name and chance level, from the first record that has them."""
+    first = next((r.accuracy for r in records if r.accuracy), None)
+    return (first.headline_name, first.chance) if first else ("headline", None)
+
+
 def length_verdict(length: int, records: Sequence[RunRecord]) -> LengthVerdict:
     """The verdict of one cell at one length from the records of its seeds."""
     return LengthVerdict(length=length, **asdict(seeds_verdict(records)))
@@ -174,10 +180,8 @@ def setting_verdicts(records: Iterable[RunRecord]) -> list[SettingVerdict]:
     for setting, group in zip(settings, groups.values(), strict=True):
         alike = [other for other in settings
                  if all(other[k] == setting[k] for k in ("cell", "task", "task_params"))]
-        first = next((r.accuracy for r in group if r.accuracy), None)
         verdicts.append(SettingVerdict(
-            setting["cell"], setting["task"], setting["task_params"],
-            first.headline_name if first else "headline", first.chance if first else None,
+            setting["cell"], setting["task"], setting["task_params"], *_headline(group),
             seeds_verdict(group), ", ".join(
                 f"{k}={v}" for k, v in setting.items() if any(o[k] != v for o in alike))))
     return verdicts
@@ -193,9 +197,7 @@ def memory_lengths(records: Iterable[RunRecord]) -> list[MemoryLength]:
             groups[record.spec.cell, record.spec.task][int(length)].append(record)
     memories = []
     for (cell, task), lengths in groups.items():
-        first = next((r.accuracy for rs in lengths.values() for r in rs if r.accuracy), None)
         memories.append(MemoryLength(
-            cell, task, first.headline_name if first else "headline",
-            first.chance if first else None, {
+            cell, task, *_headline(r for rs in lengths.values() for r in rs), {
             length: length_verdict(length, rs) for length, rs in sorted(lengths.items())}))
     return memories

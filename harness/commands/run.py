@@ -352,10 +352,13 @@ def execute_command(args) -> int:
     elif args.suite:
         for group in _by_setting(records):
             print_summary(group, memories=[], seeds=len({r.spec.seed for r in group}))
-        print_answer([], {}, records)
+        print_setting_answers(records)
     else:
         print_summary(records, memories, seeds=len(args.seeds))
-        print_answer(memories, stopped, records)
+        if memories:
+            print_memory_answers(memories, stopped)
+        else:
+            print_setting_answers(records)
     stderr.print(f"records in {out_dir}/ ({len(records)} runs)", soft_wrap=True)
     return 1 if any(r.status == "failed" for r in records) else 0
 
@@ -394,17 +397,20 @@ class _KeepOpen:
         pass
 
 
-def print_answer(memories: list[MemoryLength], stopped: dict[str, str],
-                 records: list[RunRecord]) -> None:
-    """The command's last words, one line per cell below the tables: how far back it
-    remembers, with the evidence (and why its length search stopped, for the cells in
-    ``stopped``); at one setting of the task, whether it remembers there."""
+def print_memory_answers(memories: list[MemoryLength], stopped: dict[str, str]) -> None:
+    """The command's last words after a length sweep or search, one line per cell below the
+    tables: how far back it remembers, with the evidence (and why its length search
+    stopped, for the cells in ``stopped``)."""
     for memory in memories:
         why = f" Search stopped: {stopped[memory.cell]}." if memory.cell in stopped else ""
         stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
-    if not memories:
-        for found in setting_verdicts(records):
-            stdout.print(setting_answer_line(found), markup=False, soft_wrap=True)
+
+
+def print_setting_answers(records: list[RunRecord]) -> None:
+    """The command's last words at fixed settings, one line per cell and setting below the
+    tables: whether it solves, remembers or shows no memory there."""
+    for found in setting_verdicts(records):
+        stdout.print(setting_answer_line(found), markup=False, soft_wrap=True)
 
 
 def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:
