@@ -79,7 +79,7 @@ def setting_answer_line(found: SettingVerdict) -> str:
     verdict, length = found.verdict, found.task_params.get(LENGTH_PARAMETER)
     seeds = f"{verdict.seeds} seed{'s' if verdict.seeds > 1 else ''}"
     at = found.task if length is None else f"{found.task} at T={length}"
-    cell = f"{found.cell} ({found.distinction})" if found.distinction else found.cell
+    cell = found.label
     if verdict.headline is None:
         return f"{cell}: no answer on {at}: no run finished (see the table's status)."
     if verdict.solved:

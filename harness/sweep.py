@@ -19,13 +19,27 @@ SOLVED_SHARE = 0.5
 (remembered it, by the memory test of :mod:`harness.memory`)."""
 
 
-@dataclass
-class CellSummary:
-    """One cell at one setting of the task, across seeds."""
+@dataclass(frozen=True)
+class Setting:
+    """One cell at one whole setting of a task: every option of its runs but the seed."""
 
     cell: str
     task: str
     task_params: dict
+    distinction: str
+    """The options that tell it from other settings of the same cell, task and parameters
+    (a suite's entries), e.g. ``hidden=64``; empty when there are none."""
+
+    @property
+    def label(self) -> str:
+        """The cell's name, with its distinction if it has one: ``torch:rnn (hidden=64)``."""
+        return f"{self.cell} ({self.distinction})" if self.distinction else self.cell
+
+
+@dataclass(frozen=True)
+class CellSummary(Setting):
+    """One cell at one setting of the task, across seeds."""
+
     seeds: int
     values: dict[str, Value]
     """Each metric's value over the seeds, by its key (:meth:`harness.metrics.Metric.summarise`)."""
@@ -67,18 +81,12 @@ class LengthVerdict(SeedsVerdict):
 
 
 @dataclass(frozen=True)
-class SettingVerdict:
-    """What the runs of one cell at one setting of a task (its parameters) found."""
+class SettingVerdict(Setting):
+    """What the runs of one cell at one setting of a task found."""
 
-    cell: str
-    task: str
-    task_params: dict
     headline_name: str
     chance: float | None
     verdict: SeedsVerdict
-    distinction: str = ""
-    """The options that tell it from runs of the same cell, task and parameters (a suite's
-    entries), e.g. ``hidden=64``; empty when there are none."""
 
 
 @dataclass
@@ -117,22 +125,38 @@ def _median(values: Sequence[float | None]) -> float | None:
     return float(np.median(finite)) if finite else None
 
 
-def _by_setting(records: Iterable[RunRecord]) -> dict[tuple, list[RunRecord]]:
-    """The records grouped by cell, task and the task's parameters: one group's are seeds."""
-    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
+def _by_setting(records: Iterable[RunRecord]) -> list[tuple[Setting, list[RunRecord]]]:
+    """The records grouped by cell and whole setting (every option but the seed, the task's
+    parameters too): one group's records are seeds of one setting."""
+    groups: dict[str, list[RunRecord]] = defaultdict(list)
     for record in records:
-        spec = record.spec
-        groups[spec.cell, spec.task, tuple(sorted(spec.task_params.items()))].append(record)
-    return groups
+        setting = {k: v for k, v in record.spec.to_dict().items() if k != "seed"}
+        groups[json.dumps(setting, sort_keys=True, default=str)].append(record)
+    options = [json.loads(key) for key in groups]
+    found = []
+    for setting, group in zip(options, groups.values(), strict=True):
+        alike = [other for other in options
+                 if all(other[k] == setting[k] for k in ("cell", "task", "task_params"))]
+        distinction = ", ".join(f"{k}={v}" for k, v in setting.items()
+                                if any(other[k] != v for other in alike))
+        spec = group[0].spec
+        found.append((Setting(spec.cell, spec.task, spec.task_params, distinction), group))
+    return found
+
+
+def setting_labels(records: Iterable[RunRecord]) -> dict[str, str]:
+    """Each record's cell as a table names it (:attr:`Setting.label`), by run id."""
+    return {record.run_id: setting.label
+            for setting, group in _by_setting(records) for record in group}
 
 
 def summarise_cells(records: Iterable[RunRecord]) -> list[CellSummary]:
     summaries = []
-    for (cell, task, params), group in _by_setting(records).items():
+    for setting, group in _by_setting(records):
         headlines = [r.accuracy.headline for r in group
                      if r.accuracy and r.accuracy.headline is not None]
         summaries.append(CellSummary(
-            cell=cell, task=task, task_params=dict(params), seeds=len(group),
+            **asdict(setting), seeds=len(group),
             values={m.key: m.summarise(group) for m in metrics.METRICS},
             headline_min=min(headlines) if headlines else None,
             headline_max=max(headlines) if headlines else None,
@@ -169,21 +193,12 @@ def length_verdict(length: int, records: Sequence[RunRecord]) -> LengthVerdict:
 
 
 def setting_verdicts(records: Iterable[RunRecord]) -> list[SettingVerdict]:
-    """Per cell and whole setting of its runs (the task's parameters, a task without a length
-    too, and every option but the seed), its seeds' verdict."""
-    groups: dict[str, list[RunRecord]] = defaultdict(list)
-    for record in records:
-        setting = {k: v for k, v in record.spec.to_dict().items() if k != "seed"}
-        groups[json.dumps(setting, sort_keys=True, default=str)].append(record)
-    settings = [json.loads(key) for key in groups]
+    """Per cell and whole setting of its runs (:func:`_by_setting`), its seeds' verdict."""
     verdicts = []
-    for setting, group in zip(settings, groups.values(), strict=True):
-        alike = [other for other in settings
-                 if all(other[k] == setting[k] for k in ("cell", "task", "task_params"))]
-        verdicts.append(SettingVerdict(
-            setting["cell"], setting["task"], setting["task_params"], *_headline(group),
-            seeds_verdict(group), ", ".join(
-                f"{k}={v}" for k, v in setting.items() if any(o[k] != v for o in alike))))
+    for setting, group in _by_setting(records):
+        headline_name, chance = _headline(group)
+        verdicts.append(SettingVerdict(**asdict(setting), headline_name=headline_name,
+                                       chance=chance, verdict=seeds_verdict(group)))
     return verdicts
 
 

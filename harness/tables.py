@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from harness.answer import MEMORY_RULE, verdict_text
 from harness.metrics import Metric, View, measured, shown_in
 from harness.records import RunRecord
-from harness.sweep import CellSummary, LengthVerdict, MemoryLength
+from harness.sweep import CellSummary, LengthVerdict, MemoryLength, setting_labels
 from harness.table_model import Column, Table, Tone, Toned
 
 STATUS_TONE: dict[str, Tone] = {"ok": "good", "diverged": "warning", "failed": "bad"}
@@ -83,18 +83,20 @@ def _setting_order(value: object) -> tuple[int, float | str]:
     return (1, str(value))
 
 
-def _in_table_order(records: Sequence[RunRecord]) -> list[RunRecord]:
-    """``records`` by cell (in the order the cells first appear), then task parameters (a
-    length search runs 5, 10, 20, 14; its table reads 5, 10, 14, 20), then seed."""
-    cells = {cell: n for n, cell in enumerate(dict.fromkeys(r.spec.cell for r in records))}
+def _in_table_order(records: Sequence[RunRecord], label: dict[str, str]) -> list[RunRecord]:
+    """``records`` by cell as ``label`` names it (in the order the cells first appear), then
+    task parameters (a length search runs 5, 10, 20, 14; its table reads 5, 10, 14, 20), then
+    seed."""
+    cells = {cell: n for n, cell in enumerate(dict.fromkeys(label[r.run_id] for r in records))}
     return sorted(records, key=lambda r: (
-        cells[r.spec.cell],
+        cells[label[r.run_id]],
         [(name, _setting_order(value)) for name, value in sorted(r.spec.task_params.items())],
         r.spec.seed))
 
 
 def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
-    records = _in_table_order(records)
+    label = setting_labels(records)
+    records = _in_table_order(records, label)
     first = next((r.accuracy for r in records if r.accuracy), None)
     caption = (
         f"{first.headline_name}: chance {first.chance:.3g}; loss/baseline below 1 means the "
@@ -118,7 +120,7 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
     for record in records:
         note = f" ({note_of[id(record)]})" if id(record) in note_of else ""
         table.rows.append([
-            record.spec.cell,
+            label[record.run_id],
             *([_param_values(record.spec.task_params)] if varying else []),
             str(record.spec.seed), *(m.text(m.value(record)) for m in metrics),
             status_cell(record.status, record.status + note),
@@ -155,7 +157,7 @@ def seeds_table(summaries: Sequence[CellSummary], records: Sequence[RunRecord]) 
         Column("diverged", "right", narrow="div-\nerged")], key_columns=1 + varying)
     for s in summaries:
         table.rows.append([
-            s.cell, *([_param_values(s.task_params)] if varying else []), str(s.seeds),
+            s.label, *([_param_values(s.task_params)] if varying else []), str(s.seeds),
             *seeds_cells(s, metrics), str(s.diverged),
         ])
     return table

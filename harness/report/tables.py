@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.answer import MEMORY_RULE, verdict_text
 from harness.records import RunRecord
-from harness.sweep import CellSummary, MemoryLength
+from harness.sweep import CellSummary, MemoryLength, setting_labels
 from harness.table_model import Column, Table
 from harness.tables import (
     headline_label,
@@ -39,9 +39,10 @@ def run_table(records: Sequence[RunRecord]) -> Table:
     table = Table("Per run", [Column("cell"), Column("params"), Column("seed", "right"),
                               *metric_columns(metrics, headline), Column("status")],
                   caption=caption)
+    label = setting_labels(records)
     for r in records:
         table.rows.append([
-            r.spec.cell, params_label(r.spec.task_params), str(r.spec.seed),
+            label[r.run_id], params_label(r.spec.task_params), str(r.spec.seed),
             *(m.text(m.value(r)) for m in metrics), status_cell(r.status, r.status_line),
         ])
     return table
@@ -57,7 +58,7 @@ def seeds_table(summaries: Sequence[CellSummary], records: Sequence[RunRecord]) 
         "the seeds' final evaluations.")
     for s in summaries:
         table.rows.append([
-            s.cell, params_label(s.task_params), str(s.seeds), *seeds_cells(s, metrics),
+            s.label, params_label(s.task_params), str(s.seeds), *seeds_cells(s, metrics),
             str(s.diverged), str(s.failed),
         ])
     return table

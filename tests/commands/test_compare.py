@@ -224,6 +224,16 @@ def test_bench_run_suite_runs_every_entry(host, tmp_path, capsys):
     assert small.startswith("torch:rnn (hidden=8)") and small.endswith("; 2 seeds.")
     assert large.startswith("torch:rnn (hidden=12)") and large.endswith("; 1 seed.")
     assert all(" copy at T=2 (recall_accuracy " in line for line in (small, large))
+    # the tables tell them apart too: the runs of one entry together, a row each across seeds
+    copy_runs = out[out.index("copy length=2"):out.index("across seeds")]
+    assert [line.split()[:3] for line in copy_runs.splitlines()
+            if line.startswith("torch:rnn")] == [["torch:rnn", "(hidden=8)", "0"],
+                                                 ["torch:rnn", "(hidden=8)", "1"],
+                                                 ["torch:rnn", "(hidden=12)", "0"]]
+    across = out[out.index("across seeds"):out.index(adding)]
+    assert [line.split()[:3] for line in across.splitlines()
+            if line.startswith("torch:rnn")] == [["torch:rnn", "(hidden=8)", "2"],
+                                                 ["torch:rnn", "(hidden=12)", "1"]]
     assert main(["run", "--suite", str(suite), "--steps", "9"]) == 2
     assert "fixes the runs; drop --steps" in capsys.readouterr().err
 

@@ -4,13 +4,14 @@ import pytest
 
 from harness.records import Accuracy, RunRecord, Speed, Stability
 from harness.spec import RunSpec
-from harness.sweep import summarise_cells
+from harness.sweep import setting_labels, summarise_cells
 
 
 def _record(seed: int, headline: float | None, solved: bool, status: str = "ok",
             loss_ratio: float = 0.5, step_ms: float = 2.0, p99: float = 1.0,
-            nonfinite: int = 0, spikes: int = 0, cell: str = "torch:lstm") -> RunRecord:
-    spec = RunSpec(task="adding", cell=cell, task_params={"length": 8}, seed=seed)
+            nonfinite: int = 0, spikes: int = 0, cell: str = "torch:lstm",
+            **options) -> RunRecord:
+    spec = RunSpec(task="adding", cell=cell, task_params={"length": 8}, seed=seed, **options)
     return RunRecord(
         spec=spec, status=status, run_id=spec.run_id,
         accuracy=Accuracy(baseline_loss=1.0, headline_name="accuracy", chance=0.1,
@@ -48,3 +49,15 @@ def test_a_cell_without_any_headline_summarises_to_none():
     (summary,) = summarise_cells([_record(0, None, False, status="failed")])
     assert (summary.values["headline"], summary.headline_min, summary.headline_max,
             summary.headline_std) == (None, None, None, None)
+
+
+def test_runs_of_one_cell_differing_in_an_option_are_summarised_apart():
+    """A suite's two entries of one cell, task and parameters are two settings, not seeds."""
+    records = [_record(0, 0.2, False, hidden=8), _record(1, 0.4, False, hidden=8),
+               _record(0, 0.9, True, hidden=16), _record(0, 0.5, False, cell="torch:gru")]
+    small, large, gru = summarise_cells(records)
+    assert [(s.label, s.seeds, s.values["headline"]) for s in (small, large, gru)] == [
+        ("torch:lstm (hidden=8)", 2, pytest.approx(0.3)),
+        ("torch:lstm (hidden=16)", 1, 0.9), ("torch:gru", 1, 0.5)]
+    assert setting_labels(records) == {r.run_id: s.label for r, s in zip(
+        records, (small, small, large, gru), strict=True)}
