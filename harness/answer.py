@@ -61,16 +61,16 @@ def answer_line(memory: MemoryLength) -> str:
     if remembers is None:
         shortest = memory.verdicts[min(memory.verdicts)]
         if shortest.headline is None:
-            return (f"{memory.cell}: no answer on {memory.task}: no run at T={shortest.length} "
+            return (f"{memory.label}: no answer on {memory.task}: no run at T={shortest.length} "
                     f"finished (see the table's status).")
-        return (f"{memory.cell}: no memory detected on {memory.task} from T={shortest.length} "
+        return (f"{memory.label}: no memory detected on {memory.task} from T={shortest.length} "
                 f"({evidence(memory, shortest)}); {_tried(memory)}.")
     longer = [length for length, v in memory.verdicts.items()
               if length > remembers.length and not v.remembered]
     limit = f", not at T={min(longer)}" if longer else ""
     solved = (f"solves up to T={solves.length}; {_tried(memory)}" if solves is not None
               else f"solves none of the {_tried(memory)}")
-    return (f"{memory.cell} remembers {memory.task} up to T={remembers.length} "
+    return (f"{memory.label} remembers {memory.task} up to T={remembers.length} "
             f"({evidence(memory, remembers)}){limit}; {solved}.")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -89,13 +89,12 @@ class SettingVerdict(Setting):
     verdict: SeedsVerdict
 
 
-@dataclass
-class MemoryLength:
-    """A cell's memory length on one task: the longest length it remembers and the longest
-    it solves, with the verdict at every length tried."""
+@dataclass(frozen=True)
+class MemoryLength(Setting):
+    """A cell's memory length on one task at one setting (``task_params``: those but the
+    length): the longest length it remembers and the longest it solves, with the verdict at
+    every length tried."""
 
-    cell: str
-    task: str
     headline_name: str
     chance: float | None
     verdicts: dict[int, LengthVerdict] = field(default_factory=dict)
@@ -126,8 +125,9 @@ def _median(values: Sequence[float | None]) -> float | None:
 
 
 def _by_setting(records: Iterable[RunRecord]) -> list[tuple[Setting, list[RunRecord]]]:
-    """The records grouped by cell and whole setting (every option but the seed, the task's
-    parameters too): one group's records are seeds of one setting."""
+    """The records grouped by cell and whole setting, every option but the seed: one group's
+    records are the seeds of one setting. A group's distinction names the options in which it
+    differs from the other groups of its cell, task and task parameters (a suite's entries)."""
     groups: dict[str, list[RunRecord]] = defaultdict(list)
     for record in records:
         setting = {k: v for k, v in record.spec.to_dict().items() if k != "seed"}
@@ -202,17 +202,41 @@ def setting_verdicts(records: Iterable[RunRecord]) -> list[SettingVerdict]:
     return verdicts
 
 
+def memory_sweeps(records: Iterable[RunRecord]) -> list[tuple[MemoryLength, list[RunRecord]]]:
+    """Per cell and length sweep, its memory length and its records.
+
+    A sweep is the settings (:func:`_by_setting`) of one cell and task at each length that
+    share the other task parameters and the distinction: a protocol giving longer lengths
+    more steps is one sweep, while entries told apart at one length stay apart. Sweeps of one
+    cell and task that differ in other task parameters are named by them too."""
+    sweeps: dict[str, tuple[Setting, list[RunRecord]]] = {}
+    for setting, group in _by_setting(
+            r for r in records if r.spec.task_params.get(LENGTH_PARAMETER) is not None):
+        params = {k: v for k, v in setting.task_params.items() if k != LENGTH_PARAMETER}
+        key = json.dumps([setting.cell, setting.task, params, setting.distinction],
+                         sort_keys=True, default=str)
+        sweeps.setdefault(key, (replace(setting, task_params=params), []))[1].extend(group)
+    settings = [setting for setting, _ in sweeps.values()]
+    found = []
+    for setting, group in sweeps.values():
+        alike = [other for other in settings if (other.cell, other.task, other.distinction)
+                 == (setting.cell, setting.task, setting.distinction)]
+        named = [f"{k}={v}" for k, v in setting.task_params.items()
+                 if any(other.task_params.get(k) != v for other in alike)]
+        lengths: dict[int, list[RunRecord]] = defaultdict(list)
+        for record in group:
+            lengths[int(record.spec.task_params[LENGTH_PARAMETER])].append(record)
+        headline_name, chance = _headline(group)
+        found.append((MemoryLength(
+            **asdict(replace(setting, distinction=", ".join(
+                filter(None, [setting.distinction, *named])))),
+            headline_name=headline_name, chance=chance, verdicts={
+                length: length_verdict(length, rs) for length, rs in sorted(lengths.items())}),
+            group))
+    return found
+
+
 def memory_lengths(records: Iterable[RunRecord]) -> list[MemoryLength]:
-    """Per cell and task, the verdict at each ``length`` and the memory lengths they imply."""
-    groups: dict[tuple[str, str], dict[int, list[RunRecord]]] = defaultdict(
-        lambda: defaultdict(list))
-    for record in records:
-        length = record.spec.task_params.get(LENGTH_PARAMETER)
-        if length is not None:
-            groups[record.spec.cell, record.spec.task][int(length)].append(record)
-    memories = []
-    for (cell, task), lengths in groups.items():
-        memories.append(MemoryLength(
-            cell, task, *_headline(r for rs in lengths.values() for r in rs), {
-            length: length_verdict(length, rs) for length, rs in sorted(lengths.items())}))
-    return memories
+    """Per cell and length sweep (:func:`memory_sweeps`), the verdict at each ``length`` and
+    the memory lengths they imply."""
+    return [memory for memory, _ in memory_sweeps(records)]

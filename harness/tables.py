@@ -136,7 +136,7 @@ def memory_table(memories: Sequence[MemoryLength], seeds: int) -> Table:
         Column("solves up to", "right", narrow="solves\nup to"),
     ], caption=f"headline at each length T (median of {seeds} seed(s)); {MEMORY_RULE}")
     table.rows = [
-        [memory.cell, *("-" if v is None else verdict_text(v) for v in
+        [memory.label, *("-" if v is None else verdict_text(v) for v in
                         (memory.verdicts.get(length) for length in lengths)),
          *(_length(v) for v in (memory.remembers_up_to, memory.solves_up_to))]
         for memory in memories]

@@ -39,8 +39,8 @@ def memory_changes(baseline: Sequence[RunRecord], current: Sequence[RunRecord]
 
     "remembers up to" is compared only when both sides' records carry the memory test
     (records written before it existed do not)."""
-    old = {(m.cell, m.task): m for m in memory_lengths(baseline)}
-    new = {(m.cell, m.task): m for m in memory_lengths(current)}
+    old = {(m.label, m.task): m for m in memory_lengths(baseline)}
+    new = {(m.label, m.task): m for m in memory_lengths(current)}
     tested = all(any(r.accuracy and r.accuracy.memory for r in side)
                  for side in (baseline, current))
     changes = []

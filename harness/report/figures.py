@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from harness.records import RunRecord
-from harness.sweep import MemoryLength, memory_lengths
+from harness.sweep import MemoryLength, memory_sweeps, setting_labels
 from harness.tables import headline_label
 
 from .groups import by_cell, by_setting
@@ -144,8 +144,9 @@ def learning_curves(task: str, records: Sequence[RunRecord], colours: Colours) -
         return None
     fig, axes = _panels(len(settings))
     cells: set[str] = set()
+    named = setting_labels(records)
     for ax, (label, group) in zip(axes, settings.items(), strict=True):
-        for cell, runs in by_cell(group).items():
+        for cell, runs in by_cell(group, named).items():
             by_step: dict[int, list[float]] = defaultdict(list)
             for run in runs:
                 for point in run.accuracy.curve if run.accuracy else []:
@@ -187,10 +188,10 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
     ax = fig.add_subplot()
     values: list[float] = []
     cells: set[str] = set()
-    memories = {m.cell: m for m in memory_lengths(runs)}
-    for cell, group in by_cell(runs).items():
+    for memory, group in sorted(memory_sweeps(records), key=lambda sweep: sweep[0].label):
+        cell = memory.label
         by_length: dict[int, list[float]] = defaultdict(list)
-        for run in group:
+        for run in (r for r in group if r.accuracy):
             by_length[int(run.spec.task_params["length"])].extend(_finite([run.accuracy.headline]))
         points = sorted((length, _spread(v)) for length, v in by_length.items() if v)
         if not points:
@@ -201,10 +202,10 @@ def memory_curves(task: str, records: Sequence[RunRecord], colours: Colours) -> 
         values += [*low, *high]
         ax.errorbar(xs, median, yerr=[median - low, high - median], color=colours[cell],
                     linewidth=2, capsize=3)
-        remembered = [memories[cell].verdicts[x].remembered for x in xs]
+        remembered = [memory.verdicts[x].remembered for x in xs]
         ax.scatter(xs, median, s=36, zorder=3, edgecolors=colours[cell], linewidths=1.5,
                    facecolors=[colours[cell] if r else "white" for r in remembered])
-        _boundaries(ax, memories[cell], colours[cell])
+        _boundaries(ax, memory, colours[cell])
     if not cells:
         return None
     ax.axhline(chance, **BASELINE)
@@ -257,8 +258,9 @@ def gradient_profiles(task: str, records: Sequence[RunRecord], colours: Colours)
     fraction = profiled[0].stability.gradient_profile.fraction
     fig, axes = _panels(len(settings))
     cells: set[str] = set()
+    named = setting_labels(records)
     for ax, (label, group) in zip(axes, settings.items(), strict=True):
-        for cell, runs in by_cell(group).items():
+        for cell, runs in by_cell(group, named).items():
             profiles = [r.stability.gradient_profile for r in runs]
             for values, style in ((_normalised([p.initial for p in profiles]), "--"),
                                   (_normalised([p.final for p in profiles]), "-")):
@@ -296,7 +298,8 @@ def speed_bars(task: str, records: Sequence[RunRecord], colours: Colours) -> Plo
     if not timed:
         return None
     settings = by_setting(timed)
-    cells = sorted({r.spec.cell for r in timed})
+    named = setting_labels(records)
+    cells = sorted({named[r.run_id] for r in timed})
     width = 0.8 / len(cells)
     fig = Figure(figsize=(max(7.0, 1.2 * len(settings) * len(cells) + 2), 3.6),
                  layout="constrained")
@@ -306,7 +309,7 @@ def speed_bars(task: str, records: Sequence[RunRecord], colours: Colours) -> Plo
         for i, cell in enumerate(cells):
             xs, median, low, high = [], [], [], []
             for x, group in enumerate(settings.values()):
-                values = _finite(measure(r.speed) for r in group if r.spec.cell == cell)
+                values = _finite(measure(r.speed) for r in group if named[r.run_id] == cell)
                 if values:
                     m, lo, hi = _spread(values)
                     xs.append(x + (i - (len(cells) - 1) / 2) * width)
@@ -328,8 +331,9 @@ def speed_bars(task: str, records: Sequence[RunRecord], colours: Colours) -> Plo
 
 def grad_norm_ranges(task: str, records: Sequence[RunRecord], colours: Colours) -> Plot | None:
     rows = []
+    named = setting_labels(records)
     for label, group in by_setting(records).items():
-        for cell, runs in by_cell(group).items():
+        for cell, runs in by_cell(group, named).items():
             stats = [r.stability for r in runs if r.stability]
             median = _finite(s.grad_norm_median for s in stats)
             p99 = _finite(s.grad_norm_p99 for s in stats)

@@ -33,8 +33,10 @@ def by_setting(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
     return {params_label(dict(key)): group for key, group in sorted(settings.items())}
 
 
-def by_cell(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
+def by_cell(records: Iterable[RunRecord], label: Mapping[str, str]) -> dict[str, list[RunRecord]]:
+    """Records per cell as ``label`` (:func:`harness.sweep.setting_labels` of the task's
+    records) names it, cells by name."""
     cells: dict[str, list[RunRecord]] = defaultdict(list)
     for record in records:
-        cells[record.spec.cell].append(record)
+        cells[label[record.run_id]].append(record)
     return dict(sorted(cells.items()))

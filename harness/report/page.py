@@ -10,7 +10,7 @@ from pathlib import Path
 from harness.answer import answer_line
 from harness.environment import now_iso
 from harness.records import ResultSet, RunRecord
-from harness.sweep import memory_lengths, summarise_cells
+from harness.sweep import memory_lengths, setting_labels, summarise_cells
 from harness.table_model import Table
 
 from .figures import Colours, Plot, cell_colours, task_figures
@@ -74,7 +74,8 @@ def _section(task: str, records: list[RunRecord], colours: Colours) -> Section:
 
 def assemble(results: ResultSet, source: Path) -> Report:
     tasks = by_task(results.records)
-    colours = cell_colours(r.spec.cell for r in results.records)
+    colours = cell_colours([*setting_labels(results.records).values(),
+                            *(memory.label for memory in memory_lengths(results.records))])
     published = published_table(results, source)
     overview = (f"{plural(len(results.records), 'run')} of {plural(len(tasks), 'task')} "
                 f"({', '.join(tasks)}); {plural(len(results.skipped), 'file')} skipped.")

@@ -71,7 +71,7 @@ def memory_table(memories: Sequence[MemoryLength]) -> Table:
         Column("remembers up to", "right"), Column("solves up to", "right")],
         caption=f"The headline at each length T (median over seeds); {MEMORY_RULE}.")
     for m in memories:
-        table.rows.append([m.cell, *("-" if (v := m.verdicts.get(length)) is None
+        table.rows.append([m.label, *("-" if (v := m.verdicts.get(length)) is None
                                      else verdict_text(v) for length in lengths),
                            *(str(v.length) if v else "none"
                              for v in (m.remembers_up_to, m.solves_up_to))])

@@ -1,6 +1,7 @@
 """``bench report`` on a small real sweep, and on every kind of bad input."""
 
 import base64
+import dataclasses
 import json
 import re
 import shutil
@@ -12,7 +13,7 @@ import torch
 from harness.answer import verdict_text
 from harness.cli import main
 from harness.formatting import fmt
-from harness.records import load_results
+from harness.records import load_results, write_record
 from harness.sweep import memory_lengths, summarise_cells
 from tests.helpers import TINY_RUN
 from tests.report.helpers import html_tables, real_sweep, section
@@ -97,6 +98,27 @@ def test_report_is_one_self_contained_page_and_a_markdown_summary(sweep, tmp_pat
     lstm = next(r for r in results.records if r.spec.cell == "torch:lstm")
     assert (f"| torch:lstm | length={lstm.spec.task_params['length']} | {lstm.spec.seed} | "
             f"{fmt(lstm.accuracy.headline)} | {fmt(lstm.accuracy.loss_ratio)} | no |") in summary
+
+
+def test_runs_differing_in_an_option_are_reported_apart(sweep_copy, tmp_path):
+    """The sweep's rnn runs again at hidden = 12: the tables, the answers and the memory-length
+    figure show two rnn settings, never one with twice the seeds."""
+    records = load_results(sweep_copy).records
+    for record in records:
+        if record.spec.cell == "torch:rnn":
+            spec = dataclasses.replace(record.spec, hidden=12)
+            write_record(sweep_copy, dataclasses.replace(record, spec=spec, run_id=spec.run_id))
+    assert main(["report", str(sweep_copy), "-o", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    seeds, memory, runs = html_tables(section(page, "adding"))
+    apart = ["torch:lstm", "torch:rnn (hidden=12)", "torch:rnn (hidden=8)"]
+    assert sorted((r["cell"], r["seeds"]) for r in seeds) == sorted(
+        (cell, "2") for cell in apart for _ in (4, 8))
+    assert sorted(r["cell"] for r in memory) == apart
+    assert sorted(r["cell"] for r in runs) == sorted(cell for cell in apart for _ in range(4))
+    answers = (tmp_path / "out" / "summary.md").read_text().split("## Task")[0]
+    assert sorted(re.findall(r"^- (.+?)(?:: no | remembers )", answers, re.M)) == apart
+    assert [alt.split(".")[0] for alt, _ in images(page)] == [f"{f} — adding" for f in FIGURES]
 
 
 def test_mixed_tasks_get_a_section_each_and_corrupt_files_are_named_and_skipped(

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -149,3 +150,17 @@ def test_the_json_form_is_plain_data():
     assert run["verdict"] == "regression" and run["spec"]["cell"] == "torch:lstm"
     headline = next(c for c in run["changes"] if c["metric"] == "headline")
     assert headline == {**headline, "baseline": 0.9, "current": 0.1, "fails": True}
+
+
+def test_memory_lengths_of_settings_told_apart_are_compared_apart():
+    """Two entries of one cell at hidden 8 and 16: only the one that forgot has regressed."""
+    def entry(hidden: int, solved: bool):
+        record = make_record(solved=solved, headline=0.9 if solved else 0.1)
+        spec = dataclasses.replace(record.spec, hidden=hidden)
+        return dataclasses.replace(record, spec=spec, run_id=spec.run_id)
+
+    comparison = compare([entry(8, True), entry(16, True)], [entry(8, True), entry(16, False)],
+                         Rules())
+    assert sorted((m.cell, m.measure, m.verdict) for m in comparison.memory) == [
+        ("torch:lstm (hidden=16)", "solves up to", "regression"),
+        ("torch:lstm (hidden=8)", "solves up to", "unchanged")]

@@ -4,14 +4,15 @@ import pytest
 
 from harness.records import Accuracy, RunRecord, Speed, Stability
 from harness.spec import RunSpec
-from harness.sweep import setting_labels, summarise_cells
+from harness.sweep import memory_lengths, setting_labels, summarise_cells
 
 
 def _record(seed: int, headline: float | None, solved: bool, status: str = "ok",
             loss_ratio: float = 0.5, step_ms: float = 2.0, p99: float = 1.0,
             nonfinite: int = 0, spikes: int = 0, cell: str = "torch:lstm",
-            **options) -> RunRecord:
-    spec = RunSpec(task="adding", cell=cell, task_params={"length": 8}, seed=seed, **options)
+            task_params: dict | None = None, **options) -> RunRecord:
+    spec = RunSpec(task="adding", cell=cell, task_params=task_params or {"length": 8},
+                   seed=seed, **options)
     return RunRecord(
         spec=spec, status=status, run_id=spec.run_id,
         accuracy=Accuracy(baseline_loss=1.0, headline_name="accuracy", chance=0.1,
@@ -61,3 +62,32 @@ def test_runs_of_one_cell_differing_in_an_option_are_summarised_apart():
         ("torch:lstm (hidden=16)", 1, 0.9), ("torch:gru", 1, 0.5)]
     assert setting_labels(records) == {r.run_id: s.label for r, s in zip(
         records, (small, small, large, gru), strict=True)}
+
+
+def _at(length: int, solved: bool, seed: int = 0, **options) -> RunRecord:
+    return _record(seed, 1.0 if solved else 0.0, solved,
+                   task_params={"length": length, **options.pop("params", {})}, **options)
+
+
+def test_a_length_sweep_is_one_memory_length_though_its_budget_grows_with_the_length():
+    """A protocol that gives longer lengths more steps sweeps one setting."""
+    (memory,) = memory_lengths([_at(5, True, steps=100), _at(10, True, steps=200),
+                                _at(20, False, steps=400)])
+    assert (memory.label, memory.solves_up_to.length, sorted(memory.verdicts)) == (
+        "torch:lstm", 10, [5, 10, 20])
+
+
+def test_entries_told_apart_at_one_length_are_memory_lengths_of_their_own():
+    memories = memory_lengths([_at(5, True, hidden=8), _at(5, True, seed=1, hidden=8),
+                               _at(10, False, hidden=8), _at(5, True, hidden=16),
+                               _at(10, True, hidden=16)])
+    assert [(m.label, m.solves_up_to.length, m.verdicts[5].seeds) for m in memories] == [
+        ("torch:lstm (hidden=8)", 5, 2), ("torch:lstm (hidden=16)", 10, 1)]
+
+
+def test_sweeps_differing_in_another_task_parameter_are_named_by_it():
+    memories = memory_lengths([_at(5, True, params={"tokens": 4}),
+                               _at(5, False, params={"tokens": 8})])
+    assert [(m.label, m.task_params, bool(m.solves_up_to)) for m in memories] == [
+        ("torch:lstm (tokens=4)", {"tokens": 4}, True),
+        ("torch:lstm (tokens=8)", {"tokens": 8}, False)]
