@@ -145,8 +145,8 @@ def _by_setting(records: Iterable[RunRecord]) -> list[tuple[Setting, list[RunRec
 
 
 def setting_labels(records: Iterable[RunRecord]) -> dict[str, str]:
-    """Each record's cell as a table names it (:attr:`Setting.label`), by run id."""
-    return {record.run_id: setting.label
+    """Each run's cell as tables name it (:attr:`Setting.label`), by its spec's run id."""
+    return {record.spec.run_id: setting.label
             for setting, group in _by_setting(records) for record in group}
 
 
@@ -202,41 +202,59 @@ def setting_verdicts(records: Iterable[RunRecord]) -> list[SettingVerdict]:
     return verdicts
 
 
-def memory_sweeps(records: Iterable[RunRecord]) -> list[tuple[MemoryLength, list[RunRecord]]]:
-    """Per cell and length sweep, its memory length and its records.
+def _sweeps(records: Iterable[RunRecord]) -> dict[str, Setting]:
+    """Each run's length sweep, by its spec's run id (``task_params``: those but the length).
 
     A sweep is the settings (:func:`_by_setting`) of one cell and task at each length that
     share the other task parameters and the distinction: a protocol giving longer lengths
     more steps is one sweep, while entries told apart at one length stay apart. Sweeps of one
     cell and task that differ in other task parameters are named by them too."""
-    sweeps: dict[str, tuple[Setting, list[RunRecord]]] = {}
+    sweep_of: dict[str, str] = {}
+    sweeps: dict[str, Setting] = {}
     for setting, group in _by_setting(
             r for r in records if r.spec.task_params.get(LENGTH_PARAMETER) is not None):
         params = {k: v for k, v in setting.task_params.items() if k != LENGTH_PARAMETER}
         key = json.dumps([setting.cell, setting.task, params, setting.distinction],
                          sort_keys=True, default=str)
-        sweeps.setdefault(key, (replace(setting, task_params=params), []))[1].extend(group)
-    settings = [setting for setting, _ in sweeps.values()]
-    found = []
-    for setting, group in sweeps.values():
+        sweeps.setdefault(key, replace(setting, task_params=params))
+        sweep_of.update((record.spec.run_id, key) for record in group)
+    settings = list(sweeps.values())
+    for key, setting in sweeps.items():
         alike = [other for other in settings if (other.cell, other.task, other.distinction)
                  == (setting.cell, setting.task, setting.distinction)]
         named = [f"{k}={v}" for k, v in setting.task_params.items()
                  if any(other.task_params.get(k) != v for other in alike)]
+        sweeps[key] = replace(setting, distinction=", ".join(
+            filter(None, [setting.distinction, *named])))
+    return {run_id: sweeps[key] for run_id, key in sweep_of.items()}
+
+
+def memory_sweeps(records: Iterable[RunRecord], among: Iterable[RunRecord] | None = None
+                  ) -> list[tuple[MemoryLength, list[RunRecord]]]:
+    """Per length sweep (:func:`_sweeps`) of ``records``, its memory length and its records.
+    The sweeps are told apart among ``among``, a superset of ``records`` (both sides of a
+    comparison, so that a sweep is named alike on both); by default ``records`` alone."""
+    records = [r for r in records if r.spec.task_params.get(LENGTH_PARAMETER) is not None]
+    sweep_of = _sweeps(records if among is None else among)
+    groups: dict[tuple[str, str], tuple[Setting, list[RunRecord]]] = {}
+    for record in records:
+        sweep = sweep_of[record.spec.run_id]
+        groups.setdefault((sweep.task, sweep.label), (sweep, []))[1].append(record)
+    found = []
+    for sweep, group in groups.values():
         lengths: dict[int, list[RunRecord]] = defaultdict(list)
         for record in group:
             lengths[int(record.spec.task_params[LENGTH_PARAMETER])].append(record)
         headline_name, chance = _headline(group)
-        found.append((MemoryLength(
-            **asdict(replace(setting, distinction=", ".join(
-                filter(None, [setting.distinction, *named])))),
-            headline_name=headline_name, chance=chance, verdicts={
-                length: length_verdict(length, rs) for length, rs in sorted(lengths.items())}),
-            group))
+        found.append((MemoryLength(**asdict(sweep), headline_name=headline_name, chance=chance,
+                                   verdicts={length: length_verdict(length, rs)
+                                             for length, rs in sorted(lengths.items())}),
+                      group))
     return found
 
 
-def memory_lengths(records: Iterable[RunRecord]) -> list[MemoryLength]:
-    """Per cell and length sweep (:func:`memory_sweeps`), the verdict at each ``length`` and
-    the memory lengths they imply."""
-    return [memory for memory, _ in memory_sweeps(records)]
+def memory_lengths(records: Iterable[RunRecord], among: Iterable[RunRecord] | None = None
+                   ) -> list[MemoryLength]:
+    """Per length sweep (:func:`memory_sweeps`), the verdict at each ``length`` and the memory
+    lengths they imply."""
+    return [memory for memory, _ in memory_sweeps(records, among)]

@@ -87,9 +87,9 @@ def _in_table_order(records: Sequence[RunRecord], label: dict[str, str]) -> list
     """``records`` by cell as ``label`` names it (in the order the cells first appear), then
     task parameters (a length search runs 5, 10, 20, 14; its table reads 5, 10, 14, 20), then
     seed."""
-    cells = {cell: n for n, cell in enumerate(dict.fromkeys(label[r.run_id] for r in records))}
+    cells = {cell: n for n, cell in enumerate(dict.fromkeys(label[r.spec.run_id] for r in records))}
     return sorted(records, key=lambda r: (
-        cells[label[r.run_id]],
+        cells[label[r.spec.run_id]],
         [(name, _setting_order(value)) for name, value in sorted(r.spec.task_params.items())],
         r.spec.seed))
 
@@ -120,7 +120,7 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
     for record in records:
         note = f" ({note_of[id(record)]})" if id(record) in note_of else ""
         table.rows.append([
-            label[record.run_id],
+            label[record.spec.run_id],
             *([_param_values(record.spec.task_params)] if varying else []),
             str(record.spec.seed), *(m.text(m.value(record)) for m in metrics),
             status_cell(record.status, record.status + note),

@@ -17,6 +17,7 @@ from harness.compare.text import difference_text
 from harness.errors import UsageError
 from harness.metrics import Metric, Value, measured, metric, shown_in
 from harness.records import RunRecord
+from harness.sweep import setting_labels
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def compare(baseline: Sequence[RunRecord], current: Sequence[RunRecord], rules: 
              for group in _by_cell(matching.runs)]
     return Comparison(rules, interleaved, environment, speed_gates, cells,
                       matching.only_baseline, matching.only_current,
-                      memory_changes(baseline, current))
+                      memory_changes(baseline, current), setting_labels([*baseline, *current]))
 
 
 def _blocks(run: MatchedRun, interleaved: bool) -> list[Block]:

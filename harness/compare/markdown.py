@@ -13,7 +13,8 @@ def render_markdown(comparison: Comparison) -> str:
     for label, specs in (("Missing from the current results (fails)", comparison.only_baseline),
                          ("Only in the current results (new)", comparison.only_current)):
         if specs:
-            lines += ["", f"{label}:", "", *(f"- {cell(spec_label(s))}" for s in specs)]
+            lines += ["", f"{label}:", "",
+                      *(f"- {cell(spec_label(s, comparison.labels))}" for s in specs)]
     for table in tables(comparison):
         lines += ["", *markdown_table(table)]
     if lines[-1]:

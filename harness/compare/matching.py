@@ -62,7 +62,7 @@ def pair_rounds(run: MatchedRun) -> list[tuple[RunRecord, RunRecord]]:
 
     Each round of both sides must start before the next round of either side starts.
     """
-    title = spec_label(run.spec)
+    title = spec_label(run.spec, {})
     old, new = (sorted(side, key=lambda r: r.started_at) for side in (run.baseline, run.current))
     if len(old) != len(new) or len(old) < 2:
         raise UsageError(f"--interleaved needs the same number (at least 2) of rounds of each "

@@ -39,8 +39,9 @@ def memory_changes(baseline: Sequence[RunRecord], current: Sequence[RunRecord]
 
     "remembers up to" is compared only when both sides' records carry the memory test
     (records written before it existed do not)."""
-    old = {(m.label, m.task): m for m in memory_lengths(baseline)}
-    new = {(m.label, m.task): m for m in memory_lengths(current)}
+    both = [*baseline, *current]
+    old = {(m.label, m.task): m for m in memory_lengths(baseline, among=both)}
+    new = {(m.label, m.task): m for m in memory_lengths(current, among=both)}
     tested = all(any(r.accuracy and r.accuracy.memory for r in side)
                  for side in (baseline, current))
     changes = []

@@ -86,6 +86,9 @@ class Comparison:
     only_current: list[RunSpec] = field(default_factory=list)
     memory: list[MemoryChange] = field(default_factory=list)
     """Each cell's memory lengths on both sides: a fall in either fails."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Each run's cell as the texts name it, by run id: with the options that tell apart
+    settings of one cell, task and parameters (:func:`harness.sweep.setting_labels`)."""
 
     @property
     def runs(self) -> list[RunComparison]:
@@ -109,7 +112,8 @@ class Comparison:
             "environment": asdict(self.environment),
             "runs": [item(r, run_id=r.spec.run_id, spec=r.spec.to_dict(),
                           repeats=list(r.repeats)) for r in self.runs],
-            "cells": [item(c, cell=c.spec.cell, task=c.spec.task,
+            "cells": [item(c, cell=c.spec.cell, label=self.labels.get(c.spec.run_id, c.spec.cell),
+                           task=c.spec.task,
                            task_params=c.spec.task_params,
                            run_ids=[r.spec.run_id for r in c.runs]) for c in self.cells],
             "only_baseline": [s.to_dict() for s in self.only_baseline],

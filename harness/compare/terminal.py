@@ -18,7 +18,7 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
         if specs:
             console.print(f"runs {label}:")
             for spec in specs:
-                console.print(f"  {escape(spec_label(spec))}")
+                console.print(f"  {escape(spec_label(spec, comparison.labels))}")
     for line in notes(comparison):
         console.print(escape(line))
     for line in findings(comparison):

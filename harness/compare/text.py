@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from harness.compare.environment import Difference
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
@@ -50,14 +50,20 @@ def setting(spec: RunSpec) -> str:
     return " ".join([spec.task, *(f"{k}={v}" for k, v in sorted(spec.task_params.items()))])
 
 
-def spec_label(spec: RunSpec) -> str:
-    return f"{setting(spec)} {spec.cell} seed {spec.seed}"
+def cell_name(spec: RunSpec, labels: Mapping[str, str]) -> str:
+    """The run's cell as ``labels`` (:attr:`Comparison.labels`) names it."""
+    return labels.get(spec.run_id, spec.cell)
 
 
-def title(comparison: RunComparison | CellComparison) -> str:
+def spec_label(spec: RunSpec, labels: Mapping[str, str]) -> str:
+    return f"{setting(spec)} {cell_name(spec, labels)} seed {spec.seed}"
+
+
+def title(comparison: RunComparison | CellComparison, labels: Mapping[str, str]) -> str:
     if isinstance(comparison, RunComparison):
-        return spec_label(comparison.spec)
-    return f"{setting(comparison.spec)} {comparison.spec.cell} (all {len(comparison.runs)} seeds)"
+        return spec_label(comparison.spec, labels)
+    return (f"{setting(comparison.spec)} {cell_name(comparison.spec, labels)} "
+            f"(all {len(comparison.runs)} seeds)")
 
 
 def findings(comparison: Comparison) -> list[str]:
@@ -68,7 +74,8 @@ def findings(comparison: Comparison) -> list[str]:
         if item.verdict != "unchanged":
             changed = [f"{c.metric} {change_text(c)}" for c in item.changes
                        if c.gating and c.verdict == item.verdict]
-            lines.append(f"{item.verdict}: {title(item)}: {'; '.join(changed)}")
+            lines.append(f"{item.verdict}: {title(item, comparison.labels)}: "
+                         f"{'; '.join(changed)}")
     lines += [f"{m.verdict}: {m.text()}" for m in comparison.memory if m.verdict != "unchanged"]
     return lines
 
@@ -139,10 +146,12 @@ def tables(comparison: Comparison) -> list[Table]:
     for title_, cells in settings.items():
         table = Table(title_, columns, key_columns=2)
         for cell in cells:
-            table.rows += [[r.spec.cell, str(r.spec.seed), *map(_entry, r.changes),
+            table.rows += [[cell_name(r.spec, comparison.labels), str(r.spec.seed),
+                            *map(_entry, r.changes),
                             _verdict_entry(r)] for r in cell.runs]
             if len(cell.runs) > 1:
-                table.rows.append([cell.spec.cell, _all_seeds(cell), *map(_entry, cell.changes),
+                table.rows.append([cell_name(cell.spec, comparison.labels), _all_seeds(cell),
+                                   *map(_entry, cell.changes),
                                    _verdict_entry(cell)])
                 table.summary_rows.add(len(table.rows) - 1)
         if any(tone_of(c) == "warning" for row in table.rows for c in row):

@@ -299,7 +299,7 @@ def speed_bars(task: str, records: Sequence[RunRecord], colours: Colours) -> Plo
         return None
     settings = by_setting(timed)
     named = setting_labels(records)
-    cells = sorted({named[r.run_id] for r in timed})
+    cells = sorted({named[r.spec.run_id] for r in timed})
     width = 0.8 / len(cells)
     fig = Figure(figsize=(max(7.0, 1.2 * len(settings) * len(cells) + 2), 3.6),
                  layout="constrained")
@@ -309,7 +309,7 @@ def speed_bars(task: str, records: Sequence[RunRecord], colours: Colours) -> Plo
         for i, cell in enumerate(cells):
             xs, median, low, high = [], [], [], []
             for x, group in enumerate(settings.values()):
-                values = _finite(measure(r.speed) for r in group if named[r.run_id] == cell)
+                values = _finite(measure(r.speed) for r in group if named[r.spec.run_id] == cell)
                 if values:
                     m, lo, hi = _spread(values)
                     xs.append(x + (i - (len(cells) - 1) / 2) * width)

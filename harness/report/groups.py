@@ -38,5 +38,5 @@ def by_cell(records: Iterable[RunRecord], label: Mapping[str, str]) -> dict[str,
     records) names it, cells by name."""
     cells: dict[str, list[RunRecord]] = defaultdict(list)
     for record in records:
-        cells[label[record.run_id]].append(record)
+        cells[label[record.spec.run_id]].append(record)
     return dict(sorted(cells.items()))

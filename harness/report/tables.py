@@ -42,7 +42,7 @@ def run_table(records: Sequence[RunRecord]) -> Table:
     label = setting_labels(records)
     for r in records:
         table.rows.append([
-            label[r.run_id], params_label(r.spec.task_params), str(r.spec.seed),
+            label[r.spec.run_id], params_label(r.spec.task_params), str(r.spec.seed),
             *(m.text(m.value(r)) for m in metrics), status_cell(r.status, r.status_line),
         ])
     return table

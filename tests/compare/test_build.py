@@ -4,9 +4,11 @@ import json
 import pytest
 
 from harness.compare import Rules, compare
+from harness.compare.markdown import render_markdown
 from harness.errors import UsageError
 
 from .records import make_record, step_times
+from .test_render import terminal_text
 
 
 def changes(item) -> dict:
@@ -152,15 +154,29 @@ def test_the_json_form_is_plain_data():
     assert headline == {**headline, "baseline": 0.9, "current": 0.1, "fails": True}
 
 
-def test_memory_lengths_of_settings_told_apart_are_compared_apart():
-    """Two entries of one cell at hidden 8 and 16: only the one that forgot has regressed."""
-    def entry(hidden: int, solved: bool):
-        record = make_record(solved=solved, headline=0.9 if solved else 0.1)
+def test_settings_told_apart_are_compared_and_named_apart():
+    """Two entries of one cell at hidden 8 and 16: only the one that forgot has regressed, and
+    every text names which (its runs, its memory length, the run missing from one side)."""
+    def entry(hidden: int, solved: bool, seed: int = 0):
+        record = make_record(solved=solved, headline=0.9 if solved else 0.1, seed=seed)
         spec = dataclasses.replace(record.spec, hidden=hidden)
         return dataclasses.replace(record, spec=spec, run_id=spec.run_id)
 
-    comparison = compare([entry(8, True), entry(16, True)], [entry(8, True), entry(16, False)],
-                         Rules())
+    comparison = compare([entry(8, True), entry(16, True), entry(16, True, seed=1)],
+                         [entry(8, True), entry(16, False)], Rules())
     assert sorted((m.cell, m.measure, m.verdict) for m in comparison.memory) == [
         ("torch:lstm (hidden=16)", "solves up to", "regression"),
         ("torch:lstm (hidden=8)", "solves up to", "unchanged")]
+    text = terminal_text(comparison)
+    assert "regression: adding length=10 torch:lstm (hidden=16) seed 0: headline 0.9 → 0.1" \
+        in text
+    assert "missing from the current results (fails):\n  adding length=10 torch:lstm " \
+           "(hidden=16) seed 1" in text
+    assert [line.split()[:3] for line in text.splitlines()
+            if line.startswith("torch:lstm")] == [["torch:lstm", "(hidden=8)", "0"],
+                                                  ["torch:lstm", "(hidden=16)", "0"]]
+    assert "- adding length=10 torch:lstm (hidden=16) seed 1" in render_markdown(comparison)
+    # an entry added on one side leaves the other entry's comparison as it was
+    added = compare([entry(8, True)], [entry(8, False), entry(16, True)], Rules())
+    assert [(m.cell, m.measure, m.verdict) for m in added.memory] == [
+        ("torch:lstm (hidden=8)", "solves up to", "regression")]

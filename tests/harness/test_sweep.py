@@ -60,7 +60,7 @@ def test_runs_of_one_cell_differing_in_an_option_are_summarised_apart():
     assert [(s.label, s.seeds, s.values["headline"]) for s in (small, large, gru)] == [
         ("torch:lstm (hidden=8)", 2, pytest.approx(0.3)),
         ("torch:lstm (hidden=16)", 1, 0.9), ("torch:gru", 1, 0.5)]
-    assert setting_labels(records) == {r.run_id: s.label for r, s in zip(
+    assert setting_labels(records) == {r.spec.run_id: s.label for r, s in zip(
         records, (small, small, large, gru), strict=True)}
 
 
