@@ -4,7 +4,7 @@ A training step frees most of what it allocates (activations, gradients, a compi
 buffers) and allocates the same again in the next step. By default glibc gives large blocks
 back to the kernel (``mmap`` above a threshold it moves as blocks are freed, and trimming of
 the heap's top), so the next step pays a page fault and the kernel's zeroing for every page
-of them again, in some processes and not in others (README, "Kernel paths": `nn.LSTM` at
+of them again, in some processes and not in others (docs/kernels.md: `nn.LSTM` at
 the standard size took 17,540 faults and 65 ms a step, 0 faults and 46 ms with this). With
 ``mmap`` off and the trim threshold at :data:`TRIM_THRESHOLD`, freed memory stays in the
 process and serves the next step. The process's resident memory then stays at its peak,

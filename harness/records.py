@@ -73,7 +73,7 @@ class Speed:
     """Median minor page faults of the process during a timed step: memory the step touched
     for the first time since the allocator took it from the system. Where it is in the
     thousands, the step pays for that (on a 2-core VM, torch:lstm's compiled step at the
-    standard size took 40 ms at 0 and 57 ms at 16,500, by process; README, "Kernel paths")."""
+    standard size took 40 ms at 0 and 57 ms at 16,500, by process; docs/kernels.md)."""
     device_peak_mb: float | None = None
     step_ms: list[float] = field(default_factory=list)
     """Every timed step, in ms (rounded), for significance tests between runs."""

@@ -10,7 +10,7 @@ time and add each backward chunk's share of the weights' gradients themselves
 outputs are written batch-major (no copy for the read-out). What the backward pass needs of
 the forward pass is kept for every step (the layer norm's inputs, the GRU's recurrent n
 block), not recomputed per chunk: a step's peak memory stays well under the frameworks'
-(README, "Kernel paths").
+(docs/kernels.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ LLVM tunes for recent Intel CPUs with 256-bit vectors even where they have 512-b
 ``prefer-256-bit`` tuning: wide vectors once lowered those CPUs' clock). MKL's products in
 the same step use AVX-512 already, so the clock is the same either way; on this machine
 (Emerald Rapids) the LSTM's gate pass took 2.2 ns a unit in 512-bit vectors against 3.1 in
-256-bit ones, and whole training steps 2-6% less (README, "Kernel paths").
+256-bit ones, and whole training steps 2-6% less (docs/kernels.md).
 
 The setting is numba's CPU feature list (``NUMBA_CPU_FEATURES``): it holds for all numba
 compiles in the process, and takes effect only if numba has compiled nothing yet (bench
