@@ -8,6 +8,7 @@ control codes, so each run gets a line when it starts and ends, and one at most 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from types import TracebackType
 
@@ -33,10 +34,13 @@ def clock(seconds: float) -> str:
 
 
 class RunProgress:
-    """Progress of a sweep on ``console``: ``step`` per training step, ``finished`` per record."""
+    """Progress of a sweep on ``console``: ``step`` per training step, ``finished`` per record.
+    ``titles`` names runs by run id where their own title would not tell them apart
+    (:func:`harness.sweep.run_titles`)."""
 
-    def __init__(self, console: Console, runs: int):
+    def __init__(self, console: Console, runs: int, titles: Mapping[str, str] | None = None):
         self.console = console
+        self.titles = titles or {}
         self.started: dict[str, float] = {}
         self.last_line: dict[str, float] = {}
         self.bars: dict[str, TaskID] = {}
@@ -70,14 +74,18 @@ class RunProgress:
             self.last_line[spec.run_id] = now
             elapsed = now - self.started[spec.run_id]
             left = elapsed / step * (spec.steps - step)
-            self.console.print(f"{spec.title}: step {step}/{spec.steps}, loss {loss:.4g}, "
+            self.console.print(f"{self._title(spec)}: step {step}/{spec.steps}, loss {loss:.4g}, "
                                f"{clock(elapsed)} elapsed, ~{clock(left)} left", soft_wrap=True)
+
+    def _title(self, spec: RunSpec) -> str:
+        return self.titles.get(spec.run_id, spec.title)
 
     def _start(self, spec: RunSpec) -> None:
         if self.live is not None:
-            self.bars[spec.run_id] = self.live.add_task(spec.title, total=spec.steps, note="")
+            self.bars[spec.run_id] = self.live.add_task(self._title(spec), total=spec.steps,
+                                                        note="")
         else:
-            self.console.print(f"{spec.title}: started ({self.done + 1} of {self.runs})",
+            self.console.print(f"{self._title(spec)}: started ({self.done + 1} of {self.runs})",
                                soft_wrap=True)
 
     def finished(self, record: RunRecord) -> None:
@@ -86,7 +94,7 @@ class RunProgress:
         started = self.started.get(spec.run_id)
         wall = f" in {clock(time.monotonic() - started)}" if started is not None else ""
         if self.live is None:
-            self.console.print(f"{spec.title}: {record.status}{wall}, "
+            self.console.print(f"{self._title(spec)}: {record.status}{wall}, "
                                f"{record.steps_done} steps ({self.done} of {self.runs} done)",
                                soft_wrap=True)
             return
@@ -95,4 +103,4 @@ class RunProgress:
             steps = record.steps_done or 1
             self.live.update(bar, total=steps, completed=steps, note=record.status)
             self.live.stop_task(bar)
-        self.live.update(self.overall, advance=1, note=f"last: {spec.title} {record.status}")
+        self.live.update(self.overall, advance=1, note=f"last: {self._title(spec)} {record.status}")

@@ -110,8 +110,12 @@ class RunSpec:
     @property
     def title(self) -> str:
         """Short human label: cell, task parameters and seed."""
+        return self.title_naming(self.cell)
+
+    def title_naming(self, cell: str) -> str:
+        """:attr:`title` with the cell called ``cell`` (``torch:rnn (hidden=12)``, say)."""
         params = " ".join(f"{k}={v}" for k, v in sorted(self.task_params.items()))
-        return " ".join(filter(None, [self.cell, params, f"seed {self.seed}"]))
+        return " ".join(filter(None, [cell, params, f"seed {self.seed}"]))
 
     def validate(self) -> None:
         """Checks that need no registry; raise UsageError naming the bad value."""

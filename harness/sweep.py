@@ -12,6 +12,7 @@ import numpy as np
 from harness import metrics
 from harness.metrics import Value
 from harness.records import RunRecord
+from harness.spec import RunSpec
 from harness.tasks import LENGTH_PARAMETER
 
 SOLVED_SHARE = 0.5
@@ -124,14 +125,14 @@ def _median(values: Sequence[float | None]) -> float | None:
     return float(np.median(finite)) if finite else None
 
 
-def _by_setting(records: Iterable[RunRecord]) -> list[tuple[Setting, list[RunRecord]]]:
-    """The records grouped by cell and whole setting, every option but the seed: one group's
-    records are the seeds of one setting. A group's distinction names the options in which it
-    differs from the other groups of its cell, task and task parameters (a suite's entries)."""
-    groups: dict[str, list[RunRecord]] = defaultdict(list)
-    for record in records:
-        setting = {k: v for k, v in record.spec.to_dict().items() if k != "seed"}
-        groups[json.dumps(setting, sort_keys=True, default=str)].append(record)
+def _settings(specs: Sequence[RunSpec]) -> list[tuple[Setting, list[int]]]:
+    """The specs grouped by cell and whole setting, every option but the seed, as indices into
+    ``specs``. A group's distinction names the options in which it differs from the other
+    groups of its cell, task and task parameters (a suite's entries)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, spec in enumerate(specs):
+        setting = {k: v for k, v in spec.to_dict().items() if k != "seed"}
+        groups[json.dumps(setting, sort_keys=True, default=str)].append(index)
     options = [json.loads(key) for key in groups]
     found = []
     for setting, group in zip(options, groups.values(), strict=True):
@@ -139,15 +140,30 @@ def _by_setting(records: Iterable[RunRecord]) -> list[tuple[Setting, list[RunRec
                  if all(other[k] == setting[k] for k in ("cell", "task", "task_params"))]
         distinction = ", ".join(f"{k}={v}" for k, v in setting.items()
                                 if any(other[k] != v for other in alike))
-        spec = group[0].spec
+        spec = specs[group[0]]
         found.append((Setting(spec.cell, spec.task, spec.task_params, distinction), group))
     return found
+
+
+def _by_setting(records: Iterable[RunRecord]) -> list[tuple[Setting, list[RunRecord]]]:
+    """The records grouped by cell and whole setting (:func:`_settings`): one group's records
+    are the seeds of one setting."""
+    records = list(records)
+    return [(setting, [records[i] for i in group])
+            for setting, group in _settings([r.spec for r in records])]
 
 
 def setting_labels(records: Iterable[RunRecord]) -> dict[str, str]:
     """Each run's cell as tables name it (:attr:`Setting.label`), by its spec's run id."""
     return {record.spec.run_id: setting.label
             for setting, group in _by_setting(records) for record in group}
+
+
+def run_titles(specs: Sequence[RunSpec]) -> dict[str, str]:
+    """Each run's :attr:`~harness.spec.RunSpec.title` with its cell as tables name it, by run
+    id: what progress lines call the runs of a suite's entries of one cell."""
+    return {specs[i].run_id: specs[i].title_naming(setting.label)
+            for setting, group in _settings(specs) for i in group}
 
 
 def summarise_cells(records: Iterable[RunRecord]) -> list[CellSummary]:

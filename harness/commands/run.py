@@ -39,7 +39,13 @@ from harness.search import (
 )
 from harness.spec import DEVICES, KERNELS, MAX_SEED, RunSpec
 from harness.suites import suite_runs
-from harness.sweep import MemoryLength, memory_lengths, setting_verdicts, summarise_cells
+from harness.sweep import (
+    MemoryLength,
+    memory_lengths,
+    run_titles,
+    setting_verdicts,
+    summarise_cells,
+)
 from harness.tables import memory_table, seeds_table, summary_table
 from harness.tasks import LENGTH_PARAMETER
 from harness.trainer import OPTIMIZERS
@@ -441,24 +447,25 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
     done: dict[str, RunRecord] = {}
     todo, elsewhere = [], []
     earlier: set[str] = set()  # forced reruns of finished runs
+    titles = run_titles(specs)
     for spec in specs:
         existing = _recorded(out_dir, spec)
         if existing is not None and not force:
-            stderr.print(f"{spec.title}: already recorded, skipped")
+            stderr.print(f"{titles[spec.run_id]}: already recorded, skipped")
             done[spec.run_id] = existing
         elif claims.take(out_dir, spec):
             todo.append(spec)
             if existing is not None:
                 earlier.add(spec.run_id)
         else:
-            stderr.print(f"{spec.title}: being run by another bench "
+            stderr.print(f"{titles[spec.run_id]}: being run by another bench "
                          f"({claims.holder(out_dir, spec)}); its record will be used")
             elsewhere.append(spec)
     try:
-        with stopping.graceful(), RunProgress(stderr, len(todo)) as progress:
+        with stopping.graceful(), RunProgress(stderr, len(todo), titles) as progress:
             for written, record in enumerate(executor.run(todo, on_step=progress.step)):
                 if record.status == "failed" and record.run_id in earlier:
-                    stderr.print(f"[yellow]warning:[/] {escape(record.spec.title)}: the rerun "
+                    stderr.print(f"[yellow]warning:[/] {escape(titles[record.run_id])}: the rerun "
                                  f"{escape(record.status_line)}; the earlier record is kept",
                                  soft_wrap=True)
                 else:

@@ -211,8 +211,11 @@ def test_bench_run_suite_runs_every_entry(host, tmp_path, capsys):
                      '[[runs]]\ntask = "copy"\nlength = 2\nseeds = [0, 1]\n'
                      '[[runs]]\ntask = "copy"\nlength = 2\nhidden = 12\n')
     assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "out")]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "adding length=4" in out and "copy length=2" in out  # a summary per setting
+    assert [line.split(": ")[0] for line in err.splitlines() if "started" in line] == [
+        "torch:rnn length=4 seed 0", "torch:rnn (hidden=8) length=2 seed 0",
+        "torch:rnn (hidden=8) length=2 seed 1", "torch:rnn (hidden=12) length=2 seed 0"]
     records = load_results(tmp_path / "out").records
     assert sorted((r.spec.task, r.spec.hidden, r.spec.seed) for r in records) == [
         ("adding", 8, 0), ("copy", 8, 0), ("copy", 8, 1), ("copy", 12, 0)]
