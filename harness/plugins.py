@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 
@@ -38,6 +38,16 @@ class PluginInfo:
     @property
     def errors(self) -> list[str]:
         return ([self.load_error] if self.load_error else []) + self.hook_errors
+
+
+def plugins_answer(errors: Mapping[str, list[str]]) -> str:
+    """Whether every plugin loaded (``errors``: each plugin's, by name), in one sentence: the
+    last words of ``bench list`` and ``bench plugins``."""
+    broken = [name for name, found in errors.items() if found]
+    if not broken:
+        return f"All {len(errors)} plugins loaded."
+    return (f"{len(broken)} of {len(errors)} plugins failed and were skipped "
+            f"({', '.join(broken)}); `bench plugins` says why.")
 
 
 def _describe(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.display import stdout
-from harness.plugins import default_host
+from harness.plugins import default_host, plugins_answer
 
 
 def add_parser(subparsers) -> None:
@@ -101,4 +101,21 @@ def execute_command(args) -> int:
         status = "[red]error[/]: " + escape("; ".join(p["errors"])) if p["errors"] else "ok"
         plugins.add_row(p["name"], p["version"] or "-", status)
     stdout.print(plugins)
+    stdout.print(inventory_answer(data) + " " + plugins_answer(
+        {p["name"]: p["errors"] for p in data["plugins"]}), markup=False, soft_wrap=True)
     return 0
+
+
+def inventory_answer(data: dict) -> str:
+    """What bench can run here, in one line: tasks, and the cells of the backends that are
+    available (those that are not, with why)."""
+    usable = [b for b in data["backends"] if b["available"]]
+    cells = sum(len(b["cells"]) for b in usable)
+    said = (f"bench can run {len(data['tasks'])} tasks with {cells} cells on "
+            f"{len(usable)} backend{'s' if len(usable) != 1 else ''}"
+            f" ({', '.join(b['name'] for b in usable)})." if usable
+            else f"bench has {len(data['tasks'])} tasks but no backend available to run them.")
+    for b in data["backends"]:
+        if not b["available"]:
+            said += f" {b['name']} is unavailable: {b['reason'].rstrip('.')}."
+    return said

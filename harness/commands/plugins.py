@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.display import stdout
-from harness.plugins import default_host
+from harness.plugins import default_host, plugins_answer
 
 
 def add_parser(subparsers) -> None:
@@ -42,4 +42,6 @@ def execute_command(args) -> int:
             f"[red]{escape(chr(10).join(info.errors))}[/]" if info.errors else "-",
         )
     stdout.print(table)
+    stdout.print(plugins_answer({i.name: i.errors for i in infos}), markup=False,
+                 soft_wrap=True)
     return 0

@@ -14,6 +14,12 @@ def test_list_shows_tasks_with_defaults_backends_executors_and_plugins(capsys, h
     assert "rnn, lnrnn, lstm, gru" in out and "available" in out
     assert all(f"│ {name} " in out for name in ("local", "process", "dask"))
     assert "devices" not in out
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (torch_backend,) = data["backends"]
+    assert out.splitlines()[-1] == (  # it ends with what bench can run here
+        f"bench can run {len(data['tasks'])} tasks with {len(torch_backend['cells'])} cells on "
+        f"1 backend (torch). All {len(data['plugins'])} plugins loaded.")
 
 
 def test_list_json(capsys, host):
@@ -63,6 +69,8 @@ def test_without_tensorflow_keras_is_unavailable_and_torch_still_works(tmp_path)
     keras = next(b for b in json.loads(listing.stdout)["backends"] if b["name"] == "keras")
     assert not keras["available"]
     assert "TensorFlow" in keras["reason"] and "pip install" in keras["reason"]
+    said = bench("list").stdout.splitlines()[-1]
+    assert " on 1 backend (torch). keras is unavailable: TensorFlow is not installed" in said
 
     refused = bench("run", "--task", "copy", "--cells", "keras:lstm", "--out", str(tmp_path))
     assert refused.returncode == 2

@@ -46,6 +46,10 @@ def test_plugins_report_hooks_registrations_and_isolated_errors(bench, fake_dist
     assert good["registered"] == ["task adding_again"] and good["errors"] == []
     assert bad["errors"] == ["failed to load 'bench_badplugin': ImportError: needs libfoo 9"]
     assert "cell torch:lstm" in plugins["torch"]["registered"]
+    table = bench("plugins", env=env)
+    assert table.stdout.splitlines()[-1] == (f"1 of {len(plugins)} plugins failed and were "
+                                             "skipped (bench_badplugin); `bench plugins` says "
+                                             "why.")
 
     # the broken plugin is reported on every command, and everything else still works
     ran = bench("run", "--task", "adding_again", "--cells", "rnn", "--length", "3",
