@@ -37,7 +37,9 @@ def execute_command(args) -> int:
         if exc.name != "matplotlib":
             raise
         raise UsageError("bench report needs matplotlib: pip install matplotlib") from None
-    paths = build_report(results, root, out_dir)
+    paths, report = build_report(results, root, out_dir)
     print(f"wrote {', '.join(str(p) for p in paths)} ({plural(len(results.records), 'run')}, "
           f"{plural(len(results.skipped), 'unreadable file')} skipped)")
+    for line in report.answers:  # last, as the report's own summary opens with them
+        print(line)
     return 0

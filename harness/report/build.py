@@ -12,14 +12,15 @@ from harness.records import ResultSet
 
 from .html import render_html
 from .markdown import render_markdown
-from .page import assemble
+from .page import Report, assemble
 
 HTML_NAME = "report.html"
 MARKDOWN_NAME = "summary.md"
 
 
-def build_report(results: ResultSet, source: Path, out_dir: Path) -> list[Path]:
-    """Write ``report.html`` and ``summary.md`` into ``out_dir``; return their paths.
+def build_report(results: ResultSet, source: Path, out_dir: Path) -> tuple[list[Path], Report]:
+    """Write ``report.html`` and ``summary.md`` into ``out_dir``; return their paths and the
+    report.
 
     The directory is made first, so that a path that cannot be one fails before the work;
     the files are rendered in full before either is written, so no error leaves half a report.
@@ -31,7 +32,7 @@ def build_report(results: ResultSet, source: Path, out_dir: Path) -> list[Path]:
              out_dir / MARKDOWN_NAME: render_markdown(report)}
     with _writing(out_dir):
         write_files(files)
-    return list(files)
+    return list(files), report
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from harness.answer import verdict_text
+from harness.answer import answer_line, verdict_text
 from harness.cli import main
 from harness.formatting import fmt
 from harness.records import load_results, write_record
@@ -46,8 +46,11 @@ def test_report_is_one_self_contained_page_and_a_markdown_summary(sweep, tmp_pat
     assert main(["report", str(sweep), "-o", str(out)]) == 0
     assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == settings
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.md"]
-    assert capsys.readouterr().out == (f"wrote {out / 'report.html'}, {out / 'summary.md'} "
-                                       f"(8 runs, 0 unreadable files skipped)\n")
+    wrote, *answers = capsys.readouterr().out.splitlines()
+    assert wrote == (f"wrote {out / 'report.html'}, {out / 'summary.md'} "
+                     f"(8 runs, 0 unreadable files skipped)")
+    assert answers == [answer_line(m) for m in memory_lengths(load_results(sweep).records)]
+    assert sorted(a.split(":")[1] for a in answers) == ["lstm", "rnn"]  # its last words
     page = (out / "report.html").read_text()
     assert not re.search(r"<script|<link|src=\"(?!data:)|url\(", page)  # opens from disk alone
 
