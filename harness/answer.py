@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from harness.formatting import plural
 from harness.memory import MIN_MARGIN, SIGNIFICANCE
 from harness.sweep import (
     SOLVED_SHARE,
@@ -77,7 +78,7 @@ def answer_line(memory: MemoryLength) -> str:
 def setting_answer_line(found: SettingVerdict) -> str:
     """The answer of runs at one setting: whether the cell remembers there, or solves it."""
     verdict, length = found.verdict, found.task_params.get(LENGTH_PARAMETER)
-    seeds = f"{verdict.seeds} seed{'s' if verdict.seeds > 1 else ''}"
+    seeds = plural(verdict.seeds, "seed")
     at = found.task if length is None else f"{found.task} at T={length}"
     cell = found.label
     if verdict.headline is None:

@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: error: not enough memory for the sizes asked for ({exc}); smaller "
               "--length, --hidden or --batch would fit", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout (head, say) stopped reading: nothing to add
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit's flush
+        return 1
     except (KeyboardInterrupt, RunInterrupted):
         print("bench: interrupted; the records of finished runs are kept, and the same "
               "command run again goes on from them", file=sys.stderr)

@@ -6,8 +6,8 @@ import os
 import sys
 
 from rich.console import Console
-from rich.markup import escape
 
+from harness.errors import warn
 from harness.plugins import PluginHost
 
 PIPE_WIDTH = 160
@@ -37,4 +37,4 @@ def warn_plugin_errors(host: PluginHost) -> None:
                     "other entries are loaded")
         else:
             what = f"plugin {name!r} is broken and was skipped: {info.errors[0]}"
-        stderr.print(f"[yellow]warning:[/] {escape(what)} (see `bench plugins`)", markup=True)
+        warn(f"{what} (see `bench plugins`)")

@@ -1,9 +1,16 @@
-"""Domain errors. The CLI is the one place that turns them into messages and exit codes."""
+"""Domain errors, and warnings. The CLI is the one place that turns errors into messages and
+exit codes; a warning is one line on stderr, ``bench: warning: ...``, and the command goes on."""
 
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, in the form every bench warning takes."""
+    print(f"bench: warning: {message}", file=sys.stderr, flush=True)
 
 
 class BenchError(Exception):

@@ -4,6 +4,11 @@ so rendering a comparison or a report loads nothing of the plugin machinery."""
 from __future__ import annotations
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def fmt(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "-"

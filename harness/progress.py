@@ -85,7 +85,7 @@ class RunProgress:
             self.bars[spec.run_id] = self.live.add_task(self._title(spec), total=spec.steps,
                                                         note="")
         else:
-            self.console.print(f"{self._title(spec)}: started ({self.done + 1} of {self.runs})",
+            self.console.print(f"{self._title(spec)}: started ({len(self.started)} of {self.runs})",
                                soft_wrap=True)
 
     def finished(self, record: RunRecord) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from harness.atomic import staged
 from harness.errors import UsageError
+from harness.formatting import plural
 from harness.gradients import GradientProfile
 from harness.memory import MemoryEvidence
 from harness.spec import RunSpec
@@ -110,9 +111,12 @@ class RunRecord:
 
     @property
     def status_line(self) -> str:
-        """The status, and for a failed run the first line of why (the tables show it)."""
+        """The status, and for a failed run the steps it did and the first line of why (the
+        tables show it)."""
         reason = (self.error or "").strip().splitlines()
-        return f"{self.status}: {reason[0]}" if self.status == "failed" and reason else self.status
+        if self.status != "failed" or not reason:
+            return self.status
+        return f"failed after {plural(self.steps_done, 'step')}: {reason[0]}"
 
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON data (a non-finite number is None), schema and version first."""

@@ -169,9 +169,8 @@ class Registry:
                 self.backend(backend_name)
                 cell = self.cells.get((backend_name, cell_name))
                 if cell is None:
-                    names_there = [c for (b, c) in self.cells if b == backend_name]
-                    raise UnknownNameError(f"cell of backend {backend_name!r}", cell_name,
-                                           names_there)
+                    names_there = [f"{b}:{c}" for (b, c) in self.cells if b == backend_name]
+                    raise UnknownNameError("cell", name, names_there)
                 self._require_available(cell)
                 resolved.append(cell)
                 continue

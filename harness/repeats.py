@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
+
+from harness.errors import warn
 
 Item = TypeVar("Item", bound=Hashable)
 
@@ -34,6 +35,5 @@ def given_once(items: list[Item], name: Callable[[Item], str] = str) -> list[Ite
     for item, count in counts.items():
         if count > 1:
             times = "twice" if count == 2 else f"{count} times"
-            print(f"bench: warning: {where}{name(item)} given {times}; running it once",
-                  file=sys.stderr)
+            warn(f"{where}{name(item)} given {times}; running it once")
     return list(counts)

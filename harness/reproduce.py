@@ -132,10 +132,17 @@ def suite_names() -> list[str]:
     return names
 
 
+NO_SUITES_HERE = f"there is no {SUITES_DIR}/ here (run from the project's root)"
+"""Why no reproduce suite is found by name: the suites are the project's files."""
+
+
 def load_reproduce_suite(name_or_path: str) -> ReproduceSuite:
     try:
         suite = load_suite(name_or_path)
     except UnknownNameError:
+        if not suite_names():
+            raise UsageError(f"unknown reproduce suite {name_or_path!r}: "
+                             f"{NO_SUITES_HERE}") from None
         raise UnknownNameError(f"reproduce suite (in {SUITES_DIR}/)", name_or_path,
                                suite_names()) from None
     findings = suite.findings
@@ -280,7 +287,7 @@ def _measured(verdict: LengthVerdict, ratio: float | None, runs: Sequence[RunRec
 
 
 def _judge_longer(claim: Claim, check: Check, records: Sequence[RunRecord]) -> CheckOutcome:
-    lengths = {}
+    lengths, said = {}, []
     for cell in (check.cell, check.than):
         runs = [r for r in _runs(records, cell, claim.task, None) if r.accuracy is not None]
         if not runs:
@@ -288,8 +295,10 @@ def _judge_longer(claim: Claim, check: Check, records: Sequence[RunRecord]) -> C
         (memory,) = memory_lengths(runs)
         longest = memory.remembers_up_to
         lengths[cell] = 0 if longest is None else longest.length
-    measured = "; ".join(f"{cell} remembers up to " + (f"T={n}" if n else "no length tried")
-                         for cell, n in lengths.items())
+        tried = ", ".join(f"T={length}" for length in memory.verdicts)
+        said.append(f"{cell} remembers up to T={longest.length}" if longest else
+                    f"{cell} remembers none of the lengths tried ({tried})")
+    measured = "; ".join(said)
     return CheckOutcome(check, lengths[check.cell] > lengths[check.than], measured)
 
 

@@ -45,6 +45,8 @@ REPRODUCE_KEYS = ("claims", "expected_minutes", "full_size")
 SUITE_KEYS = ("description", "defaults", "runs", *REPRODUCE_KEYS)
 OPTION = re.compile(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
 """A ``bench run`` option as an error message names it (``--eval-every``)."""
+ARGUMENT = re.compile(r"^argument ([a-z_/]+): ")
+"""argparse's naming of a bad value's option (``argument steps: ...``), once it is a key."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def _naming_entry(path: Path, number: int) -> Iterator[None]:
             yield
     except UsageError as exc:
         keys = OPTION.sub(lambda option: option[1].replace("-", "_"), str(exc))
+        keys = ARGUMENT.sub(r"\1: ", keys.removeprefix("bench run: "))  # a key, not an argument
         raise UsageError(f"{path}: [[runs]] entry {number}: {keys}") from None
 
 
@@ -142,9 +145,13 @@ def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.N
         raise UsageError(f"--suite {args.suite} fixes the runs; drop {', '.join(given)} "
                          f"or edit {suite.path}")
     execution = {key: getattr(args, key) for key in EXECUTION_OPTIONS}
+    choosing = [key for key in defaults if key not in EXECUTION_OPTIONS | {"suite"}]
     runs = []
     for number, argv in enumerate(suite.runs, 1):
         with _naming_entry(suite.path, number):
+            for key in (item[2:].replace("-", "_") for item in argv if item.startswith("--")):
+                if key not in choosing:
+                    raise UnknownNameError("key", key, choosing)
             entry = parse(argv)
         runs.append(SuiteEntry(suite.path, number,
                                argparse.Namespace(**{**vars(entry), **execution})))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from harness.errors import UsageError
+from harness.errors import UsageError, warn
 from harness.records import ResultSet, load_results
 
 
@@ -22,5 +21,5 @@ def read_results(source: Path) -> tuple[ResultSet, Path]:
     and the directory they are in (where a command writes its output by default)."""
     results = load_results(source)
     for _, reason in results.skipped:
-        print(f"bench: warning: skipped {reason}", file=sys.stderr)
+        warn(f"skipped {reason}")
     return results, source if source.is_dir() else source.parent

@@ -48,7 +48,7 @@ def add_parser(subparsers) -> None:
         ("--steps-tolerance", _non_negative, "X", d.steps_tolerance,
          "relative growth of the steps to solve that counts"),
         ("--speed-factor", _factor, "X", d.speed_factor,
-         "factor by which the median step time must grow"),
+         "factor by which the fast end (5th percentile) of the step times must grow"),
         ("--alpha", _probability, "P", d.alpha, "significance level of the Mann-Whitney U test"),
     ]:
         rules.add_argument(option, type=kind, metavar=metavar, default=default,

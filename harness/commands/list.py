@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.display import stdout
+from harness.formatting import plural
 from harness.plugins import default_host, plugins_answer
 
 
@@ -112,7 +113,7 @@ def inventory_answer(data: dict) -> str:
     usable = [b for b in data["backends"] if b["available"]]
     cells = sum(len(b["cells"]) for b in usable)
     said = (f"bench can run {len(data['tasks'])} tasks with {cells} cells on "
-            f"{len(usable)} backend{'s' if len(usable) != 1 else ''}"
+            f"{plural(len(usable), 'backend')}"
             f" ({', '.join(b['name'] for b in usable)})." if usable
             else f"bench has {len(data['tasks'])} tasks but no backend available to run them.")
     for b in data["backends"]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from harness.commands import read_results
 from harness.errors import UsageError
-from harness.report.tables import plural
+from harness.formatting import plural
 
 DEFAULT_OUT = "report"
 

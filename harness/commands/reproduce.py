@@ -17,8 +17,11 @@ from harness.commands.run import (
 )
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import UsageError
+from harness.formatting import plural
 from harness.plugins import default_host
+from harness.records import RunRecord
 from harness.reproduce import (
+    NO_SUITES_HERE,
     ClaimOutcome,
     ReproduceSuite,
     answer,
@@ -58,7 +61,7 @@ def execute_command(args) -> int:
         return _list(args.json)
     if not args.name:
         raise UsageError("bench reproduce: give a suite NAME or --list (available: "
-                         f"{', '.join(suite_names()) or 'none'})")
+                         f"{', '.join(suite_names()) or 'none: ' + NO_SUITES_HERE})")
     suite = load_reproduce_suite(args.name)
     host = default_host()
     warn_plugin_errors(host)
@@ -69,7 +72,8 @@ def execute_command(args) -> int:
     executor = open_executor(args, host.registry, args.executor or "local", out_dir)
     with staged(suite_copy(out_dir)) as copy:
         copy.write_bytes(suite.suite.path.read_bytes())
-    records = run_all(specs, out_dir, executor, force=args.force)
+    failed_reruns: list[RunRecord] = []
+    records = run_all(specs, out_dir, executor, args.force, failed_reruns)
     outcomes = judge(suite.claims, records)
     if args.json:
         print(json.dumps(outcome_json(suite, outcomes), indent=1))
@@ -77,7 +81,7 @@ def execute_command(args) -> int:
         print_outcomes(suite, outcomes)
     stderr.print(f"records in {out_dir}/ ({len(records)} runs); bench report {out_dir} shows "
                  "published against measured", soft_wrap=True)
-    if any(r.status == "failed" for r in records):
+    if failed_reruns or any(r.status == "failed" for r in records):
         return 1
     return 1 if args.strict and not all(o.reproduced for o in outcomes) else 0
 
@@ -101,8 +105,6 @@ def _list(as_json: bool) -> int:
             "claims": [{"text": c.text, "source": c.source} for c in s.claims],
         } for s in suites], indent=1))
         return 0
-    if not suites:
-        stdout.print(f"no reproduce suites in {SUITES_DIR}/ (run from the project's root)")
     for s in suites:
         minutes = (f"~{s.expected_minutes:g} min on a shared 2-core CPU" if s.expected_minutes
                    else "time not measured")
@@ -111,4 +113,8 @@ def _list(as_json: bool) -> int:
         if s.full_size:
             lines.append(f"  full size: {s.full_size}")
         stdout.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
+    claims = sum(len(s.claims) for s in suites)
+    stdout.print(f"{plural(len(suites), 'reproduce suite')} with {plural(claims, 'claim')}; "
+                 "bench reproduce NAME runs one." if suites else
+                 f"No reproduce suites: {NO_SUITES_HERE}.", markup=False, soft_wrap=True)
     return 0

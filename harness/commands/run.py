@@ -7,14 +7,13 @@ import json
 import math
 from pathlib import Path
 
-from rich.markup import escape
-
 from harness import claims, stopping
 from harness.answer import answer_json, answer_line, setting_answer_line
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
-from harness.errors import BenchError, UsageError
+from harness.errors import BenchError, UsageError, warn
 from harness.execution import Executor, ExecutorOptions, failed_record
+from harness.formatting import plural
 from harness.plugins import default_host
 from harness.progress import RunProgress
 from harness.protocol import INITS
@@ -63,6 +62,7 @@ def add_parser(subparsers) -> None:
         "is already in --out are skipped (use --force to rerun).",
     )
     add_arguments(p)
+    p.set_defaults(execute=execute_command)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -117,7 +117,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="auto picks the backend's best device (default: auto)")
     add_execution_arguments(p, DEFAULT_OUT)
     p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
-    p.set_defaults(execute=execute_command)
 
 
 def add_execution_arguments(p: argparse.ArgumentParser, default_out: str | None,
@@ -341,15 +340,17 @@ def execute_command(args) -> int:
                 if searching else [])
     out_dir = Path(args.out)
     executor = open_executor(args, host.registry, _executor_name(args, searches), out_dir)
+    failed_reruns: list[RunRecord] = []
     if searching:
         shared = _KeepOpen(executor)  # every round of the search runs on the same workers
         try:
-            search_lengths(searches, lambda todo: run_all(todo, out_dir, shared, args.force))
+            search_lengths(searches, lambda todo: run_all(todo, out_dir, shared, args.force,
+                                                          failed_reruns))
         finally:
             executor.close()
         records = [r for search in searches for r in search.records]
     else:
-        records = run_all(specs, out_dir, executor, force=args.force)
+        records = run_all(specs, out_dir, executor, args.force, failed_reruns)
     memories = memory_lengths(records) if searching or args.lengths else []
     stopped = {search.cell: search.stopped for search in searches}
     if args.json:
@@ -365,8 +366,8 @@ def execute_command(args) -> int:
             print_memory_answers(memories, stopped)
         else:
             print_setting_answers(records)
-    stderr.print(f"records in {out_dir}/ ({len(records)} runs)", soft_wrap=True)
-    return 1 if any(r.status == "failed" for r in records) else 0
+    stderr.print(f"records in {out_dir}/ ({plural(len(records), 'run')})", soft_wrap=True)
+    return 1 if failed_reruns or any(r.status == "failed" for r in records) else 0
 
 
 def open_executor(args, registry, name: str, out_dir: Path) -> Executor:
@@ -441,12 +442,14 @@ def print_summary(records: list[RunRecord], memories: list[MemoryLength], seeds:
         stdout.print(to_rich(memory_table(memories, seeds)))
 
 
-def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
-            force: bool) -> list[RunRecord]:
-    """Run what is not yet recorded, writing each record as soon as it arrives."""
+def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor, force: bool,
+            failed_reruns: list[RunRecord]) -> list[RunRecord]:
+    """Run what is not yet recorded, writing each record as soon as it arrives; return the
+    records as they are on disk. A forced rerun that fails keeps the earlier record there and
+    here, and goes to ``failed_reruns``."""
     done: dict[str, RunRecord] = {}
     todo, elsewhere = [], []
-    earlier: set[str] = set()  # forced reruns of finished runs
+    earlier: dict[str, RunRecord] = {}  # finished runs rerun by force
     titles = run_titles(specs)
     for spec in specs:
         existing = _recorded(out_dir, spec)
@@ -456,7 +459,7 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
         elif claims.take(out_dir, spec):
             todo.append(spec)
             if existing is not None:
-                earlier.add(spec.run_id)
+                earlier[spec.run_id] = existing
         else:
             stderr.print(f"{titles[spec.run_id]}: being run by another bench "
                          f"({claims.holder(out_dir, spec)}); its record will be used")
@@ -464,14 +467,15 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor,
     try:
         with stopping.graceful(), RunProgress(stderr, len(todo), titles) as progress:
             for written, record in enumerate(executor.run(todo, on_step=progress.step)):
-                if record.status == "failed" and record.run_id in earlier:
-                    stderr.print(f"[yellow]warning:[/] {escape(titles[record.run_id])}: the rerun "
-                                 f"{escape(record.status_line)}; the earlier record is kept",
-                                 soft_wrap=True)
+                kept = earlier.get(record.run_id) if record.status == "failed" else None
+                if kept is not None:
+                    warn(f"{titles[record.run_id]}: the rerun {record.status_line}; the earlier "
+                         "record is kept")
+                    failed_reruns.append(record)
                 else:
                     _write(out_dir, record, written)
                 claims.release(out_dir, record.spec)
-                done[record.run_id] = record
+                done[record.run_id] = kept or record
                 progress.finished(record)
             stopping.check()  # a stop asked for after the last run still ends the command
     finally:
@@ -491,8 +495,7 @@ def _recorded(out_dir: Path, spec: RunSpec) -> RunRecord | None:
         return existing_record(out_dir, spec)
     except UsageError as exc:
         kept = set_aside(record_path(out_dir, spec))
-        stderr.print(f"[yellow]warning:[/] {escape(str(exc))}; kept it as {escape(kept.name)} "
-                     "and will run it again", soft_wrap=True)
+        warn(f"{exc}; kept it as {kept.name} and will run it again")
         return None
 
 

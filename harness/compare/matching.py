@@ -37,7 +37,7 @@ def load_side(path: Path, side: str) -> list[RunRecord]:
     if results.skipped:
         _, reason = results.skipped[0]
         more = f" (and {len(results.skipped) - 1} more)" if len(results.skipped) > 1 else ""
-        raise UsageError(f"{side} {str(path)!r} has unreadable records{more}: {reason}")
+        raise UsageError(f"{side} {str(path)!r} has unreadable records: {reason}{more}")
     return results.records
 
 

@@ -20,8 +20,7 @@ from distributed.comm import connect
 from distributed.comm.addressing import get_address_host_port
 
 from harness import stopping
-from harness.display import stderr
-from harness.errors import UsageError
+from harness.errors import UsageError, warn
 from harness.execution import ExecutorOptions, StepProgress, failed_record
 from harness.records import RunRecord
 from harness.runner import execute
@@ -62,8 +61,8 @@ class DaskExecutor:
             self.client = _connect(options.scheduler)
             self.threads = decide(options.threads) if options.threads is not None else None
             if not self.client.nthreads():
-                stderr.print(f"[yellow]warning:[/] the Dask scheduler at {options.scheduler} "
-                             "has no workers yet; runs wait until one joins")
+                warn(f"the Dask scheduler at {options.scheduler} has no workers yet; runs wait "
+                     "until one joins")
             return
         workers = options.workers if options.workers is not None else usable_cpus()
         if workers < 1:

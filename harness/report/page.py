@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.answer import answer_line
 from harness.environment import now_iso
+from harness.formatting import plural
 from harness.records import ResultSet, RunRecord
 from harness.sweep import memory_lengths, setting_labels, summarise_cells
 from harness.table_model import Table
@@ -19,7 +20,6 @@ from .published import published_table
 from .tables import (
     environment_table,
     memory_table,
-    plural,
     run_table,
     seeds_table,
     skipped_table,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.answer import MEMORY_RULE, verdict_text
+from harness.formatting import plural
 from harness.records import RunRecord
 from harness.sweep import CellSummary, MemoryLength, setting_labels
 from harness.table_model import Column, Table
@@ -21,10 +22,6 @@ from harness.tables import (
 )
 
 from .groups import params_label
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def run_table(records: Sequence[RunRecord]) -> Table:

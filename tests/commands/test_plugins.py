@@ -1,9 +1,12 @@
 import json
+import os
+import subprocess
 import textwrap
 
 import pytest
 
 from harness.cli import main
+from tests.conftest import BENCH
 
 
 @pytest.fixture
@@ -81,3 +84,13 @@ def test_plugins_table_at_80_columns_wraps_and_cuts_nothing(monkeypatch, host):
     assert main(["plugins"]) == 0
     text = narrow.export_text()
     assert "…" not in text and max(map(len, text.splitlines())) <= 80
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """``bench plugins --json | head -c 1``: the pipe closes before bench writes."""
+    process = subprocess.Popen([BENCH, "plugins", "--json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "BENCH_PLUGINS": "tasks,torch"})
+    process.stdout.close()  # before bench has imported anything, let alone written
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (1, "")

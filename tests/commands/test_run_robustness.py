@@ -48,6 +48,7 @@ def test_resume_never_overwrites_what_it_cannot_read(tmp_path, capsys, host, con
     kept = out / (path.name + ".unreadable")
     assert kept.read_text() == content  # kept, byte for byte
     assert f"kept it as {kept.name} and will run it again" in err and str(path) in err
+    assert err.startswith("bench: warning: ")
     assert json.loads(path.read_text())["status"] == "ok"  # and the run was done again
 
 
@@ -133,24 +134,30 @@ def test_a_run_that_fails_mid_training_records_its_steps_and_shows_why(tmp_path,
     assert code == 1
     record = json.loads(_one_record(out).read_text())
     assert record["status"] == "failed" and record["steps_done"] == FAILING_STEP - 1
-    reason = f"RuntimeError: forward failed at training step {FAILING_STEP}"
+    reason = (f"failed after {FAILING_STEP - 1} steps: RuntimeError: forward failed at "
+              f"training step {FAILING_STEP}")
     table = capsys.readouterr().out
-    assert "failed (1)" in table and f"(1) failed: {reason}" in table  # a note under the table
+    assert "failed (1)" in table and f"(1) {reason}" in table  # a note under the table
 
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     summary = (tmp_path / "report" / "summary.md").read_text()
-    assert f"| failed: {reason} |" in summary
-    assert f"failed: {reason}" in (tmp_path / "report" / "report.html").read_text()
+    assert f"| {reason} |" in summary
+    assert reason in (tmp_path / "report" / "report.html").read_text()
 
 
 def test_a_forced_rerun_that_fails_keeps_the_earlier_record(tmp_path, capsys, host):
     out = tmp_path / "out"
     assert main([*RUN, "--out", str(out)]) == 0
     earlier = _one_record(out).read_text()
+    answer = capsys.readouterr().out.splitlines()[-1]
     assert main([*RUN, "--out", str(out), "--force", "--timeout", "0.001"]) == 1
-    err = capsys.readouterr().err
-    assert "the rerun failed: RunTimeout" in err and "the earlier record is kept" in err
+    rerun_out, err = capsys.readouterr()
+    assert any(line.startswith("bench: warning: ")
+               and "the rerun failed after 0 steps: RunTimeout" in line
+               and line.endswith("the earlier record is kept") for line in err.splitlines())
     assert _one_record(out).read_text() == earlier
+    # what it prints is what it kept: the earlier run's table row and answer
+    assert rerun_out.splitlines()[-1] == answer and "failed" not in rerun_out
 
 
 def test_a_run_over_its_time_limit_is_failed_and_the_sweep_goes_on(tmp_path, toy_host):

@@ -68,11 +68,11 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
 @pytest.mark.parametrize("text, message", [
     ('[[runs]]\ntask = "adding"\nout = "x"', "'out' cannot be set in a suite"),
     ('[[runs]]\ntask = "adding"\ncells = "lstm"\nsteps = "many"',
-     r"\[\[runs\]\] entry 1: bench run: argument steps: invalid int value: 'many'"),
+     r"\[\[runs\]\] entry 1: steps: invalid int value: 'many'"),
     ('[[runs]]\ntask = "adding"\ncells = "lstm"\nhiden = 4',
-     "unrecognized arguments: hiden 4"),
+     r"entry 1: unknown key 'hiden'; did you mean 'hidden'\? \(available: backend, batch, "),
     ('[[runs]]\ntask = "adding"',
-     r"\[\[runs\]\] entry 1: bench run: the following arguments are required: cells"),
+     r"\[\[runs\]\] entry 1: the following arguments are required: cells"),
     ('[[runs]]\ntask = "adding"\ncells = "torch:lstm"\n[[runs]]\ntask = "adding"\n'
      'cells = "torch:lstm"\nsteps = -4',
      r"mine.toml: \[\[runs\]\] entry 2: steps must be a whole number from 1 to "
@@ -80,7 +80,7 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
     ('[[runs]]\ntask = "adding"\ncells = "torch:lstm"\neval_every = 0',
      r"mine.toml: \[\[runs\]\] entry 1: eval_every must be a whole number from 1 to "),
     ('[[runs]]\ntask = "adding"\ncells = "torch:lsmt"',
-     r"mine.toml: \[\[runs\]\] entry 1: unknown cell of backend 'torch' 'lsmt'"),
+     r"mine.toml: \[\[runs\]\] entry 1: unknown cell 'torch:lsmt'; did you mean 'torch:lstm'\?"),
     ('runs = []', "no \\[\\[runs\\]\\] entries"),
     ('[[run]]\ntask = "adding"', "unknown key 'run'"),
     ('[[runs]\n', "not a readable suite"),

@@ -43,3 +43,14 @@ def test_on_a_terminal_a_finished_bar_keeps_its_wall_time():
         bar = shown.live.tasks[1]
         assert bar.finished and bar.stop_time is not None
     assert "100/100" in out.getvalue() and "0:00:00" in out.getvalue()
+
+
+def test_runs_on_parallel_workers_are_counted_as_they_start():
+    """Two workers start two runs before either finishes: the second is the 2nd of 2."""
+    console, out = _console(terminal=False)
+    other = RunSpec(task="copy", cell="torch:lstm", task_params={"length": 5}, steps=100, seed=1)
+    with RunProgress(console, runs=2) as shown:
+        shown.step(SPEC, 1, 0.5)
+        shown.step(other, 1, 0.5)
+    assert out.getvalue().splitlines() == [f"{SPEC.title}: started (1 of 2)",
+                                           f"{other.title}: started (2 of 2)"]

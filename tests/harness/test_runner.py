@@ -132,7 +132,8 @@ def test_an_exception_inside_a_run_is_recorded_as_failed(toy_host):
 
 @pytest.mark.parametrize("changes, error, message", [
     ({"task": "cpy"}, UnknownNameError, "unknown task 'cpy'; did you mean 'copy'?"),
-    ({"cell": "torch:lstn"}, UnknownNameError, "did you mean 'lstm'?"),
+    ({"cell": "torch:lstn"}, UnknownNameError,
+     "unknown cell 'torch:lstn'; did you mean 'torch:lstm'?"),
     ({"cell": "tf:lstm"}, UnknownNameError, "unknown backend 'tf'"),
     ({"task_params": {"length": 0}}, UsageError, "length must be >= 1, got 0"),
     ({"task_params": {"delay": 3}}, UnknownNameError, "unknown parameter of task 'copy'"),

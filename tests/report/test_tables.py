@@ -65,9 +65,10 @@ def test_html_in_a_failed_runs_error_is_escaped_in_the_summary(records):
     failed = dataclasses.replace(records[0], status="failed", accuracy=None, speed=None,
                                  stability=None, error="<script>alert(1)</script>\ntraceback")
     table = run_table([failed])
-    assert table.rows[0][-1] == "failed: <script>alert(1)</script>"
+    assert table.rows[0][-1] == (f"failed after {failed.steps_done} steps: "
+                                 "<script>alert(1)</script>")
     report = Report(source=Path("results"), generated="now", overview="", sections=[],
                     environment=table, skipped=skipped_table([], Path("results")))
     markdown = render_markdown(report)
-    assert "failed: &lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert " steps: &lt;script&gt;alert(1)&lt;/script&gt;" in markdown
     assert "<script>" not in markdown and "<script>" not in render_html(report)

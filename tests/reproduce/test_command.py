@@ -59,6 +59,7 @@ def test_list_names_the_suites_with_claims_and_their_expected_time(project, caps
     assert out.startswith("tiny (~0.5 min on a shared 2-core CPU): tiny echo suite\n"
                           "  1. The tanh RNN solves echo at T=3 [a test]\n")
     assert "full size: none: it is a test" in out and "plain" not in out
+    assert out.splitlines()[-1] == "1 reproduce suite with 2 claims; bench reproduce NAME runs one."
     listed = json.loads(main(["reproduce", "--list", "--json"]) == 0 and
                         capsys.readouterr().out)
     assert [s["name"] for s in listed] == ["tiny"] and len(listed[0]["claims"]) == 2
@@ -119,3 +120,13 @@ def test_the_report_shows_published_against_measured(tiny_results, tmp_path, cap
     summary = (results / "report" / "summary.md").read_text()
     assert "Published against measured" not in summary
     assert f"| {SUITE_FILE} | " in summary and "no [[runs]] entries" in summary
+
+
+@pytest.mark.parametrize("argv", [["reproduce"], ["reproduce", "tiny"], ["reproduce", "--list"]])
+def test_outside_the_project_it_says_where_the_suites_are(tmp_path, monkeypatch, capsys, argv):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = main(argv), *capsys.readouterr()
+    said = (out if argv[-1] == "--list" else err).strip()
+    assert (code, said.count("\n")) == ((0, 0) if argv[-1] == "--list" else (2, 0))
+    assert said.endswith("there is no results/suites/ here (run from the project's root)"
+                         + ("." if argv[-1] == "--list" else ")" if argv == ["reproduce"] else ""))
