@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -82,8 +83,29 @@ def execute_command(args) -> int:
             if result.failed:
                 stdout.print(f"[red]FAILED[/] {escape(result.describe())}")
         summary = ", ".join(f"{counts[o]} {o}" for o in TONE if counts[o])
-        stdout.print(f"[{'red' if counts['failed'] else 'green'}]{summary}[/]")
+        stdout.print(f"[{'red' if counts['failed'] else 'green'}]{escape(verdict(results))}: "
+                     f"{summary}[/]")
     return 1 if counts["failed"] else 0
+
+
+def verdict(results: list[CheckResult]) -> str:
+    """Who honours the plugin contract, or who does not: the command's answer."""
+    failing = _subjects(r for r in results if r.failed)
+    if failing:
+        return (f"{_listed(failing)} {'does' if len(failing) == 1 else 'do'} not honour the "
+                "plugin contract (the FAILED lines say how to fix it)")
+    checked = _subjects(results)
+    return f"{_listed(checked)} {'honours' if len(checked) == 1 else 'honour'} the plugin contract"
+
+
+def _subjects(results: Iterable[CheckResult]) -> list[str]:
+    """The backends, cells and tasks checked, a cell's kernel paths as the cell."""
+    return list(dict.fromkeys(r.subject.split("/")[0] for r in results))
+
+
+def _listed(subjects: list[str]) -> str:
+    return ", ".join(subjects) if len(subjects) <= 4 else (
+        f"{len(subjects)} backends, cells and tasks ({', '.join(subjects[:3])}, ...)")
 
 
 def plugin_selection(host: PluginHost, plugin: str) -> tuple[list[str], list[str]]:

@@ -23,7 +23,8 @@ def test_a_conforming_cell_passes(capsys, host):
     out = capsys.readouterr().out
     assert "torch:lnrnn/framework" in out and "torch:lnrnn/bench" in out
     assert "roundtrip" in out
-    assert out.strip().endswith("30 passed")  # 3 backend checks, 9 per kernel path (3)
+    # 3 backend checks, 9 per kernel path (3)
+    assert out.strip().endswith("torch, torch:lnrnn honour the plugin contract: 30 passed")
 
 
 def test_json_lists_every_result(capsys, host):
@@ -42,7 +43,8 @@ def test_a_failure_is_named_with_its_fix_and_exits_1(capsys, faulty_host):
     out = capsys.readouterr().out
     assert ("FAILED faulty:swapped roundtrip: export_weights() does not return the weights "
             "just loaded\n  fix: load and export with the same canonical names") in out
-    assert out.strip().endswith("10 passed, 1 failed, 1 skipped")
+    assert out.strip().endswith("faulty:swapped does not honour the plugin contract (the FAILED "
+                                "lines say how to fix it): 10 passed, 1 failed, 1 skipped")
 
 
 @pytest.mark.parametrize("args, message", [
