@@ -111,7 +111,8 @@ def notes(comparison: Comparison) -> list[str]:
         lines += [f"  {difference_text(d)}" for d in env.machine + env.software + env.threads]
     reasons = dict.fromkeys(c.note for item in comparison.cells for c in item.changes if c.note)
     if reasons:
-        lines.append(f"speed not judged where the load differed (marked {NOT_GATING}):")
+        lines.append("speed not judged where the load differed (a change there is marked "
+                     f"{NOT_GATING} and does not fail):")
         lines += [f"  {reason}" for reason in reasons]
     if comparison.interleaved:
         lines.append("interleaved: step times compared round by round (each round scaled by "
