@@ -8,17 +8,21 @@ largest p).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
 from harness.formatting import plural
 from harness.memory import MIN_MARGIN, SIGNIFICANCE
+from harness.records import RunRecord
 from harness.sweep import (
     SOLVED_SHARE,
     LengthVerdict,
     MemoryLength,
     SeedsVerdict,
     SettingVerdict,
+    memory_sweeps,
+    setting_verdicts,
 )
 from harness.tasks import LENGTH_PARAMETER
 
@@ -90,6 +94,20 @@ def setting_answer_line(found: SettingVerdict) -> str:
     else:
         said = f"{cell}: no memory detected on {at}"
     return f"{said} ({evidence(found, verdict)}); {seeds}."
+
+
+def answer_lines(records: Iterable[RunRecord]) -> list[str]:
+    """The answer of any set of runs, a line per cell and setting, as ``bench run`` ends: for
+    each length sweep of two lengths or more, how far back the cell remembers
+    (:func:`answer_line`); for the other runs (one length, or a task without one), what the
+    cell did at that setting (:func:`setting_answer_line`)."""
+    records = list(records)
+    sweeps = [(memory, group) for memory, group in memory_sweeps(records)
+              if len(memory.verdicts) > 1]
+    swept = {id(record) for _, group in sweeps for record in group}
+    return [*(answer_line(memory) for memory, _ in sweeps),
+            *(setting_answer_line(found) for found in setting_verdicts(
+                r for r in records if id(r) not in swept))]
 
 
 def answer_json(memory: MemoryLength, search_stopped: str | None = None) -> dict[str, Any]:

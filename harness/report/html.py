@@ -80,7 +80,7 @@ def render_html(report: Report) -> str:
         "<h1>bench report</h1>",
         f'<p class="meta">Results from <code>{escape(str(report.source))}</code>, '
         f"generated {escape(report.generated)}. {escape(report.overview)}</p>",
-        *(['<section id="answer"><h2>How far back each cell remembers</h2><ul>',
+        *(['<section id="answer"><h2>What each cell remembers</h2><ul>',
            *(f"<li>{escape(line)}</li>" for line in report.answers), "</ul></section>"]
           if report.answers else []),
         *([f'<section id="published">{html_table(report.published, heading="h2")}</section>']

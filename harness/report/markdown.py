@@ -13,7 +13,7 @@ def render_markdown(report: Report) -> str:
              f"{text(report.overview)}",
              "", "Figures: see `report.html` next to this file.", ""]
     if report.answers:
-        lines += ["## How far back each cell remembers", "",
+        lines += ["## What each cell remembers", "",
                   *(f"- {cell(line)}" for line in report.answers), ""]
     if report.published:
         lines += markdown_table(report.published, "##", marks=False)

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.answer import answer_line
+from harness.answer import answer_lines
 from harness.environment import now_iso
 from harness.formatting import plural
 from harness.records import ResultSet, RunRecord
@@ -84,6 +84,6 @@ def assemble(results: ResultSet, source: Path) -> Report:
         sections=[_section(task, records, colours) for task, records in tasks.items()],
         environment=environment_table(results.records),
         skipped=skipped_table(results.skipped, source),
-        answers=[answer_line(m) for m in memory_lengths(results.records)],
+        answers=answer_lines(results.records),
         published=published,
     )

@@ -237,6 +237,9 @@ def test_bench_run_suite_runs_every_entry(host, tmp_path, capsys):
     assert [line.split()[:3] for line in across.splitlines()
             if line.startswith("torch:rnn")] == [["torch:rnn", "(hidden=8)", "2"],
                                                  ["torch:rnn", "(hidden=12)", "1"]]
+    # bench report on these records answers as the run did
+    assert main(["report", str(tmp_path / "out"), "--out", str(tmp_path / "report")]) == 0
+    assert sorted(capsys.readouterr().out.splitlines()[1:]) == sorted([adding, small, large])
     assert main(["run", "--suite", str(suite), "--steps", "9"]) == 2
     assert "fixes the runs; drop --steps" in capsys.readouterr().err
 
