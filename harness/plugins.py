@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 
@@ -40,14 +40,18 @@ class PluginInfo:
         return ([self.load_error] if self.load_error else []) + self.hook_errors
 
 
-def plugins_answer(errors: Mapping[str, list[str]]) -> str:
-    """Whether every plugin loaded (``errors``: each plugin's, by name), in one sentence: the
-    last words of ``bench list`` and ``bench plugins``."""
-    broken = [name for name, found in errors.items() if found]
-    if not broken:
-        return f"All {len(errors)} plugins loaded."
-    return (f"{len(broken)} of {len(errors)} plugins failed and were skipped "
-            f"({', '.join(broken)}); `bench plugins` says why.")
+def plugins_answer(infos: Collection[PluginInfo]) -> str:
+    """Whether every plugin loaded, in one sentence: the last words of ``bench list`` and
+    ``bench plugins``. A plugin with an error either was skipped (nothing of it registered)
+    or loaded in part (only what failed was dropped, e.g. a duplicate name)."""
+    skipped = [info.name for info in infos if info.errors and not info.registered]
+    partly = [info.name for info in infos if info.errors and info.registered]
+    if not skipped and not partly:
+        return f"All {len(infos)} plugins loaded."
+    were = "was" if len(skipped) == 1 else "were"
+    said = [f"{len(skipped)} failed and {were} skipped ({', '.join(skipped)})"] if skipped else []
+    said += [f"{len(partly)} loaded in part ({', '.join(partly)})"] if partly else []
+    return f"Of {len(infos)} plugins, {' and '.join(said)}; `bench plugins` says why."
 
 
 def _describe(exc: BaseException) -> str:
@@ -167,8 +171,11 @@ class PluginHost:
             registry.remove_cell(cell)
             info = self.plugins[cell.plugin]
             info.registered.remove(_entry_label(cell))
+            allowed = os.environ.get("BENCH_PLUGINS")
+            remedy = (f"BENCH_PLUGINS={allowed} leaves its plugin out: add it there"
+                      if allowed is not None else "install the plugin that provides it")
             self._fail(info, f"cell {cell.qualified_name!r} names backend {cell.backend!r}, "
-                       "which no plugin provides")
+                       f"which no plugin provides ({remedy})")
         return registry
 
     def _call(self, impl: pluggy.HookImpl, hook_name: str, add: Callable) -> None:

@@ -65,7 +65,8 @@ def inventory(host, devices: bool = False) -> dict:
 
 
 def execute_command(args) -> int:
-    data = inventory(default_host(), devices=args.devices)
+    host = default_host()
+    data = inventory(host, devices=args.devices)
     if args.json:
         print(json.dumps(data, indent=1))
         return 0
@@ -102,8 +103,8 @@ def execute_command(args) -> int:
         status = "[red]error[/]: " + escape("; ".join(p["errors"])) if p["errors"] else "ok"
         plugins.add_row(p["name"], p["version"] or "-", status)
     stdout.print(plugins)
-    stdout.print(inventory_answer(data) + " " + plugins_answer(
-        {p["name"]: p["errors"] for p in data["plugins"]}), markup=False, soft_wrap=True)
+    stdout.print(inventory_answer(data) + " " + plugins_answer(list(host.plugins.values())),
+                 markup=False, soft_wrap=True)
     return 0
 
 

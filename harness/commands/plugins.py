@@ -42,6 +42,5 @@ def execute_command(args) -> int:
             f"[red]{escape(chr(10).join(info.errors))}[/]" if info.errors else "-",
         )
     stdout.print(table)
-    stdout.print(plugins_answer({i.name: i.errors for i in infos}), markup=False,
-                 soft_wrap=True)
+    stdout.print(plugins_answer(infos), markup=False, soft_wrap=True)
     return 0

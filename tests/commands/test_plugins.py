@@ -50,7 +50,7 @@ def test_plugins_report_hooks_registrations_and_isolated_errors(bench, fake_dist
     assert bad["errors"] == ["failed to load 'bench_badplugin': ImportError: needs libfoo 9"]
     assert "cell torch:lstm" in plugins["torch"]["registered"]
     table = bench("plugins", env=env)
-    assert table.stdout.splitlines()[-1] == (f"1 of {len(plugins)} plugins failed and were "
+    assert table.stdout.splitlines()[-1] == (f"Of {len(plugins)} plugins, 1 failed and was "
                                              "skipped (bench_badplugin); `bench plugins` says "
                                              "why.")
 

@@ -112,7 +112,10 @@ def test_registering_a_wrong_type_is_reported():
     assert "must register a harness.registry.Backend" in host.plugins["wrong"].errors[0]
 
 
-def test_cell_of_a_backend_nobody_provides_gives_a_clear_error():
+@pytest.mark.parametrize(("allowed", "remedy"), [
+    (None, "install the plugin that provides it"),
+    ("tasks,orphan", "BENCH_PLUGINS=tasks,orphan leaves its plugin out: add it there")])
+def test_cell_of_a_backend_nobody_provides_gives_a_clear_error(monkeypatch, allowed, remedy):
     class Orphan:
         @hookimpl
         def bench_register_cells(self, register):
@@ -120,9 +123,13 @@ def test_cell_of_a_backend_nobody_provides_gives_a_clear_error():
 
     host = make_host("tasks", "torch")
     host.register(Orphan(), "orphan")
+    if allowed is None:
+        monkeypatch.delenv("BENCH_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("BENCH_PLUGINS", allowed)
     registry = host.registry
     assert host.plugins["orphan"].errors == [
-        "cell 'jaxx:lstm' names backend 'jaxx', which no plugin provides"]
+        f"cell 'jaxx:lstm' names backend 'jaxx', which no plugin provides ({remedy})"]
     assert [c.qualified_name for c in registry.resolve_cells(["lstm"])] == ["torch:lstm"]
     with pytest.raises(UnknownNameError, match="unknown backend 'jaxx'"):
         registry.resolve_cells(["jaxx:lstm"])
@@ -219,6 +226,7 @@ def test_unsafe_task_names_are_refused():
 
 def test_the_warning_says_only_the_duplicate_was_skipped(host, capsys):
     from harness.display import warn_plugin_errors
+    from harness.plugins import plugins_answer
 
     class HalfDuplicate:
         @hookimpl
@@ -236,3 +244,6 @@ def test_the_warning_says_only_the_duplicate_was_skipped(host, capsys):
            "only that was skipped, the plugin's other entries are loaded" in err
     assert "plugin 'impostor' is broken and was skipped" in err  # nothing of it loaded
     assert "adding4" in host.registry.tasks
+    assert plugins_answer(list(host.plugins.values())) == (
+        f"Of {len(host.plugins)} plugins, 1 failed and was skipped (impostor) and 1 loaded in "
+        "part (half); `bench plugins` says why.")
