@@ -341,7 +341,7 @@ def protocol(f: CellFixture) -> str:
 
 
 CELL_CHECKS = (
-    Check("construct", construct, "build the cell from TrainerConfig"),
+    Check("construct", construct, "build the cell from TrainerConfig", prerequisite=True),
     Check("forward", forward, "return (outputs, state) of the documented shapes"),
     Check("deterministic", deterministic, "derive all randomness from the seed"),
     Check("gradients", gradients, "keep the forward pass differentiable"),

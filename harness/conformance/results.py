@@ -59,6 +59,10 @@ class Check:
     """Takes the subject's fixture; returns a detail, raises CheckFailed or CheckSkipped."""
     fix: str
     """The contract to honour, shown when the subject raised instead of answering."""
+    prerequisite: bool = False
+    """Whether the subject's later checks need it to pass: when it fails they are skipped,
+    saying so, rather than failed with fixes that point elsewhere (a cell that cannot be
+    built fails every check, each with its own check's fix)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,16 @@ class PlannedCheck:
         return f"{self.subject}-{self.check.name}"
 
     def run(self) -> CheckResult:
+        blocked = getattr(self.target, BLOCKED_BY, None)
+        if blocked is not None:
+            return CheckResult(self.subject, self.check.name, "skipped",
+                               f"{blocked} failed, and this check needs it: fix that first")
+        found = self._run()
+        if found.failed and self.check.prerequisite:
+            setattr(self.target, BLOCKED_BY, self.check.name)
+        return found
+
+    def _run(self) -> CheckResult:
         def result(outcome: Outcome, message: str, fix: str = "") -> CheckResult:
             return CheckResult(self.subject, self.check.name, outcome, message, fix)
 
@@ -85,6 +99,10 @@ class PlannedCheck:
             return result("failed", failure.message, failure.fix)
         except Exception as exc:  # the plugin's error is the finding, not a crash of the kit
             return result("failed", f"raised {describe_exception(exc)}", self.check.fix)
+
+
+BLOCKED_BY = "blocked_by_failed_check"
+"""The attribute a subject's fixture gets, naming its failed prerequisite check."""
 
 
 def describe_exception(exc: BaseException) -> str:
