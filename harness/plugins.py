@@ -101,6 +101,7 @@ class PluginHost:
                 self.plugins[ep.name] = info
                 continue
             self.register(module, ep.name, info)
+        self._fail_if_strict()
 
     def register(self, plugin: object, name: str, info: PluginInfo | None = None) -> None:
         """Register a plugin object (a module or an instance with hookimpls)."""
@@ -146,7 +147,9 @@ class PluginHost:
     @property
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = self._build_registry()
+            registry = self._build_registry()
+            self._fail_if_strict()
+            self._registry = registry
         return self._registry
 
     def load_errors(self) -> dict[str, list[str]]:
@@ -197,12 +200,17 @@ class PluginHost:
             info.registered.append(_entry_label(entry))
 
     def _fail(self, info: PluginInfo, message: str, loading: bool = False) -> None:
-        if _strict():
-            raise PluginLoadError(f"plugin {info.name!r}: {message}")
         if loading:
             info.load_error = message
         else:
             info.hook_errors.append(message)
+
+    def _fail_if_strict(self) -> None:
+        """Under ``BENCH_STRICT_PLUGINS=1``, every plugin error so far in one failure."""
+        errors = [f"plugin {name!r}: {error}" for name, found in self.load_errors().items()
+                  for error in found]
+        if _strict() and errors:
+            raise PluginLoadError("; ".join(errors))
 
 
 def _entry_label(entry: object) -> str:

@@ -80,6 +80,17 @@ def test_strict_mode_turns_plugin_errors_into_failures(host, monkeypatch):
         host.registry  # noqa: B018
 
 
+def test_strict_mode_names_every_broken_plugin_at_once(monkeypatch):
+    monkeypatch.setenv("BENCH_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginLoadError) as failure:
+        PluginHost(entry_points_=_entry_points(
+            ("tasks", "bench_tasks.plugin"), ("broken", "bench_no_such_module_xyz.plugin"),
+            ("gone", "bench_no_such_module_abc.plugin")))
+    assert str(failure.value).count("ModuleNotFoundError") == 2
+    assert str(failure.value).startswith("plugin 'broken': failed to load ")
+    assert "; plugin 'gone': failed to load " in str(failure.value)
+
+
 def _entry_points(*pairs):
     return [EntryPoint(name, value, "bench") for name, value in pairs]
 
