@@ -57,7 +57,7 @@ class Backend:
     """Whether the framework's thread pool keeps its pace when other processes preempt its
     threads (no spinning barriers), so that with no CPU free a run is faster on every usable
     CPU than on one: measured true for TensorFlow, false for PyTorch's OpenMP threads, which
-    slow down many times over (README, "Threads")."""
+    slow down many times over (docs/threads.md)."""
     plugin: str = field(default="", compare=False)
 
 

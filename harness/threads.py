@@ -5,8 +5,8 @@ runner, a workstation running other work) that is slower than fewer threads, oft
 the threads wait for cores that are busy. bench therefore decides the count per run, from
 the CPUs this process may use (its affinity and the cgroup's CPU quota, not the host's core
 count), the load other processes put on them at the start of the run, and how many runs go
-on at once; ``--threads N`` overrides. The measurements behind the default are in the
-README ("Threads").
+on at once; ``--threads N`` overrides. The measurements behind the default are in
+docs/threads.md.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def busy_now(seconds: float = LOAD_SAMPLE_S) -> float:
 
 SMALL_STEP = 8192
 """Batch x hidden below which a step runs on one thread under the automatic policy, in every
-backend: measured for PyTorch and TensorFlow alike (README, "Threads": the tiny rows, where
+backend: measured for PyTorch and TensorFlow alike (docs/threads.md: the tiny rows, where
 two threads were slower in 10 of 12 quiet measurements). For PyTorch the reason is visible:
 the largest gate block (an LSTM's 4 x hidden per example) is then under ATen's grain size of
 32768 elements, below which it runs an elementwise operation on one thread anyway, so a

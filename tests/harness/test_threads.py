@@ -33,7 +33,7 @@ from tests.helpers import TINY_RUN, make_host
 ])
 def test_auto_gives_each_run_the_free_cpus_and_independent_work_its_share_of_all_when_none_is(
         busy, concurrent, threads, independent, description, monkeypatch):
-    """Measured (README, "Threads"): the compiled LSTM's batch parts on both CPUs beside
+    """Measured (docs/threads.md): the compiled LSTM's batch parts on both CPUs beside
     two busy neighbours, torch's own operations on one; with one CPU free, all on it."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     policy = decide(None, concurrent, cpus=2, busy=busy)
@@ -60,7 +60,7 @@ def test_a_pool_that_tolerates_sharing_spreads_over_every_cpu_only_when_none_is_
                                                    ("torch", False)])
 def test_tensorflow_spreads_when_busy_and_pytorch_does_not(keras_backend, spreads,
                                                             monkeypatch):
-    """Measured (README, "Threads"): with no CPU free two TensorFlow threads beat one, two
+    """Measured (docs/threads.md): with no CPU free two TensorFlow threads beat one, two
     PyTorch threads are many times slower than one."""
     monkeypatch.setenv("KERAS_BACKEND", keras_backend)
     registry = make_host("torch", "keras").registry
@@ -96,7 +96,7 @@ def test_a_run_on_busy_cpus_takes_the_policy_its_backend_declares(registry, monk
 ])
 def test_a_small_step_takes_one_thread_unless_the_count_was_asked_for(policy, batch, hidden,
                                                                       threads):
-    """Measured (README, "Threads"): tiny steps ran 5-16% faster on one thread than on two."""
+    """Measured (docs/threads.md): tiny steps ran 5-16% faster on one thread than on two."""
     chosen = policy.for_step(batch, hidden)
     assert chosen.threads == chosen.independent_threads == threads
     assert ("small step" in chosen.summary) is (threads < policy.independent_threads)

@@ -58,7 +58,7 @@ INDEPENDENT_WORK = 2**21
 """Multiply-adds of one part's recurrent product per step from which the parts run on
 bench's independent threads (:func:`bench_torch.threads.independent_threads`, more than
 torch's own when other processes keep CPUs busy); below it, on torch's count. Measured
-beside two busy neighbours on 2 cores, one torch thread (README, "Threads"): two parts of the
+beside two busy neighbours on 2 cores, one torch thread (docs/threads.md): two parts of the
 LSTM (64 x 128 x 512 = 4.2 M) ran 1.4x faster than one part, of the GRU (3.1 M) and of rnn
 (1.05 M) level, of lnrnn (1.05 M) 1.35x slower."""
 
