@@ -57,7 +57,7 @@ def _tried(memory: MemoryLength) -> str:
     span = f"T={lengths[0]}" if len(lengths) == 1 else f"T={lengths[0]}-{lengths[-1]}"
     seeds = sorted({verdict.seeds for verdict in memory.verdicts.values()})
     count = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
-    return (f"{len(lengths)} length{'s' if len(lengths) > 1 else ''} tried ({span}), "
+    return (f"{plural(len(lengths), 'length')} tried ({span}), "
             f"{count} seed{'s' if seeds[-1] > 1 else ''} each")
 
 
@@ -84,15 +84,14 @@ def setting_answer_line(found: SettingVerdict) -> str:
     verdict, length = found.verdict, found.task_params.get(LENGTH_PARAMETER)
     seeds = plural(verdict.seeds, "seed")
     at = found.task if length is None else f"{found.task} at T={length}"
-    cell = found.label
     if verdict.headline is None:
-        return f"{cell}: no answer on {at}: no run finished (see the table's status)."
+        return f"{found.label}: no answer on {at}: no run finished (see the table's status)."
     if verdict.solved:
-        said = f"{cell} solves {at}"
+        said = f"{found.label} solves {at}"
     elif verdict.remembered:
-        said = f"{cell} remembers {at} without solving it"
+        said = f"{found.label} remembers {at} without solving it"
     else:
-        said = f"{cell}: no memory detected on {at}"
+        said = f"{found.label}: no memory detected on {at}"
     return f"{said} ({evidence(found, verdict)}); {seeds}."
 
 

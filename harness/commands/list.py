@@ -113,10 +113,11 @@ def inventory_answer(data: dict) -> str:
     available (those that are not, with why)."""
     usable = [b for b in data["backends"] if b["available"]]
     cells = sum(len(b["cells"]) for b in usable)
-    said = (f"bench can run {len(data['tasks'])} tasks with {cells} cells on "
+    tasks = plural(len(data["tasks"]), "task")
+    said = (f"bench can run {tasks} with {plural(cells, 'cell')} on "
             f"{plural(len(usable), 'backend')}"
             f" ({', '.join(b['name'] for b in usable)})." if usable
-            else f"bench has {len(data['tasks'])} tasks but no backend available to run them.")
+            else f"bench has {tasks} but no backend available to run them.")
     for b in data["backends"]:
         if not b["available"]:
             said += f" {b['name']} is unavailable: {b['reason'].rstrip('.')}."

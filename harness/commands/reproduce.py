@@ -79,8 +79,8 @@ def execute_command(args) -> int:
         print(json.dumps(outcome_json(suite, outcomes), indent=1))
     else:
         print_outcomes(suite, outcomes)
-    stderr.print(f"records in {out_dir}/ ({len(records)} runs); bench report {out_dir} shows "
-                 "published against measured", soft_wrap=True)
+    stderr.print(f"records in {out_dir}/ ({plural(len(records), 'run')}); bench report "
+                 f"{out_dir} shows published against measured", soft_wrap=True)
     if failed_reruns or any(r.status == "failed" for r in records):
         return 1
     return 1 if args.strict and not all(o.reproduced for o in outcomes) else 0
