@@ -68,8 +68,9 @@ def answer_line(memory: MemoryLength) -> str:
         if shortest.headline is None:
             return (f"{memory.label}: no answer on {memory.task}: no run at T={shortest.length} "
                     f"finished (see the table's status).")
-        return (f"{memory.label}: no memory detected on {memory.task} from T={shortest.length} "
-                f"({evidence(memory, shortest)}); {_tried(memory)}.")
+        where = "at" if len(memory.verdicts) == 1 else "from"
+        return (f"{memory.label}: no memory detected on {memory.task} {where} "
+                f"T={shortest.length} ({evidence(memory, shortest)}); {_tried(memory)}.")
     longer = [length for length, v in memory.verdicts.items()
               if length > remembers.length and not v.remembered]
     limit = f", not at T={min(longer)}" if longer else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.answer import MEMORY_RULE, verdict_text
+from harness.formatting import plural
 from harness.metrics import Metric, View, measured, shown_in
 from harness.records import RunRecord
 from harness.sweep import CellSummary, LengthVerdict, MemoryLength, setting_labels
@@ -134,7 +135,7 @@ def memory_table(memories: Sequence[MemoryLength], seeds: int) -> Table:
         Column("cell", fold=False), *(Column(f"T={length}", "right") for length in lengths),
         Column("remembers up to", "right", narrow="remembers\nup to"),
         Column("solves up to", "right", narrow="solves\nup to"),
-    ], caption=f"headline at each length T (median of {seeds} seed(s)); {MEMORY_RULE}")
+    ], caption=f"headline at each length T (median of {plural(seeds, 'seed')}); {MEMORY_RULE}")
     table.rows = [
         [memory.label, *("-" if v is None else verdict_text(v) for v in
                         (memory.verdicts.get(length) for length in lengths)),

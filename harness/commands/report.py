@@ -38,8 +38,10 @@ def execute_command(args) -> int:
             raise
         raise UsageError("bench report needs matplotlib: pip install matplotlib") from None
     paths, report = build_report(results, root, out_dir)
-    print(f"wrote {', '.join(str(p) for p in paths)} ({plural(len(results.records), 'run')}, "
-          f"{plural(len(results.skipped), 'unreadable file')} skipped)")
+    skipped = (f", {plural(len(results.skipped), 'unreadable file')} skipped"
+               if results.skipped else "")
+    print(f"wrote {', '.join(str(p) for p in paths)} ({plural(len(results.records), 'run')}"
+          f"{skipped})")
     for line in report.answers:  # last, as the report's own summary opens with them
         print(line)
     return 0

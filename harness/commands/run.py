@@ -507,5 +507,5 @@ def _write(out_dir: Path, record: RunRecord, written: int) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise BenchError(f"cannot write the record of {record.spec.title} to {str(out_dir)!r}: "
-                         f"{reason}; stopped. The {written} record(s) this run wrote before it "
-                         "are intact") from None
+                         f"{reason}; stopped. The {plural(written, 'record')} this run wrote "
+                         "before it are intact") from None

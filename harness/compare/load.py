@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
+from harness.formatting import plural
 from harness.records import RunRecord
 
 CONTENTION_SLACK = 0.25
@@ -40,7 +41,7 @@ def load_reason(baseline: Sequence[RunRecord], current: Sequence[RunRecord],
         worst = max(records, key=lambda r: contention(r) or 0.0, default=None)
         if worst is not None and (contention(worst) or 0.0) > CONTENTION_SLACK:
             env = worst.environment
-            return (f"{side}: {worst.spec.cell} ran {env['threads']} thread(s) while other "
+            return (f"{side}: {worst.spec.cell} ran {plural(env['threads'], 'thread')} while other "
                     f"processes kept {env['cpus_busy_during_run']:.1f} of "
                     f"{env['cpus_usable']} CPUs busy")
     if interleaved:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from harness.compare.environment import Difference
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
-from harness.formatting import fmt
+from harness.formatting import fmt, plural
 from harness.metrics import metric
 from harness.spec import RunSpec
 from harness.table_model import Column, Table, Tone, Toned, tone_of
@@ -85,18 +85,19 @@ def headline(comparison: Comparison) -> str:
     def count(items: list[RunComparison] | list[CellComparison], verdict: str) -> int:
         return sum(item.verdict == verdict for item in items)
 
-    parts = [f"{count(comparison.runs, v)} run(s) and {count(comparison.cells, v)} cell(s) "
+    parts = [f"{plural(count(comparison.runs, v), 'run')} and "
+             f"{plural(count(comparison.cells, v), 'cell')} "
              f"{'regressed' if v == 'regression' else 'improved'}"
              for v in ("regression", "improvement")]
     if comparison.only_baseline:
-        parts.append(f"{len(comparison.only_baseline)} run(s) of the baseline missing")
+        parts.append(f"{plural(len(comparison.only_baseline), 'run')} of the baseline missing")
     if comparison.only_current:
-        parts.append(f"{len(comparison.only_current)} new run(s)")
+        parts.append(f"{plural(len(comparison.only_current), 'new run')}")
     fallen = sum(m.verdict == "regression" for m in comparison.memory)
     if fallen:
-        parts.append(f"{fallen} memory length(s) fell")
+        parts.append(f"{plural(fallen, 'memory length')} fell")
     outcome = "FAIL" if comparison.failed else "OK"
-    return f"{outcome}: {len(comparison.runs)} matched run(s); " + "; ".join(parts)
+    return f"{outcome}: {plural(len(comparison.runs), 'matched run')}; " + "; ".join(parts)
 
 
 def notes(comparison: Comparison) -> list[str]:

@@ -35,6 +35,7 @@ from harness.conformance.numeric import (
     weighted_sum,
 )
 from harness.conformance.results import Check, CheckFailed, CheckSkipped
+from harness.formatting import plural
 from harness.parity import compare
 from harness.protocol import LrSchedule
 from harness.records import RunRecord
@@ -97,7 +98,8 @@ def forward(f: CellFixture) -> str:
     if not np.allclose(probe.final_state[0], probe.outputs[:, -1], rtol=1e-5, atol=1e-6):
         raise CheckFailed("the final state's h differs from the last output",
                           "return the state after the last step, h first")
-    return f"shapes follow batch, length and hidden; {len(probe.final_state)} state tensor(s)"
+    return (f"shapes follow batch, length and hidden; "
+            f"{plural(len(probe.final_state), 'state tensor')}")
 
 
 def deterministic(f: CellFixture) -> str:

@@ -74,7 +74,7 @@ def test_a_cell_that_forgets_fails(plant, tmp_path, capsys):
     code, out, _ = compare(capsys, base, head)
     assert code == 1
     assert "regression: previous length=8 torch:planted seed 0: headline 1 → 0.2" in out, out
-    assert "FAIL: 1 matched run(s); 1 run(s) and 1 cell(s) regressed" in out
+    assert "FAIL: 1 matched run; 1 run and 1 cell regressed" in out
 
 
 def test_a_two_fold_slowdown_fails(plant, tmp_path, capsys):
@@ -135,7 +135,7 @@ def test_markdown_goes_to_stdout_or_is_appended_to_a_file(tmp_path, capsys):
     base = write(tmp_path / "base", make_record())
     head = write(tmp_path / "head", make_record())
     code, out, _ = compare(capsys, base, head, "--markdown")
-    assert code == 0 and out.startswith("## bench compare\n\n**OK: 1 matched run(s)")
+    assert code == 0 and out.startswith("## bench compare\n\n**OK: 1 matched run;")
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     code, out, _ = compare(capsys, base, head, "--markdown", summary)

@@ -48,7 +48,7 @@ def test_report_is_one_self_contained_page_and_a_markdown_summary(sweep, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.md"]
     wrote, *answers = capsys.readouterr().out.splitlines()
     assert wrote == (f"wrote {out / 'report.html'}, {out / 'summary.md'} "
-                     f"(8 runs, 0 unreadable files skipped)")
+                     "(8 runs)")
     assert answers == [answer_line(m) for m in memory_lengths(load_results(sweep).records)]
     assert sorted(a.split(":")[1] for a in answers) == ["lstm", "rnn"]  # its last words
     page = (out / "report.html").read_text()

@@ -107,7 +107,7 @@ def test_a_full_disk_stops_the_sweep_with_exit_1_and_keeps_what_was_written(tmp_
     assert big.returncode == 1, big.stderr
     assert "Traceback" not in big.stderr
     assert "bench: error: cannot write the record of torch:rnn length=4 seed 1" in big.stderr
-    assert "File too large; stopped. The 0 record(s) this run wrote before it are intact" \
+    assert "File too large; stopped. The 0 records this run wrote before it are intact" \
         in big.stderr
     assert earlier.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [earlier.name]  # no temporary left

@@ -99,7 +99,7 @@ def test_different_thread_counts_are_not_comparable_for_speed():
 
 
 @pytest.mark.parametrize("load, reason", [
-    (dict(cpus_busy_during_run=1.9), "current: torch:lstm ran 1 thread(s) while other "
+    (dict(cpus_busy_during_run=1.9), "current: torch:lstm ran 1 thread while other "
                                      "processes kept 1.9 of 2 CPUs busy"),
     (dict(cpus_busy_during_run=0.9), "kept 0.1 CPUs busy during the baseline and 0.9 "
                                      "during current"),

@@ -28,9 +28,9 @@ def test_the_terminal_shows_runs_cells_one_sided_runs_and_the_outcome():
     assert "runs missing from the current results (fails):\n  adding length=10 " \
            "torch:lstm seed 1" in text
     assert "only in the current results (new):\n  adding length=10 torch:gru seed 0" in text
-    assert text.rstrip().endswith("FAIL: 1 matched run(s); 1 run(s) and 1 cell(s) regressed; "
-                                  "0 run(s) and 0 cell(s) improved; 1 run(s) of the baseline "
-                                  "missing; 1 new run(s); 1 memory length(s) fell")
+    assert text.rstrip().endswith("FAIL: 1 matched run; 1 run and 1 cell regressed; "
+                                  "0 runs and 0 cells improved; 1 run of the baseline "
+                                  "missing; 1 new run; 1 memory length fell")
     assert "regression: torch:lstm adding: solves up to T=10 -> none" in text
 
 
@@ -48,7 +48,7 @@ def test_speed_under_other_load_is_marked_with_the_reason():
     assert "(x2.00, p<0.001)*" in text
     assert ("speed not judged where the load differed (a change there is marked * and does not "
             "fail):") in text
-    assert "ran 1 thread(s) while other processes kept 1.9 of 2 CPUs busy" in text
+    assert "ran 1 thread while other processes kept 1.9 of 2 CPUs busy" in text
 
 
 def test_markdown_for_a_step_summary():

@@ -179,7 +179,7 @@ def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path
     first = capsys.readouterr()
     last_words = first.out.rstrip().splitlines()[-2:]  # the answer ends the output
     assert last_words[0].startswith("planted:memory remembers echo up to T=10")
-    assert last_words[1].startswith("planted:chance: no memory detected on echo from T=5")
+    assert last_words[1].startswith("planted:chance: no memory detected on echo at T=5")
     assert re.search(r"2 lengths tried \(T=5-10\), 1 seed each\. Search stopped", first.out)
     assert main(["run", *SEARCH, *cells, "--json"]) == 0
     again = capsys.readouterr()
@@ -191,15 +191,18 @@ def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path
                                        f"{memory['remembers_up_to']} (accuracy ")
     assert chance["search_stopped"] == "no memory at the shortest length, 5"
     assert chance["remembers_up_to"] is None and chance["answer"].startswith(
-        "planted:chance: no memory detected on echo from T=5 (accuracy 0.")
+        "planted:chance: no memory detected on echo at T=5 (accuracy 0.")
 
 
 def test_the_answer_says_how_many_seeds_each_length_had(planted, tmp_path, capsys):
-    assert main(["run", *SEARCH, "--cells", "planted:memory", "--lengths", "5,10",
-                 "--seeds", "0,1", "--out", str(tmp_path)]) == 0
-    assert re.search(r"^planted:memory remembers echo up to T=10 \(accuracy .*\); solves up "
-                     r"to T=\d+; 2 lengths tried \(T=5-10\), 2 seeds each\.$",
-                     capsys.readouterr().out, re.MULTILINE)
+    assert main(["run", *SEARCH, "--cells", "planted:memory,planted:chance", "--lengths",
+                 "5,10", "--seeds", "0,1", "--out", str(tmp_path)]) == 0
+    memory, chance = capsys.readouterr().out.rstrip().splitlines()[-2:]
+    assert re.fullmatch(r"planted:memory remembers echo up to T=10 \(accuracy .*\); solves up "
+                        r"to T=\d+; 2 lengths tried \(T=5-10\), 2 seeds each\.", memory)
+    # two lengths tried, neither remembered: "from" the shortest, where one length says "at"
+    assert re.fullmatch(r"planted:chance: no memory detected on echo from T=5 \(accuracy "
+                        r".*\); 2 lengths tried \(T=5-10\), 2 seeds each\.", chance)
 
 
 @pytest.mark.parametrize("length, memory_answer", [
@@ -240,7 +243,7 @@ def test_compare_fails_when_a_memory_length_falls(toy_host, tmp_path, capsys):
     assert main(["compare", str(tmp_path / "base"), str(tmp_path / "head")]) == 1
     out = capsys.readouterr().out
     assert "regression: planted:memory echo: remembers up to T=20 -> T=10" in out
-    assert "1 memory length(s) fell" in out
+    assert "1 memory length fell" in out
 
 
 def test_the_answer_heads_the_report_with_each_cells_boundaries(planted, tmp_path, capsys):
@@ -258,11 +261,10 @@ def test_the_answer_heads_the_report_with_each_cells_boundaries(planted, tmp_pat
     assert head < summary.index("## Task: echo")
     assert len(answers) == 2
     # summary.md escapes HTML as report.html does (a "<" in an answer is "&lt;"); the chance
-    # cell's search tried one length, which the report, not knowing it searched, states as a
-    # finding at that length only
+    # cell's search tried one length, which both state as a finding at that length only
     memory, chance = answers
     assert f"- {html.escape(memory.split(' Search stopped')[0], quote=False)}\n" in summary[head:]
-    assert chance.startswith("planted:chance: no memory detected on echo from T=5 ")
+    assert chance.startswith("planted:chance: no memory detected on echo at T=5 ")
     assert "- planted:chance: no memory detected on echo at T=5 (" in summary[head:]
 
 
