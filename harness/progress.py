@@ -22,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from harness.formatting import plural
 from harness.records import RunRecord
 from harness.spec import RunSpec
 
@@ -94,9 +95,9 @@ class RunProgress:
         started = self.started.get(spec.run_id)
         wall = f" in {clock(time.monotonic() - started)}" if started is not None else ""
         if self.live is None:
-            self.console.print(f"{self._title(spec)}: {record.status}{wall}, "
-                               f"{record.steps_done} steps ({self.done} of {self.runs} done)",
-                               soft_wrap=True)
+            steps = plural(record.steps_done, "step")
+            self.console.print(f"{self._title(spec)}: {record.status}{wall}, {steps} "
+                               f"({self.done} of {self.runs} done)", soft_wrap=True)
             return
         bar = self.bars.get(spec.run_id)
         if bar is not None:

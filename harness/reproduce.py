@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UnknownNameError, UsageError
-from harness.formatting import fmt
+from harness.formatting import fmt, plural
 from harness.metrics import metric
 from harness.records import RunRecord
 from harness.spec import RunSpec
@@ -276,14 +276,13 @@ def _measured(verdict: LengthVerdict, ratio: float | None, runs: Sequence[RunRec
     seeds = len(runs)
     solved = sum(bool(r.accuracy.solved) for r in runs)
     at = sorted(r.accuracy.steps_to_solve for r in runs if r.accuracy.steps_to_solve)
-    solved_text = f"solved by {solved} of {seeds} seeds" + (
+    solved_text = f"solved by {solved} of {plural(seeds, 'seed')}" + (
         f" (at step {', '.join(map(str, at))})" if at else "")
     headline = runs[0].accuracy.headline_name
     memory = (f"remembered by {round(verdict.remembered_share * seeds)} of {seeds} "
               f"({headline} {fmt(verdict.headline)} vs chance {fmt(runs[0].accuracy.chance)})")
     steps = max(r.steps_done for r in runs)
-    return (f"loss/baseline {fmt(ratio)}; {solved_text}; {memory}; {steps} "
-            f"step{'' if steps == 1 else 's'}")
+    return f"loss/baseline {fmt(ratio)}; {solved_text}; {memory}; {plural(steps, 'step')}"
 
 
 def _judge_longer(claim: Claim, check: Check, records: Sequence[RunRecord]) -> CheckOutcome:

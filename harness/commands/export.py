@@ -8,6 +8,7 @@ from harness.atomic import staged
 from harness.commands import read_results
 from harness.errors import UsageError
 from harness.export import to_dataframe
+from harness.formatting import plural
 
 FORMATS = ("csv", "parquet")
 
@@ -42,7 +43,7 @@ def execute_command(args) -> int:
             frame.to_csv(tmp)
         else:
             _write_parquet(frame, tmp)
-    print(f"wrote {out} ({len(frame)} runs, {frame.shape[1]} columns)")
+    print(f"wrote {out} ({plural(len(frame), 'run')}, {plural(frame.shape[1], 'column')})")
     return 0
 
 

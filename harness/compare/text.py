@@ -63,7 +63,7 @@ def title(comparison: RunComparison | CellComparison, labels: Mapping[str, str])
     if isinstance(comparison, RunComparison):
         return spec_label(comparison.spec, labels)
     return (f"{setting(comparison.spec)} {cell_name(comparison.spec, labels)} "
-            f"(all {len(comparison.runs)} seeds)")
+            f"({'all ' if len(comparison.runs) > 1 else ''}{plural(len(comparison.runs), 'seed')})")
 
 
 def findings(comparison: Comparison) -> list[str]:

@@ -6,6 +6,7 @@ import base64
 import re
 from html import escape
 
+from harness.formatting import plural
 from harness.render.html import CSS as TABLE_CSS
 from harness.render.html import html_table, html_table_body
 
@@ -60,7 +61,7 @@ def _section(section: Section) -> str:
         f'<p class="meta">{escape(section.overview)}</p>',
         *(html_table(table) for table in summaries),
         *(_figure(plot) for plot in section.figures),
-        f"<details open><summary>{escape(runs.title)} ({len(runs.rows)} runs)</summary>"
+        f"<details open><summary>{escape(runs.title)} ({plural(len(runs.rows), 'run')})</summary>"
         f"{html_table_body(runs)}</details>",
         "</section>",
     ])

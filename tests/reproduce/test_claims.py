@@ -54,7 +54,7 @@ def test_the_measured_numbers_are_those_of_the_records(tiny_results):
     (outcome,) = judge([claim], records)
     measured = outcome.checks[0].measured
     assert f"loss/baseline {rnn.accuracy.loss_ratio:.3g}" in measured
-    assert f"solved by 1 of 1 seeds (at step {rnn.accuracy.steps_to_solve})" in measured
+    assert f"solved by 1 of 1 seed (at step {rnn.accuracy.steps_to_solve})" in measured
 
 
 def test_a_claim_holds_only_when_every_check_does_and_unrun_settings_are_not_judged(
