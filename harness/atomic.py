@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from harness.errors import UsageError
+
 
 def shareable_mode() -> int:
     """0o666 less the process's umask: the mode ``open`` would give a new file. mkstemp
@@ -31,6 +33,17 @@ def staged(path: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def writing(what: str, target: Path) -> Iterator[None]:
+    """An error of the file system while writing ``what`` to ``target`` (unwritable, full, a
+    directory where a file should be) as one usage error naming both."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"cannot write {what} to {str(target)!r}: {reason}") from None
 
 
 def write_files(files: Mapping[Path, str]) -> None:

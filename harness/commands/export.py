@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.atomic import staged
+from harness.atomic import staged, writing
 from harness.commands import read_results
 from harness.errors import UsageError
 from harness.export import to_dataframe
@@ -25,7 +25,8 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("results", metavar="RESULTS_DIR", help="results directory written by "
                    "bench run (searched recursively), or a single record file")
-    p.add_argument("--format", choices=FORMATS, default="csv", help="(default: csv)")
+    p.add_argument("--format", choices=FORMATS, help="(default: the extension of --out, "
+                   "else csv)")
     p.add_argument("-o", "--out", metavar="FILE", help="output file (default: runs.FORMAT "
                    "in RESULTS_DIR)")
     p.set_defaults(execute=execute_command)
@@ -34,17 +35,34 @@ def add_parser(subparsers) -> None:
 def execute_command(args) -> int:
     source = Path(args.results)
     results, root = read_results(source)
-    frame = to_dataframe(results.records)
-    out = Path(args.out) if args.out else root / f"runs.{args.format}"
+    out = Path(args.out) if args.out else None
+    form = table_format(args.format, out)
+    out = out or root / f"runs.{form}"
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a directory; --out names the file to write, "
+                         f"such as {str(out / f'runs.{form}')!r}")
     if not out.parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: no such directory {str(out.parent)!r}")
-    with staged(out) as tmp:
-        if args.format == "csv":
+    frame = to_dataframe(results.records)
+    with writing("the table", out), staged(out) as tmp:
+        if form == "csv":
             frame.to_csv(tmp)
         else:
             _write_parquet(frame, tmp)
     print(f"wrote {out} ({plural(len(frame), 'run')}, {plural(frame.shape[1], 'column')})")
     return 0
+
+
+def table_format(chosen: str | None, out: Path | None) -> str:
+    """The format asked for, else the one --out's extension names, else csv; a format that
+    contradicts the extension is an error rather than a Parquet file named .csv."""
+    named = out.suffix.lstrip(".").lower() if out is not None else ""
+    if chosen is None:
+        return named if named in FORMATS else "csv"
+    if named in FORMATS and named != chosen:
+        raise UsageError(f"--format {chosen} but --out {str(out)!r} names a .{named} file; "
+                         f"name it .{chosen}, or leave --format out")
+    return chosen
 
 
 def _write_parquet(frame, path: Path) -> None:

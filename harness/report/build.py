@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from harness.atomic import write_files
+from harness.atomic import write_files, writing
 from harness.errors import UsageError
 from harness.records import ResultSet
 
@@ -25,20 +23,14 @@ def build_report(results: ResultSet, source: Path, out_dir: Path) -> tuple[list[
     The directory is made first, so that a path that cannot be one fails before the work;
     the files are rendered in full before either is written, so no error leaves half a report.
     """
-    with _writing(out_dir):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {str(out_dir)!r} is a file; --out names the directory the "
+                         "report is written into")
+    with writing("the report", out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
     report = assemble(results, source)
     files = {out_dir / HTML_NAME: render_html(report),
              out_dir / MARKDOWN_NAME: render_markdown(report)}
-    with _writing(out_dir):
+    with writing("the report", out_dir):
         write_files(files)
     return list(files), report
-
-
-@contextmanager
-def _writing(out_dir: Path) -> Iterator[None]:
-    try:
-        yield
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise UsageError(f"cannot write the report to {str(out_dir)!r}: {reason}") from None

@@ -68,6 +68,31 @@ def test_bad_output_directory_is_one_line_and_exit_2(sweep, tmp_path, capsys):
     assert not target.parent.exists()
 
 
+@pytest.mark.parametrize("out, message", [
+    ("{sweep}", "bench: error: --out '{sweep}' is a directory; --out names the file to write, "
+                "such as '{sweep}/runs.csv'"),
+    ("/proc/runs.csv", "bench: error: cannot write the table to '/proc/runs.csv': No such file "
+                       "or directory"),
+])
+def test_an_out_that_cannot_be_written_is_one_line_and_exit_2(sweep, capsys, out, message):
+    out = out.format(sweep=sweep)
+    before = sorted(p.name for p in sweep.iterdir())
+    assert main(["export", str(sweep), "-o", out]) == 2
+    assert capsys.readouterr().err == message.format(sweep=sweep) + "\n"
+    assert sorted(p.name for p in sweep.iterdir()) == before
+
+
+def test_the_format_follows_the_out_extension_and_may_not_contradict_it(sweep, capsys):
+    pytest.importorskip("pyarrow")
+    assert main(["export", str(sweep), "-o", str(sweep / "runs.parquet")]) == 0
+    assert (sweep / "runs.parquet").read_bytes()[:4] == b"PAR1"
+    assert main(["export", str(sweep), "--format", "parquet", "-o", str(sweep / "t.csv")]) == 2
+    assert capsys.readouterr().err.endswith(
+        f"bench: error: --format parquet but --out '{sweep / 't.csv'}' names a .csv file; name "
+        "it .parquet, or leave --format out\n")
+    assert not (sweep / "t.csv").exists()
+
+
 def test_without_pandas_the_message_says_what_to_install(sweep, monkeypatch, capsys):
     import sys
 

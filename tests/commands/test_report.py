@@ -210,6 +210,10 @@ def test_unwritable_output_is_one_line_exit_2_and_leaves_nothing(sweep, tmp_path
                   "directory\n"
     assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
     assert not (sweep / "report").exists()
+    assert main(["report", str(sweep), "-o", str(blocker)]) == 2  # a file where a directory goes
+    assert capsys.readouterr().err == (f"bench: error: --out '{blocker}' is a file; --out names "
+                                       "the directory the report is written into\n")
+    assert blocker.read_text() == ""
 
 
 def test_without_matplotlib_the_message_says_how_to_get_it(sweep, monkeypatch, capsys):
