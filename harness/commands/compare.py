@@ -109,6 +109,7 @@ def execute_command(args) -> int:
                   loss_tolerance=args.loss_tolerance, steps_tolerance=args.steps_tolerance,
                   speed_factor=args.speed_factor, alpha=args.alpha,
                   strict_speed=args.strict_speed)
+    _check_apart(Path(args.baseline), Path(args.current))
     comparison = compare(load_side(Path(args.baseline), "baseline"),
                          load_side(Path(args.current), "current"), rules,
                          interleaved=args.interleaved)
@@ -121,6 +122,20 @@ def execute_command(args) -> int:
         if args.markdown:
             _append(Path(args.markdown), render_markdown(comparison))
     return 1 if comparison.failed else 0
+
+
+def _check_apart(baseline: Path, current: Path) -> None:
+    """Each side is searched recursively, so a side inside the other would be read twice."""
+    old, new = baseline.resolve(), current.resolve()
+    if old == new:
+        raise UsageError(f"BASELINE and CURRENT are the same, {str(baseline)!r}; give the "
+                         "results of two runs to compare")
+    baseline_side, current_side = ("BASELINE", baseline, old), ("CURRENT", current, new)
+    for (inner, given, path), (outer, around, place) in ((baseline_side, current_side),
+                                                         (current_side, baseline_side)):
+        if place in path.parents:
+            raise UsageError(f"{inner} {str(given)!r} lies inside {outer} {str(around)!r}, "
+                             "whose records would include it; give two directories apart")
 
 
 def _check_appendable(path: Path) -> None:

@@ -37,19 +37,23 @@ def load_reason(baseline: Sequence[RunRecord], current: Sequence[RunRecord],
 
     Interleaved sides share the machine round by round, so only their own contention counts.
     """
+    crowded = []
     for side, records in (("baseline", baseline), ("current", current)):
         worst = max(records, key=lambda r: contention(r) or 0.0, default=None)
         if worst is not None and (contention(worst) or 0.0) > CONTENTION_SLACK:
             env = worst.environment
-            return (f"{side}: {worst.spec.cell} ran {plural(env['threads'], 'thread')} while other "
-                    f"processes kept {env['cpus_busy_during_run']:.1f} of "
-                    f"{env['cpus_usable']} CPUs busy")
-    if interleaved:
-        return ""
+            threads, cpus = env["threads"], env["cpus_usable"]
+            crowded.append(f"{side}: {worst.spec.cell} ran {plural(threads, 'thread')} while "
+                           f"other processes kept {env['cpus_busy_during_run']:.1f} of {cpus} "
+                           f"CPUs busy, over the {cpus - min(threads, cpus) + CONTENTION_SLACK:g} "
+                           "allowed")
+    if crowded or interleaved:
+        return "; ".join(crowded)
     old, new = _busy(baseline), _busy(current)
     if old is not None and new is not None and abs(old - new) > LOAD_DIFFERENCE:
         return (f"other processes kept {old:.1f} CPUs busy during the baseline and "
-                f"{new:.1f} during current (median over runs)")
+                f"{new:.1f} during current (medians over runs), more than the "
+                f"{LOAD_DIFFERENCE:g} apart allowed")
     return ""
 
 

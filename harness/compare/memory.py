@@ -30,7 +30,7 @@ class MemoryChange:
 
     def text(self) -> str:
         return (f"{self.cell} {self.task}: {self.measure} "
-                f"{_length(self.baseline)} -> {_length(self.current)}")
+                f"{_length(self.baseline)} → {_length(self.current)}")
 
 
 def memory_changes(baseline: Sequence[RunRecord], current: Sequence[RunRecord]

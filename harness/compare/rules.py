@@ -49,8 +49,9 @@ class Rules:
             f"speed: the fast end of the step times (their 5th percentile, as noise only adds "
             f"time) grows by more than x{self.speed_factor:g} and a "
             f"two-sided Mann-Whitney U test over the per-step times gives p < {self.alpha:g}, "
-            f"when both sides come from one machine and the same framework versions "
-            f"({gating})",
+            f"when both sides come from one machine, the same framework versions and thread "
+            f"counts, and other processes left each side's threads their CPUs under a like "
+            f"load ({gating})",
             "stability: new non-finite loss or gradient events, or a worse status "
             "(ok < diverged < failed)",
             "reported, never judged: " + ", ".join(

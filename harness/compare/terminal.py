@@ -25,4 +25,5 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
         style = STYLES["bad" if line.startswith("regression") else "good"]
         console.print(f"[{style}]{escape(line)}[/]")
     style = "bold red" if comparison.failed else "bold green"
-    console.print(f"[{style}]{escape(headline(comparison))}[/]")
+    # one line however narrow the terminal: a CI log's last line is the whole verdict
+    console.print(f"[{style}]{escape(headline(comparison))}[/]", soft_wrap=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from harness.compare.environment import Difference
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
+from harness.compare.speed import FAST_END
 from harness.formatting import fmt, plural
 from harness.metrics import metric
 from harness.spec import RunSpec
@@ -81,23 +82,46 @@ def findings(comparison: Comparison) -> list[str]:
 
 
 def headline(comparison: Comparison) -> str:
-    """One line: the outcome and its counts."""
-    def count(items: list[RunComparison] | list[CellComparison], verdict: str) -> int:
-        return sum(item.verdict == verdict for item in items)
-
-    parts = [f"{plural(count(comparison.runs, v), 'run')} and "
-             f"{plural(count(comparison.cells, v), 'cell')} "
-             f"{'regressed' if v == 'regression' else 'improved'}"
-             for v in ("regression", "improvement")]
+    """The line a user repeats: the outcome, what regressed or improved by name, and whether
+    speed was judged at all, since an "OK" whose speed went unjudged promises less."""
+    parts = []
+    for verdict, did in (("regression", "regressed"), ("improvement", "improved")):
+        named = [f"{cell_name(cell.spec, comparison.labels)} on {setting(cell.spec)} "
+                 f"({', '.join(aspects)})"
+                 for cell in comparison.cells if (aspects := _aspects(cell, verdict))]
+        if named:
+            parts.append(f"{did}: {', '.join(named)}")
+    fallen = [m.text() for m in comparison.memory if m.verdict == "regression"]
+    if fallen:
+        parts.append(f"memory fell: {', '.join(fallen)}")
     if comparison.only_baseline:
         parts.append(f"{plural(len(comparison.only_baseline), 'run')} of the baseline missing")
     if comparison.only_current:
-        parts.append(f"{plural(len(comparison.only_current), 'new run')}")
-    fallen = sum(m.verdict == "regression" for m in comparison.memory)
-    if fallen:
-        parts.append(f"{plural(fallen, 'memory length')} fell")
+        parts.append(plural(len(comparison.only_current), "new run"))
+    matched = plural(len(comparison.runs), "matched run")
+    parts.insert(0, matched if parts else f"{matched}, no change beyond the rules")
     outcome = "FAIL" if comparison.failed else "OK"
-    return f"{outcome}: {plural(len(comparison.runs), 'matched run')}; " + "; ".join(parts)
+    return f"{outcome}: {'; '.join(parts)}{_speed_unjudged(comparison)}."
+
+
+def _aspects(cell: CellComparison, verdict: str) -> list[str]:
+    """What changed with ``verdict`` in the cell over its seeds or in any of its runs."""
+    changes = [c for item in (cell, *cell.runs) for c in item.changes]
+    return list(dict.fromkeys(c.aspect for c in changes if c.gating and c.verdict == verdict))
+
+
+def _speed_unjudged(comparison: Comparison) -> str:
+    """Why speed could not fail, and how many runs were slower all the same; "" if judged."""
+    speed = [c for run in comparison.runs for c in run.changes if c.aspect == "speed"]
+    unjudged = [c for c in speed if not c.gating and c.verdict is not None]
+    if not unjudged:
+        return ""
+    reason = ("the sides differ in machine, software or threads" if not comparison.speed_gates
+              else unjudged[0].note)
+    slower = sum(c.verdict == "regression" for c in unjudged)
+    marked = f" (marked {NOT_GATING})" if slower else ""
+    return (f"; speed not judged, {slower} of {plural(len(speed), 'run')} slower than the rules "
+            f"allow{marked}: {reason}")
 
 
 def notes(comparison: Comparison) -> list[str]:
@@ -112,8 +136,9 @@ def notes(comparison: Comparison) -> list[str]:
         lines += [f"  {difference_text(d)}" for d in env.machine + env.software + env.threads]
     reasons = dict.fromkeys(c.note for item in comparison.cells for c in item.changes if c.note)
     if reasons:
-        lines.append("speed not judged where the load differed (a change there is marked "
-                     f"{NOT_GATING} and does not fail):")
+        lines.append("speed not judged where other processes took CPUs from a side or loaded "
+                     f"the sides unlike (a change there is marked {NOT_GATING} and does not "
+                     "fail):")
         lines += [f"  {reason}" for reason in reasons]
     if comparison.interleaved:
         lines.append("interleaved: step times compared round by round (each round scaled by "
@@ -133,6 +158,9 @@ def _value(change: Change, value) -> str:
     return metric(change.key).text(value) if change.key else fmt(value)
 
 
+SPEED_CAPTION = (f"ms/step: the fast end ({FAST_END}th percentile) of the step times, where "
+                 "other processes add least")
+
 TONES: dict[str, Tone] = {"regression": "bad", "improvement": "good", "advisory": "warning"}
 
 
@@ -141,9 +169,10 @@ def tables(comparison: Comparison) -> list[Table]:
     settings: dict[str, list[CellComparison]] = {}
     for cell in comparison.cells:
         settings.setdefault(setting(cell.spec), []).append(cell)
+    columns_of = comparison.cells[0].changes
     columns = [Column("cell", fold=False), Column("seed", "right"),
                *(Column(c.metric, "right", narrow=metric(c.key).header(narrow=True)) if c.key
-                 else Column(c.metric) for c in comparison.cells[0].changes), Column("verdict")]
+                 else Column(c.metric) for c in columns_of), Column("verdict")]
     result = []
     for title_, cells in settings.items():
         table = Table(title_, columns, key_columns=2)
@@ -156,8 +185,10 @@ def tables(comparison: Comparison) -> list[Table]:
                                    *map(_entry, cell.changes),
                                    _verdict_entry(cell)])
                 table.summary_rows.add(len(table.rows) - 1)
+        captions = [SPEED_CAPTION] if any(c.aspect == "speed" for c in columns_of) else []
         if any(tone_of(c) == "warning" for row in table.rows for c in row):
-            table.caption = f"{NOT_GATING} reported, does not fail"
+            captions.append(f"{NOT_GATING} reported, does not fail")
+        table.caption = "; ".join(captions)
         result.append(table)
     return result
 

@@ -74,7 +74,10 @@ def test_a_cell_that_forgets_fails(plant, tmp_path, capsys):
     code, out, _ = compare(capsys, base, head)
     assert code == 1
     assert "regression: previous length=8 torch:planted seed 0: headline 1 → 0.2" in out, out
-    assert "FAIL: 1 matched run; 1 run and 1 cell regressed" in out
+    assert out.rstrip().splitlines()[-1] == (
+        "FAIL: 1 matched run; regressed: torch:planted on previous length=8 (accuracy); "
+        "memory fell: torch:planted previous: remembers up to T=8 → none, torch:planted "
+        "previous: solves up to T=8 → none.")
 
 
 def test_a_two_fold_slowdown_fails(plant, tmp_path, capsys):
@@ -135,7 +138,8 @@ def test_markdown_goes_to_stdout_or_is_appended_to_a_file(tmp_path, capsys):
     base = write(tmp_path / "base", make_record())
     head = write(tmp_path / "head", make_record())
     code, out, _ = compare(capsys, base, head, "--markdown")
-    assert code == 0 and out.startswith("## bench compare\n\n**OK: 1 matched run;")
+    assert code == 0 and out.startswith(
+        "## bench compare\n\n**OK: 1 matched run, no change beyond the rules.**")
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     code, out, _ = compare(capsys, base, head, "--markdown", summary)
@@ -181,6 +185,22 @@ def test_bad_input_is_one_clear_line_and_exit_2(case, tmp_path, capsys):
     code, out, err = compare(capsys, tmp_path / "a", tmp_path / "b", *extra)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("bench: error: ") and message in err
+
+
+def test_a_side_inside_the_other_or_the_same_is_refused(tmp_path, capsys):
+    write(tmp_path / "a", make_record())
+    write(tmp_path / "a" / "head", make_record())
+    cases = [((tmp_path / "a", f"{tmp_path / 'a'}/."),
+              f"BASELINE and CURRENT are the same, '{tmp_path / 'a'}'; give the results of two "
+              "runs to compare"),
+             ((tmp_path / "a", tmp_path / "a" / "head"),
+              f"CURRENT '{tmp_path / 'a' / 'head'}' lies inside BASELINE '{tmp_path / 'a'}', "
+              "whose records would include it; give two directories apart"),
+             ((tmp_path / "a" / "head", tmp_path / "a"),
+              f"BASELINE '{tmp_path / 'a' / 'head'}' lies inside CURRENT '{tmp_path / 'a'}', "
+              "whose records would include it; give two directories apart")]
+    for sides, message in cases:
+        assert compare(capsys, *sides) == (2, "", f"bench: error: {message}\n")
 
 
 @pytest.mark.parametrize("option, message", [

@@ -113,6 +113,16 @@ def test_speed_measured_under_other_load_is_reported_with_the_reason(load, reaso
     assert compare([make_record()], [slow], Rules(strict_speed=True)).failed
 
 
+def test_both_crowded_sides_are_named_with_the_limit():
+    crowded = dict(step_ms=step_times(20.0), cpus_busy_during_run=1.9)
+    comparison = compare([make_record(cpus_busy_during_run=1.4)], [make_record(**crowded)],
+                         Rules())
+    assert changes(comparison.runs[0])["ms/step"].note == (
+        "baseline: torch:lstm ran 1 thread while other processes kept 1.4 of 2 CPUs busy, over "
+        "the 1.25 allowed; current: torch:lstm ran 1 thread while other processes kept 1.9 of "
+        "2 CPUs busy, over the 1.25 allowed")
+
+
 def test_interleaved_sides_need_no_equal_load_but_no_contention():
     def rounds(side: int, **changes):
         return [make_record(started_at=f"2026-01-01T00:0{2 * i + side}:00", **changes)

@@ -28,10 +28,21 @@ def test_the_terminal_shows_runs_cells_one_sided_runs_and_the_outcome():
     assert "runs missing from the current results (fails):\n  adding length=10 " \
            "torch:lstm seed 1" in text
     assert "only in the current results (new):\n  adding length=10 torch:gru seed 0" in text
-    assert text.rstrip().endswith("FAIL: 1 matched run; 1 run and 1 cell regressed; "
-                                  "0 runs and 0 cells improved; 1 run of the baseline "
-                                  "missing; 1 new run; 1 memory length fell")
-    assert "regression: torch:lstm adding: solves up to T=10 -> none" in text
+    # the last line names what regressed, in one line however narrow the terminal
+    assert text.rstrip().endswith(
+        "\nFAIL: 1 matched run; regressed: torch:lstm on adding length=10 (accuracy, speed); "
+        "memory fell: torch:lstm adding: solves up to T=10 → none; 1 run of the baseline "
+        "missing; 1 new run.")
+    assert "regression: torch:lstm adding: solves up to T=10 → none" in text
+    assert "ms/step: the fast end (5th percentile) of the step times" in text
+
+
+def test_the_verdict_stays_one_line_at_80_columns():
+    result = comparison(headline=0.5, solved=False)
+    console = Console(record=True, width=80)
+    print_comparison(result, console)
+    last = console.export_text().rstrip().splitlines()[-1]
+    assert last.startswith("FAIL: 1 matched run; regressed: ") and last.endswith("1 new run.")
 
 
 def test_speed_between_machines_is_marked_as_not_failing():
@@ -41,14 +52,22 @@ def test_speed_between_machines_is_marked_as_not_failing():
            "*) but do not fail" in text
     assert "machine_id: ci-1 (baseline) vs ci-1, ci-2 (current)" in text
     assert "* reported, does not fail" in text
+    assert text.rstrip().endswith(
+        "; speed not judged, 1 of 1 run slower than the rules allow (marked *): the sides "
+        "differ in machine, software or threads.")
 
 
 def test_speed_under_other_load_is_marked_with_the_reason():
     text = terminal_text(comparison(step_ms=step_times(20.0), cpus_busy_during_run=1.9))
     assert "(x2.00, p<0.001)*" in text
-    assert ("speed not judged where the load differed (a change there is marked * and does not "
-            "fail):") in text
-    assert "ran 1 thread while other processes kept 1.9 of 2 CPUs busy" in text
+    assert ("speed not judged where other processes took CPUs from a side or loaded the sides "
+            "unlike (a change there is marked * and does not fail):") in text
+    reason = ("current: torch:lstm ran 1 thread while other processes kept 1.9 of 2 CPUs busy, "
+              "over the 1.25 allowed")
+    assert f"\n  {reason}\n" in text
+    # an OK or a FAIL whose speed went unjudged says so, with how many runs were slower
+    assert text.rstrip().endswith("; speed not judged, 1 of 1 run slower than the rules allow "
+                                  f"(marked *): {reason}.")
 
 
 def test_markdown_for_a_step_summary():
@@ -56,7 +75,9 @@ def test_markdown_for_a_step_summary():
     assert markdown.startswith("## bench compare\n\n**FAIL: ")
     assert "- regression: adding length=10 torch:lstm seed 0: headline 0.9 → 0.5; " \
            "solved yes → no" in markdown
-    assert "### adding length=10\n\n| cell | seed | headline | loss/baseline |" in markdown
+    assert ("### adding length=10\n\n_ms/step: the fast end (5th percentile) of the step "
+            "times, where other processes add least_\n\n| cell | seed | headline | "
+            "loss/baseline |") in markdown
     assert "| **regression: accuracy** |" in markdown
     assert "accuracy: the headline metric falls by more than 0.02" in markdown
 
