@@ -49,9 +49,15 @@ def machine_id() -> str:
     return "host-" + hashlib.sha256(fallback.encode()).hexdigest()[:16]
 
 
+SOURCE_DIR = Path(__file__).resolve().parent
+"""Where bench's code lies: the commit recorded is that of the code measured, wherever the
+command runs from (an A/B recipe runs two checkouts from one directory)."""
+
+
 def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
+                             cwd=SOURCE_DIR)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
