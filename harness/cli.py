@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from harness import __version__
 from harness.commands import Parser
-from harness.errors import BenchError
+from harness.errors import BenchError, UsageError
 from harness.stopping import RunInterrupted
 
 COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export",
@@ -32,14 +32,30 @@ def build_parser() -> Parser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"harness.commands.{name}").add_parser(subparsers)
+    parser.commands = subparsers.choices
     return parser
+
+
+def unrecognized(parser: Parser, command: str | None, extras: list[str]) -> str:
+    """Arguments no parser took, named with the command they were given to; a cell given as
+    an argument gets the option it belongs to."""
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    if command is None:
+        return message
+    message = f"bench {command}: {message}"
+    if "--cells" in parser.commands[command].format_usage() and not extras[0].startswith("-"):
+        message += f" (cells are given with --cells, e.g. --cells {extras[0]})"
+    return message
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            raise UsageError(unrecognized(parser, args.command, extras))
         if args.command is None:
-            build_parser().print_help()
+            parser.print_help()
             return 2
         return args.execute(args)
     except BenchError as exc:

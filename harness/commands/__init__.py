@@ -12,6 +12,9 @@ from harness.records import ResultSet, load_results
 class Parser(argparse.ArgumentParser):
     """argparse that reports a mistake as a UsageError (one line, exit 2), not SystemExit."""
 
+    commands: dict[str, argparse.ArgumentParser] = {}
+    """The top-level parser's subcommands' parsers, by name."""
+
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message}")
 

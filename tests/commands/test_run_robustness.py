@@ -120,6 +120,18 @@ def test_empty_out_is_a_usage_error(tmp_path, capsys, host, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["check", "torch:rnn"], "bench check: unrecognized arguments: torch:rnn (cells are given "
+                             "with --cells, e.g. --cells torch:rnn)"),
+    (["run", "--task", "copy", "--bogus"], "bench run: unrecognized arguments: --bogus"),
+    (["list", "extra"], "bench list: unrecognized arguments: extra"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_an_unrecognized_argument_names_its_command_once(capsys, host, argv, message):
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"bench: error: {message}\n"
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon", "99999999999999999999999"])
 def test_bad_timeouts_are_usage_errors(tmp_path, capsys, host, value):
     assert main([*RUN, "--timeout", value, "--out", str(tmp_path / "out")]) == 2
