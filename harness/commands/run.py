@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from harness import claims, stopping
-from harness.answer import answer_json, answer_line, setting_answer_line
+from harness.answer import answer_json, answer_line, answer_lines
 from harness.commands import Parser
 from harness.display import stderr, stdout, warn_plugin_errors
 from harness.errors import BenchError, UsageError, warn
@@ -42,7 +42,6 @@ from harness.sweep import (
     MemoryLength,
     memory_lengths,
     run_titles,
-    setting_verdicts,
     summarise_cells,
 )
 from harness.tables import memory_table, seeds_table, summary_table
@@ -359,13 +358,13 @@ def execute_command(args) -> int:
     elif args.suite:
         for group in _by_setting(records):
             print_summary(group, memories=[], seeds=len({r.spec.seed for r in group}))
-        print_setting_answers(records)
+        print_answers(records)
     else:
         print_summary(records, memories, seeds=len(args.seeds))
-        if memories:
+        if searching:
             print_memory_answers(memories, stopped)
         else:
-            print_setting_answers(records)
+            print_answers(records)
     stderr.print(f"records in {out_dir}/ ({plural(len(records), 'run')})", soft_wrap=True)
     return 1 if failed_reruns or any(r.status == "failed" for r in records) else 0
 
@@ -413,11 +412,12 @@ def print_memory_answers(memories: list[MemoryLength], stopped: dict[str, str]) 
         stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
 
 
-def print_setting_answers(records: list[RunRecord]) -> None:
-    """The command's last words at fixed settings, one line per cell and setting below the
-    tables: whether it solves, remembers or shows no memory there."""
-    for found in setting_verdicts(records):
-        stdout.print(setting_answer_line(found), markup=False, soft_wrap=True)
+def print_answers(records: list[RunRecord]) -> None:
+    """The command's last words without a search, one line per cell and setting below the
+    tables, as ``bench report`` words them: how far back it remembers over a sweep of
+    lengths; at one length, whether it solves, remembers or shows no memory there."""
+    for line in answer_lines(records):
+        stdout.print(line, markup=False, soft_wrap=True)
 
 
 def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:
