@@ -9,8 +9,11 @@ from collections.abc import Iterable
 
 
 def warn(message: str) -> None:
-    """One warning line on stderr, in the form every bench warning takes."""
-    print(f"bench: warning: {message}", file=sys.stderr, flush=True)
+    """One warning line on stderr, in the form every bench warning takes. A message of
+    several lines (a plugin's exception may have many) is joined into one, and the line
+    never ends in a space."""
+    said = " ".join(filter(None, (line.strip() for line in message.splitlines())))
+    print(f"bench: warning: {said}".rstrip(), file=sys.stderr, flush=True)
 
 
 class BenchError(Exception):
@@ -28,14 +31,15 @@ class UsageError(BenchError):
 class UnknownNameError(UsageError):
     """A name that no registry entry answers to."""
 
-    def __init__(self, kind: str, name: str, available: Iterable[str]):
+    def __init__(self, kind: str, name: str, available: Iterable[str], where: str = ""):
+        """``where`` follows the name: "unknown parameter 'lenght' of task 'copy'"."""
         self.kind = kind
         self.name = name
         self.available = sorted(set(available))
         close = difflib.get_close_matches(name, self.available, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listed = ", ".join(self.available) or "none"
-        super().__init__(f"unknown {kind} {name!r}{hint} (available: {listed})")
+        super().__init__(f"unknown {kind} {name!r}{where}{hint} (available: {listed})")
 
 
 class DuplicateRegistrationError(BenchError):

@@ -98,9 +98,10 @@ def find_suite(name_or_path: str) -> Path:
         path = directory / f"{name_or_path}.toml"
         if path.is_file():
             return path
-    raise UnknownNameError(f"suite (in {SUITES_DIR}/ or bench's own)", name_or_path,
+    raise UnknownNameError("suite", name_or_path,
                            (p.stem for p in [*SUITES_DIR.glob("*.toml"),
-                                             *PACKAGED_SUITES_DIR.glob("*.toml")]))
+                                             *PACKAGED_SUITES_DIR.glob("*.toml")]),
+                           where=f" in {SUITES_DIR}/ or bench's own")
 
 
 def load_suite(name_or_path: str) -> Suite:
@@ -149,9 +150,14 @@ def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.N
     runs = []
     for number, argv in enumerate(suite.runs, 1):
         with _naming_entry(suite.path, number):
-            for key in (item[2:].replace("-", "_") for item in argv if item.startswith("--")):
+            for item, following in zip(argv, [*argv[1:], "--"]):
+                if not item.startswith("--"):
+                    continue
+                key = item[2:].replace("-", "_")
                 if key not in choosing:
                     raise UnknownNameError("key", key, choosing)
+                if isinstance(defaults[key], bool) and not following.startswith("--"):
+                    raise UsageError(f"{key!r} takes true or false, got {following!r}")
             entry = parse(argv)
         runs.append(SuiteEntry(suite.path, number,
                                argparse.Namespace(**{**vars(entry), **execution})))

@@ -144,7 +144,7 @@ class TaskDefinition:
         by_name = {p.name: p for p in self.parameters}
         for name in given:
             if name not in by_name:
-                raise UnknownNameError(f"parameter of task {self.name!r}", name, by_name)
+                raise UnknownNameError("parameter", name, by_name, where=f" of task {self.name!r}")
         return {
             p.name: p.coerce(given[p.name]) if p.name in given else p.default
             for p in self.parameters

@@ -120,7 +120,7 @@ BAD_INPUTS = [
      "seeds must be in [0, 4294967295], got '99999999999999999999999'"),
     (["--task", "copy", "--cells", "lstm", "--dropout", "1"], "--dropout must be in [0, 1)"),
     (["--task", "copy", "--cells", "lstm", "--param", "delay=3"],
-     "unknown parameter of task 'copy' 'delay'"),
+     "unknown parameter 'delay' of task 'copy'"),
     (["--task", "copy", "--cells", "lstm", "--seeds", "a,b"], "invalid seeds 'a,b'"),
     (["--task", "copy", "--cells", "lstm", "--optimizer", "adamw"],
      "argument --optimizer: invalid choice: 'adamw'"),

@@ -81,6 +81,8 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
      r"mine.toml: \[\[runs\]\] entry 1: eval_every must be a whole number from 1 to "),
     ('[[runs]]\ntask = "adding"\ncells = "torch:lsmt"',
      r"mine.toml: \[\[runs\]\] entry 1: unknown cell 'torch:lsmt'; did you mean 'torch:lstm'\?"),
+    ('[[runs]]\ntask = "adding"\ncells = "torch:lstm"\nno_early_stop = "yes"',
+     r"mine.toml: \[\[runs\]\] entry 1: 'no_early_stop' takes true or false, got 'yes'"),
     ('runs = []', "no \\[\\[runs\\]\\] entries"),
     ('[[run]]\ntask = "adding"', "unknown key 'run'"),
     ('[[runs]\n', "not a readable suite"),
@@ -128,8 +130,8 @@ def test_a_value_given_twice_in_a_suite_entry_is_warned_of_naming_the_entry(tmp_
 def test_an_unknown_suite_name_lists_the_suites(registry, monkeypatch, tmp_path):
     write(tmp_path, '[[runs]]\ntask = "adding"', name="nightly")
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UsageError, match=r"unknown suite \(in results/suites/ or bench's own\) "
-                       r"'cii'; did you mean 'ci'\? \(available: ci, nightly\)"):
+    with pytest.raises(UsageError, match=r"unknown suite 'cii' in results/suites/ or bench's "
+                       r"own; did you mean 'ci'\? \(available: ci, nightly\)"):
         requested_specs(run_args("--suite", "cii"), registry)
 
 
