@@ -72,8 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of stdout (head, say) stopped reading: nothing to add
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit's flush
         return 1
-    except (KeyboardInterrupt, RunInterrupted):
-        print("bench: interrupted; the records of finished runs are kept, and the same "
+    except (KeyboardInterrupt, RunInterrupted) as exc:
+        where = f" in {exc.kept_in}" if getattr(exc, "kept_in", None) else ""
+        print(f"bench: interrupted; the records of finished runs are kept{where}, and the same "
               "command run again goes on from them", file=sys.stderr)
         return 130
 

@@ -19,7 +19,12 @@ _requested = threading.Event()
 
 class RunInterrupted(BaseException):
     """A run stopped before it finished training; a BaseException so that the runner's
-    "a broken run is recorded as failed" does not catch it."""
+    "a broken run is recorded as failed" does not catch it. ``kept_in``: the directory where
+    the records of the runs that finished are, once a command knows it."""
+
+    def __init__(self, kept_in: str | None = None):
+        super().__init__(kept_in)
+        self.kept_in = kept_in
 
 
 def requested() -> bool:

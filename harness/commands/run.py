@@ -478,6 +478,8 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor, force: bool
                 done[record.run_id] = kept or record
                 progress.finished(record)
             stopping.check()  # a stop asked for after the last run still ends the command
+    except (KeyboardInterrupt, stopping.RunInterrupted):
+        raise stopping.RunInterrupted(f"{out_dir}/") from None
     finally:
         executor.close()
         for spec in todo:

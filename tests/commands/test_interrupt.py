@@ -60,8 +60,8 @@ def test_local_sweep_keeps_finished_records_and_exits_130(tmp_path, sig):
     code, stderr = _stop(process, sig)
     assert code == 130, stderr
     assert "Traceback" not in stderr
-    assert "interrupted; the records of finished runs are kept, and the same command run " \
-           "again goes on from them" in stderr
+    assert stderr.endswith(f"bench: interrupted; the records of finished runs are kept in "
+                           f"{tmp_path}/, and the same command run again goes on from them\n")
     records = _records(tmp_path)
     assert 1 <= len(records) < 4 and all(r["status"] == "ok" for r in records)
     assert not list(tmp_path.glob("*.tmp*"))
