@@ -122,10 +122,13 @@ def add_execution_arguments(p: argparse.ArgumentParser, default_out: str | None,
                             shown_default: str = DEFAULT_OUT) -> None:
     """The options that say where and how runs execute (shared with ``bench reproduce``)."""
     p.add_argument("--executor",
-                   help="where runs execute: local, process, or one a plugin adds (bench list); "
+                   help="where runs execute: local (this process), process (a pool of worker "
+                   "processes), dask (a Dask cluster, with pip install 'bench-harness[dask]'), "
+                   "or one a plugin adds (bench list); "
                    "default: process for a length search of several cells (one cell per "
                    "worker, docs/memory.md), else local")
-    p.add_argument("--workers", type=int, help="worker processes for --executor process "
+    p.add_argument("--workers", type=int, help="worker processes for --executor process, "
+                   "or of the local cluster --executor dask starts without --scheduler "
                    "(default: one per CPU core)")
     p.add_argument("--scheduler", help="address of an existing cluster scheduler, e.g. "
                    "tcp://host:8786 (--executor dask)")
