@@ -143,8 +143,8 @@ def load_reproduce_suite(name_or_path: str) -> ReproduceSuite:
         if not suite_names():
             raise UsageError(f"unknown reproduce suite {name_or_path!r}: "
                              f"{NO_SUITES_HERE}") from None
-        raise UnknownNameError(f"reproduce suite (in {SUITES_DIR}/)", name_or_path,
-                               suite_names()) from None
+        raise UnknownNameError("reproduce suite", name_or_path, suite_names(),
+                               where=f" in {SUITES_DIR}/") from None
     findings = suite.findings
     where = str(suite.path)
     claims = findings.get("claims")

@@ -150,7 +150,7 @@ def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.N
     runs = []
     for number, argv in enumerate(suite.runs, 1):
         with _naming_entry(suite.path, number):
-            for item, following in zip(argv, [*argv[1:], "--"]):
+            for item, following in zip(argv, [*argv[1:], "--"], strict=True):
                 if not item.startswith("--"):
                     continue
                 key = item[2:].replace("-", "_")

@@ -67,7 +67,9 @@ def execute_command(args) -> int:
         planned += plan_task_checks(registry, tasks)
     results = load_failures(host) if everything else []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=stderr, transient=True) as progress:
+    # Only on a terminal: elsewhere rich's progress, transient or not, ends with an empty line.
+    with Progress(*columns, console=stderr, transient=True,
+                  disable=not stderr.is_terminal) as progress:
         bar = progress.add_task("checks", total=len(planned))
         for check in planned:
             progress.update(bar, description=f"{check.subject} {check.check.name}")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from rich.markup import escape
-from rich.table import Table
-
 from harness.display import stdout
-from harness.plugins import default_host, plugins_answer
+from harness.plugins import PluginInfo, default_host, plugins_answer
+from harness.render.terminal import to_rich
+from harness.table_model import Column, Table, Toned
 
 
 def add_parser(subparsers) -> None:
@@ -30,17 +29,24 @@ def execute_command(args) -> int:
     if args.json:
         print(json.dumps([{**asdict(i), "errors": i.errors} for i in infos], indent=1))
         return 0
-    table = Table(title="plugins", title_justify="left")
-    for column in ("plugin", "distribution", "hooks", "registered", "errors"):
-        table.add_column(column, overflow="fold")  # a narrow terminal wraps, never cuts
+    stdout.print(to_rich(plugins_table(infos)))
+    stdout.print(plugins_answer(infos), markup=False, soft_wrap=True)
+    return 0
+
+
+def plugins_table(infos: list[PluginInfo]) -> Table:
+    """One row a plugin, one line a hook or registered entry. Hook names and entries
+    (``cell torch:lstm``) never wrap, as names do not; a table too wide for the terminal is
+    printed in parts, each with the plugin's name. The version and the errors wrap at spaces."""
+    table = Table("plugins", [Column("plugin", fold=False), Column("distribution"),
+                              Column("hooks", fold=False), Column("registered", fold=False),
+                              Column("errors")])
     for info in infos:
-        table.add_row(
+        table.rows.append([
             info.name,
             f"{info.distribution} {info.version}".strip() or "-",
             "\n".join(info.hooks) or "-",
             "\n".join(info.registered) or "-",
-            f"[red]{escape(chr(10).join(info.errors))}[/]" if info.errors else "-",
-        )
-    stdout.print(table)
-    stdout.print(plugins_answer(infos), markup=False, soft_wrap=True)
-    return 0
+            Toned("\n".join(info.errors), "bad") if info.errors else "-",
+        ])
+    return table

@@ -4,6 +4,7 @@ bench reproduced them."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 from harness.atomic import staged
@@ -48,8 +49,8 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="the suite: NAME for "
                    f"{SUITES_DIR}/NAME.toml, or a path to a suite file")
-    p.add_argument("--list", action="store_true", help="list the reproduce suites with their "
-                   "claims and expected time")
+    p.add_argument("--list", action="store_true", help="list the reproduce suites (or the "
+                   "one NAME gives) with their claims and expected time")
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim is not reproduced")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     add_execution_arguments(p, None, f"{DEFAULT_OUT}/reproduce-NAME")
@@ -58,7 +59,7 @@ def add_parser(subparsers) -> None:
 
 def execute_command(args) -> int:
     if args.list:
-        return _list(args.json)
+        return _list(args.json, args.name)
     if not args.name:
         raise UsageError("bench reproduce: give a suite NAME or --list (available: "
                          f"{', '.join(suite_names()) or 'none: ' + NO_SUITES_HERE})")
@@ -96,8 +97,10 @@ def print_outcomes(suite: ReproduceSuite, outcomes: list[ClaimOutcome]) -> None:
     stdout.print(answer(suite, outcomes), markup=False, soft_wrap=True, highlight=False)
 
 
-def _list(as_json: bool) -> int:
-    suites = [load_reproduce_suite(name) for name in suite_names()]
+def _list(as_json: bool, name: str | None = None) -> int:
+    """Every reproduce suite, or the one ``name`` gives, with its claims and expected time."""
+    suites = ([load_reproduce_suite(name)] if name else
+              [load_reproduce_suite(found) for found in suite_names()])
     if as_json:
         print(json.dumps([{
             "name": s.name, "description": s.suite.description,
@@ -108,13 +111,25 @@ def _list(as_json: bool) -> int:
     for s in suites:
         minutes = (f"~{s.expected_minutes:g} min on a shared 2-core CPU" if s.expected_minutes
                    else "time not measured")
-        lines = [f"{s.name} ({minutes}): {s.suite.description}"]
-        lines += [f"  {n}. {c.text} [{c.source}]" for n, c in enumerate(s.claims, 1)]
+        lines = _wrapped(f"{s.name} ({minutes}): {s.suite.description}", "", "    ")
+        for number, claim in enumerate(s.claims, 1):
+            lead = f"  {number}. "
+            lines += _wrapped(f"{claim.text} [{claim.source}]", lead, " " * len(lead))
         if s.full_size:
-            lines.append(f"  full size: {s.full_size}")
+            lines += _wrapped(s.full_size, "  full size: ", "    ")
         stdout.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
     claims = sum(len(s.claims) for s in suites)
-    stdout.print(f"{plural(len(suites), 'reproduce suite')} with {plural(claims, 'claim')}; "
-                 "bench reproduce NAME runs one." if suites else
-                 f"No reproduce suites: {NO_SUITES_HERE}.", markup=False, soft_wrap=True)
+    runs = f"bench reproduce {name} runs it." if name else "bench reproduce NAME runs one."
+    last = (f"{plural(len(suites), 'reproduce suite')} with {plural(claims, 'claim')}; {runs}"
+            if suites else f"No reproduce suites: {NO_SUITES_HERE}.")
+    stdout.print(last, markup=False, soft_wrap=True, highlight=False)  # one line, as answers are
     return 0
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    """``text`` in lines that fit the console (its terminal, or COLUMNS in a pipe), after
+    ``first`` on the first line and ``rest`` on the others, so that an entry keeps its
+    indentation; a word is never broken, not even at a hyphen (``--cells``)."""
+    return textwrap.wrap(text, max(stdout.width, 40), initial_indent=first,
+                         subsequent_indent=rest, break_long_words=False,
+                         break_on_hyphens=False)

@@ -9,7 +9,8 @@ even the longest words cannot all fit side by side, the table is printed in part
 with the leading name columns and as many of the others as fit, titled ``(part 1 of 2)``
 and so on. The caption (and the notes) follow the last part as text of their own, wrapped
 at the console's width: as rich's caption they were wrapped to the table's, a narrow table's
-into four lines padded with spaces.
+into four lines padded with spaces. Off a terminal (a pipe, a file) no line ends in a space:
+rich pads every cell, title and wrapped line to its width.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -52,15 +54,24 @@ class TerminalTable:
         self.table = table
 
     def __rich_console__(self, console: Console,
-                         options: ConsoleOptions) -> Iterator[RichTable | Text]:
+                         options: ConsoleOptions) -> Iterator[RichTable | Text | Segment]:
+        if console.is_terminal:
+            yield from self._renderables(options.max_width)
+            return
+        for renderable in self._renderables(options.max_width):
+            for line in console.render_lines(renderable, options, pad=False):
+                yield from _without_trailing_spaces(line)
+                yield Segment.line()
+
+    def _renderables(self, room: int) -> Iterator[RichTable | Text]:
         table = self.table
         extents = [_extent(column, [row[i] for row in table.rows])
                    for i, column in enumerate(table.columns)]
-        parts = _parts(extents, table.key_columns, options.max_width)
+        parts = _parts(extents, table.key_columns, room)
         for number, shown in enumerate(parts, 1):
             title = table.title if len(parts) == 1 else (
                 f"{table.title} (part {number} of {len(parts)})".strip())
-            widths = _widths([extents[i] for i in shown], options.max_width)
+            widths = _widths([extents[i] for i in shown], room)
             yield _rich_part(table, shown, widths, title)
         caption = "\n".join(filter(None, [table.caption, *table.notes]))
         if caption:
@@ -139,6 +150,18 @@ def _rich_part(table: Table, shown: Sequence[int], widths: Sequence[int],
                      style="bold" if index in table.summary_rows else None,
                      end_section=index in table.summary_rows | table.group_ends)
     return rich
+
+
+def _without_trailing_spaces(line: list[Segment]) -> list[Segment]:
+    """A rendered line less the spaces rich pads its cells, title and wrapped caption with
+    up to the table's width: invisible on a terminal, noise in a log or a diff."""
+    line = list(line)
+    while line and not line[-1].control and not line[-1].text.rstrip():
+        line.pop()
+    if line and not line[-1].control:
+        last = line.pop()
+        line.append(Segment(last.text.rstrip(), last.style))
+    return line
 
 
 def _cell(text: str) -> str:

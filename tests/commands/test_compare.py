@@ -143,7 +143,7 @@ def test_markdown_goes_to_stdout_or_is_appended_to_a_file(tmp_path, capsys):
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     code, out, _ = compare(capsys, base, head, "--markdown", summary)
-    assert code == 0 and out.startswith("adding length=10 ")  # the table still goes to stdout
+    assert code == 0 and out.startswith("adding length=10\n")  # the table still goes to stdout
     assert summary.read_text().startswith("earlier step\n## bench compare")
 
 

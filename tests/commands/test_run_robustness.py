@@ -4,6 +4,7 @@ computed is lost (issue #14)."""
 import json
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import time
@@ -67,7 +68,8 @@ def test_a_wrong_shaped_record_is_skipped_by_report_and_refused_by_compare(tmp_p
     assert "skipped" in captured.err and "record.speed.step_ms: expected a list" in captured.err
     assert "1 unreadable file skipped" in captured.out
 
-    assert main(["compare", str(out), str(out)]) == 2
+    shutil.copytree(out, tmp_path / "again")
+    assert main(["compare", str(tmp_path / "again"), str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "has unreadable records" in err and first.name in err
 

@@ -22,7 +22,7 @@ def terminal_text(result) -> str:
 
 def test_the_terminal_shows_runs_cells_one_sided_runs_and_the_outcome():
     text = terminal_text(comparison(headline=0.5, solved=False, step_ms=step_times(20.0)))
-    assert text.startswith("adding length=10 ")  # a table per task setting
+    assert text.startswith("adding length=10\n")  # a table per task setting
     assert "0.9 → 0.5" in text and "(x2.00, p<0.001)" in text
     assert "regression: accuracy, speed" in text and "does not fail" not in text
     assert "runs missing from the current results (fails):\n  adding length=10 " \

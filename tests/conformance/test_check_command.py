@@ -27,6 +27,16 @@ def test_a_conforming_cell_passes(capsys, host):
     assert out.strip().endswith("torch, torch:lnrnn honour the plugin contract: 30 passed")
 
 
+def test_piped_output_starts_with_the_table(capsys, host):
+    """In a log (no terminal) there is no progress bar, nor the empty line rich's progress
+    leaves behind on stderr, which in ``bench check | head`` printed above the table."""
+    assert main(["check", "--cells", "torch:rnn"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert [line.rstrip() for line in captured.out.splitlines()[:2]] == [
+        "conformance", "subject             check         result detail"]
+
+
 def test_json_lists_every_result(capsys, host):
     assert main(["check", "--cells", "lnrnn", "--backend", "torch", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -86,3 +86,22 @@ def test_a_narrow_tables_caption_wraps_at_the_consoles_width_not_the_tables():
     caption_lines = narrow[narrow.index(next(x for x in narrow if x.startswith("headline"))):]
     assert len(caption_lines) == 2 and all(len(line) <= 80 for line in caption_lines)
     assert " ".join(line.strip() for line in caption_lines) == caption
+
+
+def test_piped_lines_end_without_the_spaces_rich_pads_them_with_and_the_terminal_keeps_them():
+    """Off a terminal no line ends in a space (a log, a diff, a test's expected text); on a
+    terminal the table is rich's own rendering, padding and all."""
+    columns = [Column("cell", fold=False), Column("a long header over its column", "right"),
+               Column("note")]
+    table = Table("copy length=5", columns, caption="a caption long enough to wrap at the "
+                  "console's width, which rich wraps leaving a space at each break " * 2,
+                  notes=["1. torch:rnn failed"], rows=[["torch:rnn", "0.5", "-"],
+                                                       ["my_plugin:peephole_lstm", "0.25", "x"]])
+    piped = printed(60, table)
+    terminal = io.StringIO()
+    Console(file=terminal, width=60, force_terminal=True, color_system=None).print(
+        to_rich(table))
+    assert [line.rstrip() for line in terminal.getvalue().splitlines()] == piped.splitlines()
+    assert any(line != line.rstrip() for line in terminal.getvalue().splitlines())
+    assert not [line for line in piped.splitlines() if line != line.rstrip()]
+    assert_tables_whole(piped, [table], 60)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 from harness.cli import main
+from harness.formatting import plural
 from harness.reproduce import SUITE_FILE
 from tests.reproduce.suite import TINY_SUITE, write_suite
 
@@ -52,6 +54,16 @@ def test_reproduce_runs_the_suite_and_prints_each_claim_with_the_answer(
     assert [c["reproduced"] for c in outcome["claims"]] == [True, False]
     assert outcome["claims"][1]["checks"][0]["measured"].startswith("loss/baseline ")
 
+    # a record that is not JSON is set aside, named in one warning line, and run again
+    unreadable = min(out.glob("*.json"))
+    unreadable.write_text("{not json")
+    assert main(["reproduce", "tiny", "--threads", "1"]) == 0
+    (warning,) = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warning == (f"bench: warning: {unreadable.relative_to(project)}: not a readable "
+                       f"JSON record (Expecting property name enclosed in double quotes: "
+                       f"line 1 column 2 (char 1)); kept it as {unreadable.name}.unreadable "
+                       f"and will run it again")
+
 
 def test_list_names_the_suites_with_claims_and_their_expected_time(project, capsys):
     assert main(["reproduce", "--list"]) == 0
@@ -65,9 +77,52 @@ def test_list_names_the_suites_with_claims_and_their_expected_time(project, caps
     assert [s["name"] for s in listed] == ["tiny"] and len(listed[0]["claims"]) == 2
 
 
+def test_list_with_a_name_lists_that_suite_only(project, capsys):
+    write_suite(project / "results" / "suites", "other")
+    assert main(["reproduce", "--list", "tiny"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("tiny (") and not any(x.startswith("other") for x in lines)
+    assert lines[-1] == "1 reproduce suite with 2 claims; bench reproduce tiny runs it."
+    assert main(["reproduce", "--list", "--json", "other"]) == 0
+    assert [s["name"] for s in json.loads(capsys.readouterr().out)] == ["other"]
+
+
+def test_the_projects_list_fits_80_columns_each_entry_keeping_its_indent(bench):
+    """Piped with COLUMNS=80 (a CI log): the project's own suites, whose descriptions,
+    claims and full-size commands run to hundreds of characters, in lines that fit, each
+    claim and "full size" line's continuation indented under it, no word broken."""
+    root = Path(__file__).parents[2]
+    listed = bench("reproduce", "--list", env={"COLUMNS": "80"}, cwd=root)
+    suites = json.loads(bench("reproduce", "--list", "--json", cwd=root).stdout)
+    assert listed.returncode == 0 and suites, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert max(map(len, lines)) <= 80 and not any(line.endswith(" ") for line in lines)
+    claims = sum(len(s["claims"]) for s in suites)
+    assert lines[-1] == (f"{plural(len(suites), 'reproduce suite')} with "
+                         f"{plural(claims, 'claim')}; bench reproduce NAME runs one.")
+    entries: list[list[str]] = []  # a suite's heading, a claim or its full size, with its lines
+    for line in lines[:-1]:
+        if not line.startswith("    "):  # a continuation is indented deeper than an entry
+            entries.append([])
+        entries[-1].append(line)
+    expected = []
+    for s in suites:
+        minutes = (f"~{s['expected_minutes']:g} min on a shared 2-core CPU"
+                   if s["expected_minutes"] else "time not measured")
+        expected.append(f"{s['name']} ({minutes}): {s['description']}")
+        expected += [f"  {n}. {c['text']} [{c['source']}]" for n, c in enumerate(s["claims"], 1)]
+        expected += [f"  full size: {s['full_size']}"] if s["full_size"] else []
+    assert [" ".join(line.strip() for line in entry) for entry in entries] == [
+        " ".join(text.split()) for text in expected]
+    assert any(len(entry) > 2 for entry in entries)  # it did wrap
+    assert bench("reproduce", "--list", "nosuch", cwd=root).returncode == 2
+
+
 @pytest.mark.parametrize(("argv", "message"), [
-    (["reproduce", "tinyy"], "bench: error: unknown reproduce suite (in results/suites/) "
-     "'tinyy'; did you mean 'tiny'? (available: tiny)"),
+    (["reproduce", "--list", "nosuch"], "bench: error: unknown reproduce suite 'nosuch' in "
+     "results/suites/ (available: tiny)"),
+    (["reproduce", "tinyy"], "bench: error: unknown reproduce suite 'tinyy' in results/suites/; "
+     "did you mean 'tiny'? (available: tiny)"),
     (["reproduce"], "bench: error: bench reproduce: give a suite NAME or --list "
      "(available: tiny)"),
     (["reproduce", "plain"], "no [[claims]] to reproduce (bench run --suite runs it)"),
