@@ -62,7 +62,7 @@ def compare(baseline: Sequence[RunRecord], current: Sequence[RunRecord], rules: 
         return _changes(summarise(old, metrics), summarise(new, metrics),
                         compare_speed([b for run in runs for b in blocks[run.spec.run_id]]),
                         rules, speed_gates, early_stop=runs[0].spec.stop_when_solved,
-                        load=load)
+                        load=load, over_seeds=len(runs) > 1)
 
     cells = [CellComparison([RunComparison(run.spec, changes([run]),
                                            (len(run.baseline), len(run.current)))
@@ -94,7 +94,7 @@ def _by_cell(runs: Iterable[MatchedRun]) -> list[list[MatchedRun]]:
 
 
 def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, speed_gates: bool,
-             early_stop: bool, load: str) -> list[Change]:
+             early_stop: bool, load: str, over_seeds: bool) -> list[Change]:
     # A run stopped as soon as it solved ends with the metrics of the evaluation at which it
     # crossed the criterion, wherever in that step it landed: judge it by when it solved.
     final = not (early_stop and old.values.get("solved") == new.values.get("solved") == 1.0)
@@ -113,6 +113,6 @@ def _changes(old: Side, new: Side, speed: SpeedChange | None, rules: Rules, spee
         a, b = old.values[key], new.values[key]
         judged = final or not declared.rule.final_only
         changes.append(Change(name, aspect, a, b, judge(declared, a, b, rules) if judged
-                              else None, key=key))
+                              else None, key=key, over_seeds=over_seeds))
     return [*changes, Change("status", "stability", old.status, new.status,
                              by_count(old.status_rank, new.status_rank))]

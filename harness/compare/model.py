@@ -30,6 +30,9 @@ class Change:
     """Why a speed change is not judged although machine and software agree (the load)."""
     key: str = ""
     """The metric's key in :data:`harness.metrics.METRICS`; empty for the status."""
+    over_seeds: bool = False
+    """A value over several seeds (a cell's): written as ``bench run``'s across-seeds table
+    writes it (solved as a share, 50%), not as one run's (yes/no)."""
 
     @property
     def fails(self) -> bool:

@@ -155,7 +155,9 @@ def _value(change: Change, value) -> str:
         return "-"
     if isinstance(value, str):
         return value
-    return metric(change.key).text(value) if change.key else fmt(value)
+    if not change.key:
+        return fmt(value)
+    return metric(change.key).text(value, summarised=change.over_seeds)
 
 
 SPEED_CAPTION = (f"ms/step: the fast end ({FAST_END}th percentile) of the step times, where "

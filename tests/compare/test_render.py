@@ -37,6 +37,14 @@ def test_the_terminal_shows_runs_cells_one_sided_runs_and_the_outcome():
     assert "ms/step: the fast end (5th percentile) of the step times" in text
 
 
+def test_a_cell_over_seeds_writes_solved_as_a_share_as_bench_run_does():
+    baseline = [make_record(seed=0), make_record(seed=1)]
+    current = [make_record(seed=0, solved=False), make_record(seed=1, solved=False)]
+    text = terminal_text(compare(baseline, current, Rules()))
+    assert "regression: adding length=10 torch:lstm seed 0: solved yes → no" in text
+    assert "regression: adding length=10 torch:lstm (all 2 seeds): solved 100% → 0%" in text
+
+
 def test_the_verdict_stays_one_line_at_80_columns():
     result = comparison(headline=0.5, solved=False)
     console = Console(record=True, width=80)
@@ -89,5 +97,5 @@ def test_steps_to_solve_read_alike_for_a_run_and_over_its_seeds():
              for _ in range(2)]
     text = terminal_text(compare(*sides, Rules()))
     rows = [line for line in text.splitlines() if line.startswith("torch:lstm")]
-    assert [re.search(r" yes +([\d,]+) ", row)[1] for row in rows] == ["1,200", "1,235",
+    assert [re.search(r" (?:yes|100%) +([\d,]+) ", row)[1] for row in rows] == ["1,200", "1,235",
                                                                       "1,218"]
