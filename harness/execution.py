@@ -16,8 +16,8 @@ from harness.records import RunRecord
 from harness.spec import RunSpec
 
 StepProgress = Callable[[RunSpec, int, float], None]
-"""Per-step progress (spec, step, loss), where an executor can report it: local and process
-do (process at most twice a second per run), dask does not."""
+"""Per-step progress (spec, step, loss), where an executor can report it: local does at
+every step, process and dask at most twice a second per run (the first step always)."""
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
 )
+from rich.text import Text
 
 from harness.formatting import plural
 from harness.records import RunRecord
@@ -30,8 +32,22 @@ PLAIN_INTERVAL_S = 30.0
 """Without a terminal, a running run's line is repeated at most this often."""
 
 
-def clock(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A wall time as bench shows it: tenths of a second under 10 s (``0.4 s``, where
+    whole seconds would show a tiny run as ``0:00:00``), else h:mm:ss (``0:01:05``)."""
+    if round(seconds, 1) < 10:
+        return f"{max(seconds, 0.0):.1f} s"
     return str(timedelta(seconds=round(seconds)))
+
+
+class WallTimeColumn(ProgressColumn):
+    """A bar's elapsed time written as :func:`duration` writes it; a finished bar keeps its
+    run's wall time."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.finished_time if task.finished else task.elapsed
+        return Text("-:--:--" if elapsed is None else duration(elapsed),
+                    style="progress.elapsed")
 
 
 class RunProgress:
@@ -51,7 +67,7 @@ class RunProgress:
             # Elapsed, not remaining: a finished bar then keeps its run's wall time.
             self.live = Progress(TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
-                                 TimeElapsedColumn(), console=console)
+                                 WallTimeColumn(), console=console)
             self.overall = self.live.add_task("runs", total=runs, note="")
 
     def __enter__(self) -> RunProgress:
@@ -76,7 +92,8 @@ class RunProgress:
             elapsed = now - self.started[spec.run_id]
             left = elapsed / step * (spec.steps - step)
             self.console.print(f"{self._title(spec)}: step {step}/{spec.steps}, loss {loss:.4g}, "
-                               f"{clock(elapsed)} elapsed, ~{clock(left)} left", soft_wrap=True)
+                               f"{duration(elapsed)} elapsed, ~{duration(left)} left",
+                               soft_wrap=True)
 
     def _title(self, spec: RunSpec) -> str:
         return self.titles.get(spec.run_id, spec.title)
@@ -93,7 +110,7 @@ class RunProgress:
         self.done += 1
         spec = record.spec
         started = self.started.get(spec.run_id)
-        wall = f" in {clock(time.monotonic() - started)}" if started is not None else ""
+        wall = f" in {duration(time.monotonic() - started)}" if started is not None else ""
         if self.live is None:
             steps = plural(record.steps_done, "step")
             self.console.print(f"{self._title(spec)}: {record.status}{wall}, {steps} "

@@ -208,10 +208,10 @@ class ProcessExecutor:
                 worker.process.kill()
                 worker.process.join()
         self.pool.clear()
-        _stop_resource_tracker()
+        stop_resource_tracker()
 
 
-def _stop_resource_tracker() -> None:
+def stop_resource_tracker() -> None:
     """Stop the helper process that spawned workers make multiprocessing start, and wait for
     it: left alone it outlives bench for a moment, holding bench's stdout and stderr (a
     pipe reader such as ``bench run | tee log`` then waits for it too). Private API, the one

@@ -49,14 +49,20 @@ def _stop(process: subprocess.Popen, sig: signal.Signals) -> tuple[int, str]:
     return process.returncode, stderr
 
 
+def _written(out: Path) -> list[Path]:
+    """The records written in full: not a record's temporary file (``.tmp-*.json``), being
+    written as it is looked at."""
+    return sorted(p for p in out.glob("*.json") if not p.name.startswith("."))
+
+
 def _records(out: Path) -> list[dict]:
-    return [json.loads(path.read_text()) for path in sorted(out.glob("*.json"))]
+    return [json.loads(path.read_text()) for path in _written(out)]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_local_sweep_keeps_finished_records_and_exits_130(tmp_path, sig):
     process = _start(tmp_path, "--steps", "40")
-    _wait_for(lambda: len(list(tmp_path.glob("*.json"))) >= 1)
+    _wait_for(lambda: len(_written(tmp_path)) >= 1)
     code, stderr = _stop(process, sig)
     assert code == 130, stderr
     assert "Traceback" not in stderr

@@ -30,7 +30,8 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
         assert column in tables
     # without a terminal, a plain line per run at its start and end, with its wall time
     assert result.stderr.count(": started (") == 4
-    assert re.search(r"torch:rnn length=6 seed 1: ok in \d+:\d\d:\d\d, 12 steps", result.stderr)
+    assert re.search(r"torch:rnn length=6 seed 1: ok in (\d+\.\d s|\d+:\d\d:\d\d), 12 steps",
+                     result.stderr)
     # one row per seed, its kernel path, then one row per cell in the across-seeds table
     assert tables.count("torch:lstm") == 4 and tables.count("torch:rnn") == 4
     assert "across seeds" in tables
