@@ -78,6 +78,9 @@ class Speed:
     device_peak_mb: float | None = None
     step_ms: list[float] = field(default_factory=list)
     """Every timed step, in ms (rounded), for significance tests between runs."""
+    reference_us: float | None = None
+    """The fast end (5th percentile) of a fixed piece of work timed beside each timed step,
+    in µs (harness.runner.reference_work): the machine's own speed during the run."""
 
 
 @dataclass

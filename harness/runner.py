@@ -28,7 +28,7 @@ from harness.protocol import LrSchedule
 from harness.records import Accuracy, EvalPoint, RunRecord, Speed, Stability
 from harness.registry import Backend, Cell, Registry
 from harness.spec import RunSpec
-from harness.stats import count_spikes, percentile
+from harness.stats import FAST_END, count_spikes, percentile
 from harness.stopping import check as stop_if_asked
 from harness.tasks import Batch, Task
 from harness.threads import ThreadPolicy, busy_now, cpu_times, decide, others_busy, usable_cpus
@@ -265,6 +265,7 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
     status = "ok"
     step_seconds: list[float] = []
     step_faults: list[int] = []
+    reference_seconds: list[float] = []
     losses: list[float] = []
     grad_norms: list[float] = []
     nonfinite = 0
@@ -297,6 +298,7 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
         result = trainer.train_step(batch.inputs, batch.targets)
         elapsed = time.perf_counter() - start
         step_faults.append(_minor_faults() - faults)
+        reference_seconds.append(reference_work())
         train_seconds += elapsed
         step_seconds.append(elapsed)
         losses.append(result.loss)
@@ -314,7 +316,7 @@ def _train(run: Plan, progress: ProgressCallback) -> RunRecord:
             if accuracy.solved and spec.stop_when_solved:
                 break
 
-    speed = _speed(run, trainer, step_seconds, step_faults, evaluate)
+    speed = _speed(run, trainer, step_seconds, step_faults, evaluate, reference_seconds)
     stability = Stability(
         grad_norm_median=percentile(grad_norms, 50),
         grad_norm_p99=percentile(grad_norms, 99),
@@ -357,8 +359,22 @@ def _minor_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
+REFERENCE_LOOP = 2000
+"""Size of :func:`reference_work`: about 20 µs of interpreter time on a 2-core VM."""
+
+
+def reference_work() -> float:
+    """Seconds a fixed piece of interpreter work takes now: timed beside every step, it shows
+    whether the machine itself ran slower during a run (another virtual machine on the same
+    cores, which no process of this one shows), which the step times alone cannot tell apart
+    from slower code."""
+    start = time.perf_counter()
+    sum(range(REFERENCE_LOOP))
+    return time.perf_counter() - start
+
+
 def _speed(run: Plan, trainer: Trainer, step_seconds: list[float], step_faults: list[int],
-           evaluate: _Evaluator) -> Speed:
+           evaluate: _Evaluator, reference_seconds: list[float]) -> Speed:
     spec = run.spec
     warmup = min(spec.warmup_steps, max(len(step_seconds) - 1, 0))
     timed_ms = [s * 1000.0 for s in step_seconds[warmup:]]
@@ -381,4 +397,5 @@ def _speed(run: Plan, trainer: Trainer, step_seconds: list[float], step_faults: 
         page_faults_per_step=percentile(timed_faults, 50),
         device_peak_mb=peak / 2**20 if peak is not None else None,
         step_ms=[round(ms, 3) for ms in timed_ms],
+        reference_us=percentile([s * 1e6 for s in reference_seconds[warmup:]], FAST_END),
     )

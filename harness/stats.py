@@ -6,6 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+FAST_END = 5
+"""The percentile at which times are compared: other processes, or a neighbour on a shared
+machine, only ever add time, so the fast end moves least with them (harness.compare.speed)."""
+
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     finite = np.asarray(values, dtype=float)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,7 @@ def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.N
     runs = []
     for number, argv in enumerate(suite.runs, 1):
         with _naming_entry(suite.path, number):
-            for item, following in zip(argv, [*argv[1:], "--"], strict=True):
+            for item, following in pairwise([*argv, "--"]):
                 if not item.startswith("--"):
                     continue
                 key = item[2:].replace("-", "_")

@@ -58,7 +58,8 @@ def compare(baseline: Sequence[RunRecord], current: Sequence[RunRecord], rules: 
     def changes(runs: list[MatchedRun]) -> list[Change]:
         old = [r for run in runs for r in run.baseline]
         new = [r for run in runs for r in run.current]
-        load = "" if rules.strict_speed else load_reason(old, new, interleaved)
+        load = ("" if rules.strict_speed
+                else load_reason(old, new, interleaved, rules.speed_factor))
         return _changes(summarise(old, metrics), summarise(new, metrics),
                         compare_speed([b for run in runs for b in blocks[run.spec.run_id]]),
                         rules, speed_gates, early_stop=runs[0].spec.stop_when_solved,

@@ -32,11 +32,15 @@ def contention(record: RunRecord) -> float | None:
 
 
 def load_reason(baseline: Sequence[RunRecord], current: Sequence[RunRecord],
-                interleaved: bool) -> str:
+                interleaved: bool, factor: float) -> str:
     """Why the sides' speed cannot be judged, or "" when their loads are comparable.
 
     Interleaved sides share the machine round by round, so only their own contention counts.
+    ``factor``: the speed rule's, which a machine that itself ran that much slower during a
+    run (:func:`machine_reason`) would make meaningless.
     """
+    if reason := machine_reason(baseline, current, factor):
+        return reason
     crowded = []
     for side, records in (("baseline", baseline), ("current", current)):
         worst = max(records, key=lambda r: contention(r) or 0.0, default=None)
@@ -55,6 +59,27 @@ def load_reason(baseline: Sequence[RunRecord], current: Sequence[RunRecord],
                 f"{new:.1f} during current (medians over runs), more than the "
                 f"{LOAD_DIFFERENCE:g} apart allowed")
     return ""
+
+
+def machine_reason(baseline: Sequence[RunRecord], current: Sequence[RunRecord],
+                   factor: float) -> str:
+    """Why speed cannot be judged when the machine itself was slower during a run by the
+    speed rule's factor or more, or "". Seen by a fixed piece of work timed beside each step
+    (``speed.reference_us``): on a shared virtual machine the host's other guests slow every
+    process alike, and no process of this machine shows them."""
+    timed = [(side, r) for side, records in (("baseline", baseline), ("current", current))
+             for r in records if r.speed is not None and r.speed.reference_us]
+    if not timed:
+        return ""
+    fast = min(timed, key=lambda item: item[1].speed.reference_us)
+    slow = max(timed, key=lambda item: item[1].speed.reference_us)
+    ratio = slow[1].speed.reference_us / fast[1].speed.reference_us
+    if ratio < factor:
+        return ""
+    return (f"the machine itself ran x{ratio:.2f} slower during the {slow[0]}'s "
+            f"{slow[1].spec.cell} seed {slow[1].spec.seed} (a fixed reference work took "
+            f"{slow[1].speed.reference_us:.1f} µs against {fast[1].speed.reference_us:.1f}), "
+            f"as much as the speed factor")
 
 
 def _busy(records: Sequence[RunRecord]) -> float | None:

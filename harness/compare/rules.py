@@ -50,8 +50,9 @@ class Rules:
             f"time) grows by more than x{self.speed_factor:g} and a "
             f"two-sided Mann-Whitney U test over the per-step times gives p < {self.alpha:g}, "
             f"when both sides come from one machine, the same framework versions and thread "
-            f"counts, and other processes left each side's threads their CPUs under a like "
-            f"load ({gating})",
+            f"counts, other processes left each side's threads their CPUs under a like load, "
+            f"and the machine itself (a fixed reference work timed beside the steps) did not "
+            f"run slower by the factor ({gating})",
             "stability: new non-finite loss or gradient events, or a worse status "
             "(ok < diverged < failed)",
             "reported, never judged: " + ", ".join(

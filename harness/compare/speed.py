@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.stats import FAST_END
+
 Block = tuple[Sequence[float], Sequence[float]]
 
 
-FAST_END = 5
-"""The percentile of the step times that is compared."""
 
 
 @dataclass(frozen=True)

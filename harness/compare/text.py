@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping
 
 from harness.compare.environment import Difference
 from harness.compare.model import CellComparison, Change, Comparison, RunComparison
-from harness.compare.speed import FAST_END
 from harness.formatting import fmt, plural
 from harness.metrics import metric
 from harness.spec import RunSpec
+from harness.stats import FAST_END
 from harness.table_model import Column, Table, Tone, Toned, tone_of
 
 NOT_GATING = "*"

@@ -26,14 +26,15 @@ def make_record(cell: str = "torch:lstm", seed: int = 0, task: str = "adding",
                 loss_ratio: float | None = 0.2, solved: bool = True,
                 steps_to_solve: int | None = 100, step_ms: list[float] | None = None,
                 status: str = "ok", nonfinite: int = 0, started_at: str = "2026-01-01T00:00:00",
-                schema_version: int = 1, **environment) -> RunRecord:
+                schema_version: int = 1, reference_us: float | None = None,
+                **environment) -> RunRecord:
     spec = RunSpec(task=task, cell=cell, task_params={"length": length}, seed=seed)
     accuracy = Accuracy(baseline_loss=1 / 6, headline_name="accuracy", chance=0.08,
                         solved_criterion="MSE <= 0.01", final_loss=None, loss_ratio=loss_ratio,
                         headline=headline, solved=solved,
                         steps_to_solve=steps_to_solve if solved else None)
     speed = Speed("cpu", "fused:nn.LSTM", 1000, step_ms=step_times(10.0, seed=seed)
-                  if step_ms is None else step_ms)
+                  if step_ms is None else step_ms, reference_us=reference_us)
     return RunRecord(spec=spec, status=status, run_id=spec.run_id, steps_done=100,
                      accuracy=None if status == "failed" else accuracy,
                      speed=None if status == "failed" else speed,

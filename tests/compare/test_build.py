@@ -113,6 +113,22 @@ def test_speed_measured_under_other_load_is_reported_with_the_reason(load, reaso
     assert compare([make_record()], [slow], Rules(strict_speed=True)).failed
 
 
+def test_a_machine_that_itself_ran_slower_leaves_speed_unjudged():
+    """A slower reference work beside the steps: the host, not the code; below the speed
+    factor it is judged, and records without the reference are judged as before."""
+    slow = dict(step_ms=step_times(20.0))
+    for reference, judged in ((33.0, False), (32.0, True), (None, True)):
+        comparison = compare([make_record(reference_us=None if reference is None else 30.0)],
+                             [make_record(reference_us=reference, **slow)], Rules())
+        speed = changes(comparison.runs[0])["ms/step"]
+        assert speed.gating is judged and comparison.failed is judged
+    comparison = compare([make_record(reference_us=30.0)],
+                         [make_record(reference_us=33.0, **slow)], Rules())
+    assert changes(comparison.runs[0])["ms/step"].note == (
+        "the machine itself ran x1.10 slower during the current's torch:lstm seed 0 (a fixed "
+        "reference work took 33.0 µs against 30.0), as much as the speed factor")
+
+
 def test_both_crowded_sides_are_named_with_the_limit():
     crowded = dict(step_ms=step_times(20.0), cpus_busy_during_run=1.9)
     comparison = compare([make_record(cpus_busy_during_run=1.4)], [make_record(**crowded)],

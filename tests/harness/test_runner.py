@@ -34,6 +34,7 @@ def test_a_run_measures_accuracy_speed_and_stability(registry):
     assert speed.kernel_path == "fused:nn.LSTM" and speed.device == "cpu"
     assert speed.timed_steps == 18 and len(speed.step_ms) == 18
     assert speed.step_ms_p10 <= speed.step_ms_median <= speed.step_ms_p90
+    assert 0 < speed.reference_us < speed.step_ms_median * 1000  # a small fraction of a step
     assert speed.tokens_per_second == pytest.approx(16 * 10 / (speed.step_ms_median / 1000))
     assert speed.parameter_count == 4 * (2 * 16 + 16 * 16 + 16) + 16 + 1 + 16 * 0
     assert stab.grad_norm_median <= stab.grad_norm_p99 <= stab.grad_norm_max
