@@ -41,7 +41,9 @@ def writing(what: str, target: Path) -> Iterator[None]:
     directory where a file should be) as one usage error naming both."""
     try:
         yield
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, ValueError) and "null byte" not in str(exc):
+            raise  # a bug in what is written, not the path: its traceback is wanted
         reason = getattr(exc, "strerror", None) or str(exc)
         raise UsageError(f"cannot write {what} to {str(target)!r}: {reason}") from None
 

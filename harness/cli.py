@@ -43,7 +43,7 @@ def unrecognized(parser: Parser, command: str | None, extras: list[str]) -> str:
     if command is None:
         return message
     message = f"bench {command}: {message}"
-    if "--cells" in parser.commands[command].format_usage() and not extras[0].startswith("-"):
+    if "--cells" in parser.commands[command].format_usage() and ":" in extras[0]:
         message += f" (cells are given with --cells, e.g. --cells {extras[0]})"
     return message
 

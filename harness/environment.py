@@ -66,7 +66,9 @@ def _git(*args: str) -> str | None:
 @functools.lru_cache(maxsize=1)
 def host_environment() -> dict[str, Any]:
     """What does not change within one process."""
-    commit = _git("rev-parse", "HEAD")
+    # bench installed (not checked out) inside another project's tree is not its code
+    tracked = _git("ls-files", "--error-unmatch", "__init__.py") is not None
+    commit = _git("rev-parse", "HEAD") if tracked else None
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None
     return {
         "harness_version": __version__,

@@ -158,7 +158,8 @@ def suite_runs(args: argparse.Namespace, parse: Callable[[list[str]], argparse.N
                 if key not in choosing:
                     raise UnknownNameError("key", key, choosing)
                 if isinstance(defaults[key], bool) and not following.startswith("--"):
-                    raise UsageError(f"{key!r} takes true or false, got {following!r}")
+                    raise UsageError(f"{key!r} takes true or false (a TOML boolean, "
+                                     f"unquoted), got {following!r}")
             entry = parse(argv)
         runs.append(SuiteEntry(suite.path, number,
                                argparse.Namespace(**{**vars(entry), **execution})))

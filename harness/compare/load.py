@@ -39,8 +39,8 @@ def load_reason(baseline: Sequence[RunRecord], current: Sequence[RunRecord],
     ``factor``: the speed rule's, which a machine that itself ran that much slower during a
     run (:func:`machine_reason`) would make meaningless.
     """
-    if reason := machine_reason(baseline, current, factor):
-        return reason
+    if not interleaved and (reason := machine_reason(baseline, current, factor)):
+        return reason  # interleaved rounds are scaled one by one: the machine's drift cancels
     crowded = []
     for side, records in (("baseline", baseline), ("current", current)):
         worst = max(records, key=lambda r: contention(r) or 0.0, default=None)

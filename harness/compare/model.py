@@ -27,7 +27,8 @@ class Change:
     ratio: float | None = None
     p_value: float | None = None
     note: str = ""
-    """Why a speed change is not judged although machine and software agree (the load)."""
+    """Why a speed change is not judged although machine and software agree: the load, or the
+    machine itself running slower (harness.compare.load)."""
     key: str = ""
     """The metric's key in :data:`harness.metrics.METRICS`; empty for the status."""
     over_seeds: bool = False

@@ -25,8 +25,6 @@ from harness.stats import FAST_END
 Block = tuple[Sequence[float], Sequence[float]]
 
 
-
-
 @dataclass(frozen=True)
 class SpeedChange:
     baseline_ms: float

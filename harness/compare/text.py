@@ -120,8 +120,9 @@ def _speed_unjudged(comparison: Comparison) -> str:
               else unjudged[0].note)
     slower = sum(c.verdict == "regression" for c in unjudged)
     marked = f" (marked {NOT_GATING})" if slower else ""
-    return (f"; speed not judged, {slower} of {plural(len(speed), 'run')} slower than the rules "
-            f"allow{marked}: {reason}")
+    which = "" if len(unjudged) == len(speed) else f" for {len(unjudged)} of them"
+    return (f"; speed not judged{which}, {slower} of {plural(len(speed), 'run')} slower than the "
+            f"rules allow{marked}: {reason}")
 
 
 def notes(comparison: Comparison) -> list[str]:
@@ -136,9 +137,9 @@ def notes(comparison: Comparison) -> list[str]:
         lines += [f"  {difference_text(d)}" for d in env.machine + env.software + env.threads]
     reasons = dict.fromkeys(c.note for item in comparison.cells for c in item.changes if c.note)
     if reasons:
-        lines.append("speed not judged where other processes took CPUs from a side or loaded "
-                     f"the sides unlike (a change there is marked {NOT_GATING} and does not "
-                     "fail):")
+        lines.append("speed not judged where other processes or the machine itself slowed a "
+                     f"side, or the sides' loads differed (a change there is marked "
+                     f"{NOT_GATING} and does not fail):")
         lines += [f"  {reason}" for reason in reasons]
     if comparison.interleaved:
         lines.append("interleaved: step times compared round by round (each round scaled by "

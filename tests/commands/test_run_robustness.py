@@ -127,6 +127,8 @@ def test_empty_out_is_a_usage_error(tmp_path, capsys, host, monkeypatch):
                              "with --cells, e.g. --cells torch:rnn)"),
     (["run", "--task", "copy", "--bogus"], "bench run: unrecognized arguments: --bogus"),
     (["list", "extra"], "bench list: unrecognized arguments: extra"),
+    (["run", "--task", "copy", "--cells", "torch:rnn", "--lengths", "5", "10"],
+     "bench run: unrecognized arguments: 10"),  # not a cell: no hint about --cells
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_an_unrecognized_argument_names_its_command_once(capsys, host, argv, message):

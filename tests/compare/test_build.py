@@ -129,6 +129,17 @@ def test_a_machine_that_itself_ran_slower_leaves_speed_unjudged():
         "reference work took 33.0 µs against 30.0), as much as the speed factor")
 
 
+def test_interleaved_rounds_judge_speed_through_the_machines_drift():
+    def rounds(side: int, scale: float):
+        return [make_record(started_at=f"2026-01-01T00:0{2 * i + side}:00",
+                            reference_us=30.0 * (1 + i / 3),
+                            step_ms=step_times(10.0 * scale * (1 + i / 3), seed=side))
+                for i in range(2)]
+
+    assert compare(rounds(0, 1.0), rounds(1, 2.0), Rules(), interleaved=True).failed
+    assert not compare(rounds(0, 1.0), rounds(1, 1.0), Rules(), interleaved=True).failed
+
+
 def test_both_crowded_sides_are_named_with_the_limit():
     crowded = dict(step_ms=step_times(20.0), cpus_busy_during_run=1.9)
     comparison = compare([make_record(cpus_busy_during_run=1.4)], [make_record(**crowded)],

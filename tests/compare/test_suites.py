@@ -82,7 +82,8 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
     ('[[runs]]\ntask = "adding"\ncells = "torch:lsmt"',
      r"mine.toml: \[\[runs\]\] entry 1: unknown cell 'torch:lsmt'; did you mean 'torch:lstm'\?"),
     ('[[runs]]\ntask = "adding"\ncells = "torch:lstm"\nno_early_stop = "yes"',
-     r"mine.toml: \[\[runs\]\] entry 1: 'no_early_stop' takes true or false, got 'yes'"),
+     r"mine.toml: \[\[runs\]\] entry 1: 'no_early_stop' takes true or false \(a TOML "
+     r"boolean, unquoted\), got 'yes'"),
     ('runs = []', "no \\[\\[runs\\]\\] entries"),
     ('[[run]]\ntask = "adding"', "unknown key 'run'"),
     ('[[runs]\n', "not a readable suite"),
