@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 from rich.cells import cell_len
 
@@ -70,3 +73,17 @@ def assert_tables_whole(printed: str, tables: list[Table], width: int) -> None:
 
 TABLE_PARTS = re.compile(r"─+|\(part|of|\d+\)?")
 """The words of a table's rule and of the titles of its parts, e.g. ``(part 1 of 2)``."""
+
+
+def written_records(out: Path) -> list[dict]:
+    """The records written in full under ``out``: not the temporary file (``.tmp-*.json``)
+    of one being written as it is looked at."""
+    return [json.loads(path.read_text()) for path in sorted(out.glob("[!.]*.json"))]
+
+
+def wait_for(condition, timeout: float = 180.0) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

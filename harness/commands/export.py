@@ -39,7 +39,8 @@ def execute_command(args) -> int:
     form = table_format(args.format, out)
     out = out or root / f"runs.{form}"
     if out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a directory; --out names the file to write, "
+        named = "--out" if args.out else "the default output"
+        raise UsageError(f"{named} {str(out)!r} is a directory; --out names the file to write, "
                          f"such as {str(out / f'runs.{form}')!r}")
     if not out.parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: no such directory {str(out.parent)!r}")

@@ -82,6 +82,13 @@ def test_an_out_that_cannot_be_written_is_one_line_and_exit_2(sweep, capsys, out
     assert sorted(p.name for p in sweep.iterdir()) == before
 
 
+def test_a_directory_where_the_default_output_goes_is_named_as_the_default(sweep, capsys):
+    (sweep / "runs.csv").mkdir()
+    assert main(["export", str(sweep)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"bench: error: the default output '{sweep / 'runs.csv'}' is a directory; --out names ")
+
+
 def test_the_format_follows_the_out_extension_and_may_not_contradict_it(sweep, capsys):
     pytest.importorskip("pyarrow")
     assert main(["export", str(sweep), "-o", str(sweep / "runs.parquet")]) == 0

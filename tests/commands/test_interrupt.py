@@ -3,7 +3,6 @@ and no process is left behind. Real ``bench run`` processes, signalled while the
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from harness import stopping
 from harness.runner import execute
 from harness.spec import RunSpec
 from tests.conftest import BENCH
-from tests.helpers import TINY_RUN
+from tests.helpers import TINY_RUN, wait_for, written_records
 
 SWEEP = ["run", "--task", "copy", "--cells", "torch:lstm", "--length", "5", "--steps", "3000",
          "--seeds", "0,1,2,3", "--no-early-stop", *TINY_RUN]
@@ -32,13 +31,6 @@ def _start(out: Path, *extra: str) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def _wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def _stop(process: subprocess.Popen, sig: signal.Signals) -> tuple[int, str]:
     """Ctrl-C reaches the whole process group; SIGTERM (a CI runner's cancel) only bench."""
     if sig == signal.SIGINT:
@@ -49,26 +41,16 @@ def _stop(process: subprocess.Popen, sig: signal.Signals) -> tuple[int, str]:
     return process.returncode, stderr
 
 
-def _written(out: Path) -> list[Path]:
-    """The records written in full: not a record's temporary file (``.tmp-*.json``), being
-    written as it is looked at."""
-    return sorted(p for p in out.glob("*.json") if not p.name.startswith("."))
-
-
-def _records(out: Path) -> list[dict]:
-    return [json.loads(path.read_text()) for path in _written(out)]
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_local_sweep_keeps_finished_records_and_exits_130(tmp_path, sig):
     process = _start(tmp_path, "--steps", "40")
-    _wait_for(lambda: len(_written(tmp_path)) >= 1)
+    wait_for(lambda: len(written_records(tmp_path)) >= 1)
     code, stderr = _stop(process, sig)
     assert code == 130, stderr
     assert "Traceback" not in stderr
     assert stderr.endswith(f"bench: interrupted; the records of finished runs are kept in "
                            f"{tmp_path}/, and the same command run again goes on from them\n")
-    records = _records(tmp_path)
+    records = written_records(tmp_path)
     assert 1 <= len(records) < 4 and all(r["status"] == "ok" for r in records)
     assert not list(tmp_path.glob("*.tmp*"))
 
@@ -77,15 +59,15 @@ def test_local_sweep_keeps_finished_records_and_exits_130(tmp_path, sig):
 def test_process_pool_stops_its_workers_quietly_and_leaves_none(tmp_path, sig):
     process = _start(tmp_path, "--executor", "process", "--workers", "2", "--steps", "1000")
     bench = psutil.Process(process.pid)
-    _wait_for(lambda: len(bench.children()) >= 2)
+    wait_for(lambda: len(bench.children()) >= 2)
     time.sleep(4)  # the workers import torch and start training
     workers = bench.children(recursive=True)
     code, stderr = _stop(process, sig)
     assert code == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
-    _wait_for(lambda: not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE
+    wait_for(lambda: not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE
                               for w in workers), timeout=10)
-    records = _records(tmp_path)
+    records = written_records(tmp_path)
     assert len(records) < 4 and all(r["status"] == "ok" for r in records)
 
 
@@ -98,7 +80,7 @@ def test_process_pool_leaves_no_process_after_a_normal_exit(tmp_path):
                                env={**os.environ, "BENCH_PLUGINS": "tasks,torch"})
     bench = psutil.Process(process.pid)
     # two workers and multiprocessing's resource tracker
-    _wait_for(lambda: len(bench.children()) >= 3 or process.poll() is not None)
+    wait_for(lambda: len(bench.children()) >= 3 or process.poll() is not None)
     workers = bench.children(recursive=True)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr

@@ -5,19 +5,17 @@ it exits 130 and leaves no process behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.conftest import BENCH
-from tests.helpers import TINY_RUN
+from tests.helpers import TINY_RUN, wait_for, written_records
 
 SWEEP = ["run", "--task", "copy", "--cells", "torch:rnn,torch:lstm", "--length", "5",
          "--seeds", "0,1", "--steps", "3000", "--no-early-stop", *TINY_RUN,
@@ -26,18 +24,6 @@ RUNS = 4
 WALL_TIME = r"(\d\.\d s|\d+:\d\d:\d\d)"
 PROGRESS_LINE = re.compile(r"torch:(rnn|lstm) length=5 seed [01]: (started \([1-4] of 4\)|"
                            rf"ok in {WALL_TIME}, 3000 steps \([1-4] of 4 done\))")
-
-
-def _records(out: Path) -> list[dict]:
-    """The records written (not the temporary file of one being written)."""
-    return [json.loads(path.read_text()) for path in sorted(out.glob("[!.]*.json"))]
-
-
-def _wait_for(condition, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen, how: str) -> None:
@@ -63,7 +49,7 @@ def test_a_dask_sweep_stops_quietly_keeps_finished_records_and_leaves_no_process
     try:
         bench = psutil.Process(process.pid)
         # the first run is in; the others train, or are about to
-        _wait_for(lambda: _records(out) or process.poll() is not None)
+        wait_for(lambda: written_records(out) or process.poll() is not None)
         assert process.poll() is None, err.read_text()
         helpers = bench.children(recursive=True)  # the workers, multiprocessing's tracker
         _stop(process, how)
@@ -78,7 +64,7 @@ def test_a_dask_sweep_stops_quietly_keeps_finished_records_and_leaves_no_process
     # bench's line, after its progress lines: each run's start, and its end with its wall time
     assert lines[-1].startswith("bench: interrupted; the records of finished runs are kept")
     assert [line for line in lines[:-1] if not PROGRESS_LINE.fullmatch(line)] == []
-    records = _records(out)
+    records = written_records(out)
     assert 1 <= len(records) < RUNS and all(r["status"] == "ok" for r in records)
     finished = [line for line in lines if ": ok in " in line]
     # (a second Ctrl-C may come between a record's writing and its line)
