@@ -126,7 +126,7 @@ class RunSpec:
                 raise UsageError(f"--{name.replace('_', '-')} must be a whole number from 1 "
                                  f"to {MAX_COUNT}, got {value}")
         if not (math.isfinite(self.lr) and self.lr > 0):
-            raise UsageError(f"--lr must be a finite positive number, got {self.lr}")
+            raise UsageError(f"--lr must be a finite positive number, got {self.lr:g}")
         self._validate_protocol()
         if not 0 <= self.seed <= MAX_SEED:
             raise UsageError(f"seed must be in [0, {MAX_SEED}], got {self.seed}")
@@ -148,14 +148,14 @@ class RunSpec:
         for option, value in (("--clip", self.clip_norm), ("--clip-value", self.clip_value),
                               ("--epsilon", self.epsilon)):
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise UsageError(f"{option} must be a finite positive number, got {value}")
+                raise UsageError(f"{option} must be a finite positive number, got {value:g}")
         if self.clip_norm is not None and self.clip_value is not None:
             raise UsageError(f"--clip {self.clip_norm:g} and --clip-value {self.clip_value:g} "
                              "both clip the gradients; give one (--clip none turns norm "
                              "clipping off)")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise UsageError(f"--weight-decay must be a finite number >= 0, "
-                             f"got {self.weight_decay}")
+                             f"got {self.weight_decay:g}")
         with_epsilon = [name for name, settings in OPTIMIZER_SETTINGS.items()
                         if "epsilon" in settings]
         if self.epsilon is not None and self.optimizer not in with_epsilon:

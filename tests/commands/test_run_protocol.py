@@ -50,12 +50,12 @@ def test_clip_none_turns_clipping_off(tmp_path, capsys, host):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--clip-value", "-1"], "--clip-value must be a finite positive number, got -1.0"),
+    (["--clip-value", "-1"], "--clip-value must be a finite positive number, got -1"),
     (["--clip-value", "nan"], "--clip-value must be a finite positive number, got nan"),
-    (["--clip", "0"], "--clip must be a finite positive number, got 0.0"),
+    (["--clip", "0"], "--clip must be a finite positive number, got 0"),
     (["--clip", "often"], "argument --clip/--clip-norm: expected a positive number or none"),
     (["--clip", "1", "--clip-value", "1"], "argument --clip-value: not allowed with argument"),
-    (["--epsilon", "0"], "--epsilon must be a finite positive number, got 0.0"),
+    (["--epsilon", "0"], "--epsilon must be a finite positive number, got 0"),
     (["--epsilon", "1e-6", "--optimizer", "sgd"],
      "--epsilon 1e-06 does not apply to --optimizer sgd (valid with: adam, rmsprop)"),
     (["--weight-decay", "-0.1"], "--weight-decay must be a finite number >= 0, got -0.1"),

@@ -151,7 +151,7 @@ def test_a_bad_value_in_a_run_entry_names_the_entry_before_any_run(project, toy_
                                                                             "lr = -1"))
     assert main(["reproduce", "badlr"]) == 2
     assert capsys.readouterr().err == ("bench: error: results/suites/badlr.toml: [[runs]] entry "
-                                       "3: lr must be a finite positive number, got -1.0\n")
+                                       "3: lr must be a finite positive number, got -1\n")
     assert not (project / "bench-results").exists()
 
 
