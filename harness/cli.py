@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from harness import __version__
 from harness.commands import Parser
-from harness.errors import BenchError, UsageError
+from harness.errors import BenchError, UnknownNameError, UsageError
+from harness.plugins import failed_plugins_note
 from harness.stopping import RunInterrupted
 
 COMMANDS = ("run", "list", "plugins", "parity", "report", "compare", "check", "export",
@@ -61,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         if os.environ.get("BENCH_DEBUG"):
             traceback.print_exc()
-        print(f"bench: error: {exc}", file=sys.stderr)
+        note = failed_plugins_note() if isinstance(exc, UnknownNameError) else ""
+        print(f"bench: error: {exc}{note}", file=sys.stderr)
         return exc.exit_code
     except MemoryError as exc:  # sizes no run could hold, outside a run (runs record it)
         if os.environ.get("BENCH_DEBUG"):

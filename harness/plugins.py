@@ -9,6 +9,7 @@ entry points load.
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -98,21 +99,28 @@ class PluginHost:
                 module = ep.load()
             except (Exception, SystemExit) as exc:  # any import-time failure is the plugin's
                 self._fail(info, f"failed to load {ep.value!r}: {_describe(exc)}", loading=True)
-                self.plugins[ep.name] = info
+                self._keep(ep.name, info)
                 continue
             self.register(module, ep.name, info)
         self._fail_if_strict()
 
     def register(self, plugin: object, name: str, info: PluginInfo | None = None) -> None:
         """Register a plugin object (a module or an instance with hookimpls)."""
+        info = info or PluginInfo(name=name)
+        if name in self.plugins:
+            taken = self.plugins[name].distribution or "bench"
+            self._fail(info, f"its entry point's name {name!r} is taken by {taken!r}; give "
+                       "it another name in the [project.entry-points.bench] table of its "
+                       "pyproject.toml", loading=True)
+            self._keep(name, info)
+            return
+        problem = _signature_problem(plugin)
         try:
             self.pm.register(plugin, name=name)
-        except ValueError as exc:
-            info = info or PluginInfo(name=name)
-            self._fail(info, f"cannot register: {_describe(exc)}", loading=True)
-            self.plugins.setdefault(name, info)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            self._fail(info, problem or f"cannot register: {_describe(exc)}", loading=True)
+            self._keep(name, info)
             return
-        info = info or PluginInfo(name=name)
         self.plugins[name] = info
         self._registry = None
         unknown = self._unknown_hooks(plugin)
@@ -123,6 +131,17 @@ class PluginHost:
         info.hooks = sorted(
             caller.name for caller in self.pm.get_hookcallers(plugin) or []
         )
+        unmarked = [hook for hook in HOOKS
+                    if callable(getattr(plugin, hook, None)) and hook not in info.hooks]
+        if unmarked:
+            self._fail(info, f"{', '.join(unmarked)} not marked @harness.hookimpl, so bench "
+                       "never calls it", loading=True)
+
+    def _keep(self, name: str, info: PluginInfo) -> None:
+        """Keep a failed plugin's info, under its distribution too when its name is taken."""
+        taken = name in self.plugins
+        self.plugins[f"{name} ({info.distribution or 'unknown distribution'})" if taken
+                     else name] = info
 
     def _unknown_hooks(self, plugin: object) -> str:
         """The plugin's hook implementations that match no bench hook (a misspelt name is
@@ -213,6 +232,23 @@ class PluginHost:
             raise PluginLoadError("; ".join(errors))
 
 
+def _signature_problem(plugin: object) -> str:
+    """A hook implementation whose parameters are not bench's (``register``), described;
+    "" when there is none. pluggy refuses such a plugin with a message about its internals."""
+    for hook in HOOKS:
+        function = getattr(plugin, hook, None)
+        if not callable(function):
+            continue
+        try:
+            parameters = list(inspect.signature(function).parameters)
+        except (TypeError, ValueError):
+            continue
+        if set(parameters) - {"register"}:
+            return (f"{hook} takes one parameter named 'register', not "
+                    f"{', '.join(map(repr, parameters))}")
+    return ""
+
+
 def _entry_label(entry: object) -> str:
     qualified = getattr(entry, "qualified_name", None)
     kind = type(entry).__name__.lower().replace("definition", "")
@@ -228,3 +264,16 @@ def default_host() -> PluginHost:
     if _default_host is None:
         _default_host = PluginHost()
     return _default_host
+
+
+def failed_plugins_note() -> str:
+    """After an unknown name: the broken plugins of this process, which may have brought it
+    ("" when none is, or none were loaded)."""
+    if _default_host is None:
+        return ""
+    broken = [name for name, info in _default_host.plugins.items() if info.errors]
+    if not broken:
+        return ""
+    return (f"; {'plugins' if len(broken) > 1 else 'plugin'} {', '.join(map(repr, broken))} "
+            f"{'are' if len(broken) > 1 else 'is'} broken and may have provided it (`bench "
+            f"plugins` says why)")

@@ -65,7 +65,8 @@ def execute_command(args) -> int:
         planned += plan_checks(registry, backend, cells, args.task or DEFAULT_TASK)
     if everything or tasks:
         planned += plan_task_checks(registry, tasks)
-    results = load_failures(host) if everything else []
+    results = (load_failures(host) if everything else
+               load_failures(host, args.plugin) if args.plugin is not None else [])
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     # Only on a terminal: elsewhere rich's progress, transient or not, ends with an empty line.
     with Progress(*columns, console=stderr, transient=True,
@@ -120,18 +121,18 @@ def plugin_selection(host: PluginHost, plugin: str) -> tuple[list[str], list[str
     cells = [c.qualified_name for c in registry.cells.values()
              if c.plugin == plugin or c.backend in backends]
     tasks = [t.name for t in registry.tasks.values() if t.plugin == plugin]
-    if not cells and not tasks:
+    if not cells and not tasks and not host.plugins[plugin].errors:
         raise UsageError(f"plugin {plugin!r} registered no cell or task to check")
     return cells, tasks
 
 
-def load_failures(host: PluginHost) -> list[CheckResult]:
-    """A failed ``load`` result for each plugin the loader isolated."""
+def load_failures(host: PluginHost, plugin: str | None = None) -> list[CheckResult]:
+    """A failed ``load`` result for each plugin the loader isolated (or for ``plugin``)."""
     return [
         CheckResult(name, "load", "failed", "; ".join(errors),
                     "fix the plugin (`bench plugins` shows its errors), or leave it out "
                     "with BENCH_PLUGINS")
-        for name, errors in host.load_errors().items()
+        for name, errors in host.load_errors().items() if plugin in (None, name)
     ]
 
 

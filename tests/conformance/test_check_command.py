@@ -87,3 +87,30 @@ def test_checking_everything_counts_a_plugin_that_failed_to_load(capsys, monkeyp
     assert "plugin 'raising' is broken and was skipped" in captured.err
     assert ("FAILED raising load: bench_register_cells raised RuntimeError: boom\n"
             "  fix: fix the plugin (`bench plugins` shows its errors)") in captured.out
+
+
+def test_checking_a_plugin_that_failed_to_load_reports_its_failure(capsys, monkeypatch):
+    import harness.plugins
+    from tests.helpers import make_host
+
+    monkeypatch.setattr(harness.plugins, "_default_host",
+                        make_host("tasks", raising=RaisingPlugin()))
+
+    assert main(["check", "--plugin", "raising"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED raising load: bench_register_cells raised RuntimeError: boom" in out
+    assert out.splitlines()[-1].startswith("raising does not honour the plugin contract")
+
+
+def test_an_unknown_cell_names_the_broken_plugin_that_may_have_provided_it(capsys, monkeypatch):
+    import harness.plugins
+    from tests.helpers import make_host
+
+    monkeypatch.setattr(harness.plugins, "_default_host",
+                        make_host("tasks", "torch", raising=RaisingPlugin()))
+
+    assert main(["run", "--task", "copy", "--cells", "torch:mgu"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("bench: error: unknown cell 'torch:mgu'")
+    assert last.endswith("; plugin 'raising' is broken and may have provided it (`bench plugins` "
+                         "says why)")

@@ -258,3 +258,46 @@ def test_the_warning_says_only_the_duplicate_was_skipped(host, capsys):
     assert plugins_answer(list(host.plugins.values())) == (
         f"Of {len(host.plugins)} plugins, 1 failed and was skipped (impostor) and 1 loaded in "
         "part (half); `bench plugins` says why.")
+
+
+class WrongParameter:
+    @hookimpl
+    def bench_register_cells(self, reg):  # bench's hooks take `register`
+        raise AssertionError("never called")
+
+
+def test_a_hook_with_another_parameter_is_that_plugins_error_not_benchs(host):
+    host.register(WrongParameter(), "wrongarg")
+    assert host.plugins["wrongarg"].errors == [
+        "bench_register_cells takes one parameter named 'register', not 'reg'"]
+    assert ("torch", "lstm") in host.registry.cells  # everything else keeps working
+    host.unregister("wrongarg")
+
+
+class Unmarked:
+    def bench_register_cells(self, register):  # no @hookimpl: pluggy never calls it
+        raise AssertionError("never called")
+
+
+def test_a_hook_without_its_marker_is_named(host):
+    host.register(Unmarked(), "unmarked")
+    assert host.plugins["unmarked"].errors == [
+        "bench_register_cells not marked @harness.hookimpl, so bench never calls it"]
+    host.unregister("unmarked")
+
+
+class _Distribution:
+    def __init__(self, name):
+        self.name, self.version = name, "0.1"
+
+
+def test_an_entry_point_name_taken_by_another_distribution_is_reported_not_dropped():
+    taken, clash = (EntryPoint("tasks", value, "bench")._for(_Distribution(distribution))
+                    for value, distribution in (("bench_tasks.plugin", "bench-harness"),
+                                                ("tests.toyplugins", "bench-mgu")))
+    host = PluginHost(entry_points_=[taken, clash])
+    assert host.plugins["tasks"].distribution == "bench-harness"
+    assert host.plugins["tasks (bench-mgu)"].errors == [
+        "its entry point's name 'tasks' is taken by 'bench-harness'; give it another name in "
+        "the [project.entry-points.bench] table of its pyproject.toml"]
+    assert "copy" in host.registry.tasks
