@@ -196,8 +196,11 @@ class PluginHost:
             allowed = os.environ.get("BENCH_PLUGINS")
             remedy = (f"BENCH_PLUGINS={allowed} leaves its plugin out: add it there"
                       if allowed is not None else "install the plugin that provides it")
+            close = difflib.get_close_matches(cell.backend, registry.backends, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             self._fail(info, f"cell {cell.qualified_name!r} names backend {cell.backend!r}, "
-                       f"which no plugin provides ({remedy})")
+                       f"which no plugin provides{hint} (backends: "
+                       f"{', '.join(sorted(registry.backends)) or 'none'}; or {remedy})")
         return registry
 
     def _call(self, impl: pluggy.HookImpl, hook_name: str, add: Callable) -> None:

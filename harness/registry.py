@@ -115,6 +115,9 @@ class Registry:
     def add_cell(self, cell: Cell, plugin: str) -> None:
         _require(isinstance(cell, Cell), plugin, "register a harness.registry.Cell")
         _require_safe_name(cell.name, "cell", plugin)
+        unknown = [option for option in cell.options if option not in STANDARD_OPTIONS]
+        _require(not unknown, plugin, f"declare the options of its cell {cell.name!r} among "
+                 f"{', '.join(STANDARD_OPTIONS)}, not {', '.join(map(repr, unknown))}")
         cell.plugin = plugin
         _claim(self.cells, (cell.backend, cell.name), cell, f"cell {cell.qualified_name!r}")
 

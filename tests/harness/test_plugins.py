@@ -140,10 +140,40 @@ def test_cell_of_a_backend_nobody_provides_gives_a_clear_error(monkeypatch, allo
         monkeypatch.setenv("BENCH_PLUGINS", allowed)
     registry = host.registry
     assert host.plugins["orphan"].errors == [
-        f"cell 'jaxx:lstm' names backend 'jaxx', which no plugin provides ({remedy})"]
+        f"cell 'jaxx:lstm' names backend 'jaxx', which no plugin provides (backends: torch; or "
+        f"{remedy})"]
     assert [c.qualified_name for c in registry.resolve_cells(["lstm"])] == ["torch:lstm"]
     with pytest.raises(UnknownNameError, match="unknown backend 'jaxx'"):
         registry.resolve_cells(["jaxx:lstm"])
+
+
+def test_a_misspelt_backend_of_a_cell_gets_a_suggestion(host):
+    class Misspelt:
+        @hookimpl
+        def bench_register_cells(self, register):
+            register(Cell("mgu", "pytorch", factory=object, initializer=lambda *a: {}))
+
+    host.register(Misspelt(), "misspelt-backend")
+    host.registry  # noqa: B018
+    (error,) = host.plugins["misspelt-backend"].errors
+    assert error.startswith("cell 'pytorch:mgu' names backend 'pytorch', which no plugin "
+                            "provides; did you mean 'torch'? (backends: ")
+    host.unregister("misspelt-backend")
+
+
+def test_an_option_bench_does_not_know_is_refused_naming_the_valid_ones(host):
+    class Zoneout:
+        @hookimpl
+        def bench_register_cells(self, register):
+            register(Cell("zoned", "torch", factory=object, initializer=lambda *a: {},
+                          options=("dropout", "zoneout")))
+
+    host.register(Zoneout(), "zoneout")
+    assert ("torch", "zoned") not in host.registry.cells
+    assert host.plugins["zoneout"].errors == [
+        "plugin 'zoneout' must declare the options of its cell 'zoned' among dropout, "
+        "recurrent_dropout, not 'zoneout'"]
+    host.unregister("zoneout")
 
 
 def test_unavailable_backend_is_listed_with_reason():
