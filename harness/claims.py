@@ -16,6 +16,7 @@ import socket
 import time
 from pathlib import Path
 
+from harness import stopping
 from harness.records import RunRecord, read_record, record_path
 from harness.spec import RunSpec
 
@@ -98,8 +99,10 @@ def release(out_dir: Path, spec: RunSpec) -> None:
 
 def await_record(out_dir: Path, spec: RunSpec) -> RunRecord | None:
     """The record of ``spec`` that another bench is computing, once it has released its
-    claim (it does so after writing the record); None if it stopped without one."""
+    claim (it does so after writing the record); None if it stopped without one. A stop
+    asked for (Ctrl-C) ends the wait (:class:`.stopping.RunInterrupted`)."""
     while holder(out_dir, spec) is not None:
+        stopping.check()
         time.sleep(POLL_SECONDS)
     path = record_path(out_dir, spec)
     return read_record(path) if path.exists() else None

@@ -481,15 +481,16 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor, force: bool
                 done[record.run_id] = kept or record
                 progress.finished(record)
             stopping.check()  # a stop asked for after the last run still ends the command
+            for spec in elsewhere:
+                done[spec.run_id] = claims.await_record(out_dir, spec) or failed_record(
+                    spec, "another bench claimed this run and stopped without its record; "
+                    "run again")
     except (KeyboardInterrupt, stopping.RunInterrupted):
         raise stopping.RunInterrupted(f"{out_dir}/") from None
     finally:
         executor.close()
         for spec in todo:
             claims.release(out_dir, spec)
-    for spec in elsewhere:
-        done[spec.run_id] = claims.await_record(out_dir, spec) or failed_record(
-            spec, "another bench claimed this run and stopped without its record; run again")
     return [done[spec.run_id] for spec in specs]
 
 

@@ -216,6 +216,36 @@ def test_two_benches_on_one_out_compute_each_run_once(tmp_path):
     assert not list(out.glob(".*.claim"))  # every claim released
 
 
+def test_ctrl_c_while_waiting_for_another_benchs_run_ends_the_command(tmp_path, host):
+    """The wait for a run another bench holds can last as long as that run: Ctrl-C ends it
+    as it ends a run (exit 130, one line), not after the other bench finishes."""
+    import signal
+
+    from harness.claims import _started, claim_path
+    from harness.commands.run import build_specs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (spec,) = build_specs(build_parser().parse_args([*RUN, "--out", str(out)]),
+                          host.registry)
+    other = subprocess.Popen(["sleep", "120"])
+    try:
+        claim_path(out, spec).write_text(
+            f"{other.pid}:{_started(other.pid)}@{socket.gethostname()}")
+        waiting = subprocess.Popen([BENCH, *RUN, "--out", str(out)], stderr=subprocess.PIPE,
+                                   text=True, env={**os.environ, "BENCH_PLUGINS": "tasks,torch"})
+        assert "being run by another bench" in waiting.stderr.readline()
+        waiting.send_signal(signal.SIGINT)
+        assert waiting.wait(timeout=30) == 130
+        assert waiting.stderr.read() == (
+            f"bench: interrupted; the records of finished runs are kept in {out}/, and the "
+            "same command run again goes on from them\n")
+    finally:
+        other.kill()
+        other.wait()
+    assert not list(out.glob("*.json"))
+
+
 def test_a_stale_claim_of_a_dead_process_is_taken_over(tmp_path, capsys, host):
     from harness.claims import claim_path
     from harness.commands.run import build_specs
