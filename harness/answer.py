@@ -3,7 +3,7 @@
 "torch:lstm remembers copy up to T=20 (recall_accuracy 0.21 vs chance 0.125, p < 0.001), not
 at T=28; solves none of the 5 lengths tried (T=5-40), 1 seed each." The evidence quoted is
 the memory test of :mod:`harness.memory` at that length (over seeds: the median headline, the
-largest p).
+largest p of the seeds that carry the verdict, and how many remember where they disagree).
 """
 
 from __future__ import annotations
@@ -38,9 +38,17 @@ def p_text(p: float | None) -> str:
 
 
 def evidence(found: MemoryLength | SettingVerdict, verdict: SeedsVerdict) -> str:
+    """The headline against chance and the p-value; where the seeds disagree, how many
+    remember, the p-value being theirs when the verdict is that the cell remembers."""
     headline = "-" if verdict.headline is None else f"{verdict.headline:.3g}"
     chance = "" if found.chance is None else f" vs chance {found.chance:.3g}"
-    return f"{found.headline_name} {headline}{chance}, {p_text(verdict.p_value)}"
+    p = p_text(verdict.p_value)
+    remembering = round(verdict.remembered_share * verdict.seeds)
+    if 0 < remembering < verdict.seeds:
+        verb = "remembers" if remembering == 1 else "remember"
+        said = f"{remembering} of {verdict.seeds} seeds {verb}"
+        p = f"{said}, {p}" if verdict.remembered else f"{p}; {said}"
+    return f"{found.headline_name} {headline}{chance}, {p}"
 
 
 def verdict_text(verdict: LengthVerdict) -> str:

@@ -61,7 +61,8 @@ class SeedsVerdict:
     headline: float | None
     """Median over the seeds."""
     p_value: float | None
-    """The largest over the seeds: the weakest evidence of memory."""
+    """The largest over the seeds that carry the verdict, those that remember when the cell
+    remembers and all of them when it does not: the weakest evidence for what is said."""
     steps: int
     """Training steps the seeds took together."""
 
@@ -187,12 +188,15 @@ def seeds_verdict(records: Sequence[RunRecord]) -> SeedsVerdict:
     """The verdict of one cell at one setting from the records of its seeds."""
     accuracies = [r.accuracy for r in records if r.accuracy is not None]
     tests = [a.memory for a in accuracies if a.memory is not None]
+    remembered_share = sum(t.remembers for t in tests) / len(records)
+    carrying = ([t for t in tests if t.remembers] if remembered_share >= SOLVED_SHARE
+                else tests)
     return SeedsVerdict(
         seeds=len(records),
         solved_share=sum(a.solved for a in accuracies) / len(records),
-        remembered_share=sum(t.remembers for t in tests) / len(records),
+        remembered_share=remembered_share,
         headline=_median([a.headline for a in accuracies]),
-        p_value=max((t.p_value for t in tests), default=None),
+        p_value=max((t.p_value for t in carrying), default=None),
         steps=sum(r.steps_done for r in records),
     )
 

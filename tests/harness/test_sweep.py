@@ -91,3 +91,32 @@ def test_sweeps_differing_in_another_task_parameter_are_named_by_it():
     assert [(m.label, m.task_params, bool(m.solves_up_to)) for m in memories] == [
         ("torch:lstm (tokens=4)", {"tokens": 4}, True),
         ("torch:lstm (tokens=8)", {"tokens": 8}, False)]
+
+
+def _seed_remembering(seed: int, headline: float, p: float) -> RunRecord:
+    from dataclasses import replace
+
+    from harness.memory import MemoryEvidence
+
+    record = _record(seed, headline, False, task_params={"length": 5})
+    memory = MemoryEvidence(examples=512, p_value=p, margin=headline - 0.1, progress=0.1,
+                            remembers=p < 0.01)
+    return replace(record, accuracy=replace(record.accuracy, memory=memory))
+
+
+@pytest.mark.parametrize(("ps", "said"), [
+    ((3e-28, 0.79), " remembers adding at T=5 without solving it (accuracy 0.2 vs chance 0.1, "
+                    "1 of 2 seeds remembers, p < 0.001); 2 seeds."),
+    ((3e-28, 0.002), " remembers adding at T=5 without solving it (accuracy 0.2 vs chance 0.1, "
+                     "p = 0.002); 2 seeds."),
+    ((3e-28, 0.79, 0.5), ": no memory detected on adding at T=5 (accuracy 0.2 vs chance 0.1, "
+                         "p = 0.79; 1 of 3 seeds remembers); 3 seeds."),
+])
+def test_the_answer_quotes_the_evidence_of_the_seeds_that_carry_it(ps, said):
+    """A cell remembers when half its seeds do: the p-value quoted is then theirs (a seed at
+    p = 0.79 beside "remembers" contradicted the rule), and a split is said."""
+    from harness.answer import setting_answer_line
+    from harness.sweep import setting_verdicts
+
+    (found,) = setting_verdicts(_seed_remembering(seed, 0.2, p) for seed, p in enumerate(ps))
+    assert setting_answer_line(found) == f"torch:lstm{said}"
