@@ -7,6 +7,7 @@ these functions branch on ``keras.backend.backend()`` (TensorFlow, PyTorch or JA
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -105,6 +106,15 @@ def _jax_value_and_grad(fn, variables, inputs, state):
     return value, aux, list(variable_grads), list(input_grads)
 
 
+def _not_a_retracing_warning(record: logging.LogRecord) -> bool:
+    """TensorFlow warns when several calls of one function's ``tf.function`` traced anew
+    ("5 out of the last 5 calls to <bound method KerasTrainer._inference ...> triggered
+    tf.function retracing"), a mistake in a program that runs one model. Each run of bench
+    builds a model and compiles its own step, so a sweep in one process traces every one of
+    them, as it must: the ~700-character warning says nothing about the runs."""
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
 def compile_step(fn: Callable, variables: Sequence[keras.Variable] = ()) -> Callable:
     """``fn`` as one compiled graph where the backend has one.
 
@@ -115,6 +125,9 @@ def compile_step(fn: Callable, variables: Sequence[keras.Variable] = ()) -> Call
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
+        tensorflow_log = logging.getLogger("tensorflow")
+        if _not_a_retracing_warning not in tensorflow_log.filters:
+            tensorflow_log.addFilter(_not_a_retracing_warning)
         return tf.function(fn, reduce_retracing=True)
     if BACKEND == "jax":
         return _jax_jit(fn, list(variables))

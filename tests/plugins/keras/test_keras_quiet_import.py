@@ -78,3 +78,24 @@ def test_harmless_on_another_keras_backend():
     code = ("import sys\nimport bench_keras.trainer\n"
             "assert 'tensorflow' not in sys.modules, 'TensorFlow imported on torch'")
     assert _stderr_of(code, "torch") == ""
+
+
+def test_a_sweep_of_many_keras_runs_prints_no_retracing_warning(tmp_path, capfd, caplog,
+                                                                monkeypatch):
+    """Every run compiles its own step; TensorFlow's warning that many calls traced anew
+    (~700 characters each, from about the fifth run of a process) says nothing about them."""
+    import harness.plugins
+    from harness.cli import main
+    from tests.helpers import make_host
+
+    monkeypatch.setattr(harness.plugins, "_default_host", make_host("tasks", "keras"))
+    assert main(["run", "--task", "copy", "--cells", "keras:rnn", "--length", "5",
+                 "--seeds", "0,1,2,3,4,5", "--steps", "2", "--hidden", "8", "--batch", "8",
+                 "--eval-size", "32", "--out", str(tmp_path)]) == 0
+    captured = capfd.readouterr()
+    assert "records in" in captured.err  # the run's own lines were captured
+    # Under pytest TensorFlow's log goes to pytest's handler (TensorFlow adds its own only
+    # where the root logger has none), not to stderr as in a user's process.
+    logged = [record.getMessage() for record in caplog.records]
+    assert not [message for message in logged if "retracing" in message], logged
+    assert "retracing" not in captured.err + captured.out
