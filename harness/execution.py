@@ -6,6 +6,7 @@ client writes each record as it arrives, so an interrupted sweep keeps what fini
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,8 +17,26 @@ from harness.records import RunRecord
 from harness.spec import RunSpec
 
 StepProgress = Callable[[RunSpec, int, float], None]
-"""Per-step progress (spec, step, loss), where an executor can report it: local does at
-every step, process and dask at most twice a second per run (the first step always)."""
+"""Per-step progress (spec, step, loss), where an executor can report it: step 0 (loss nan)
+as the run begins, then local at every step, process and dask through :func:`throttled`."""
+
+PROGRESS_INTERVAL_S = 0.5
+"""A worker process reports a run's step and loss at most this often (but its beginning and
+first step always)."""
+
+
+def throttled(report: Callable[[int, float], None]) -> Callable[[int, float], None]:
+    """``report`` of one run's (step, loss) from a worker process, thinned to its beginning,
+    its first step, then at most one every :data:`PROGRESS_INTERVAL_S`."""
+    last = -PROGRESS_INTERVAL_S
+
+    def progress(step: int, loss: float) -> None:
+        nonlocal last
+        if step <= 1 or time.monotonic() - last >= PROGRESS_INTERVAL_S:
+            last = time.monotonic()
+            report(step, loss)
+
+    return progress
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,8 @@ class RunProgress:
         if spec.run_id not in self.started:
             self.started[spec.run_id] = self.last_line[spec.run_id] = now
             self._start(spec)
+        if step == 0:  # the run began (harness.runner.ProgressCallback)
+            return
         if self.live is not None:
             self.live.update(self.bars[spec.run_id], completed=step, note=f"loss {loss:.4g}")
         elif now - self.last_line[spec.run_id] >= PLAIN_INTERVAL_S:

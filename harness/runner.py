@@ -40,7 +40,8 @@ MAX_NONFINITE_EVENTS = 10
 """Steps with a non-finite loss or gradient (update skipped) before a run is diverged."""
 
 ProgressCallback = Callable[[int, float], None]
-"""Called after each training step with (step, training loss)."""
+"""Called with (0, nan) as a run begins, before its model is built, then after each training
+step with (step, training loss)."""
 
 
 def _stream(entropy: int, purpose: int) -> np.random.Generator:
@@ -145,6 +146,8 @@ def execute(spec: RunSpec, registry: Registry | None = None,
     ``threads`` is decided here (auto, for one run at a time) when not given. Raises
     :class:`~harness.stopping.RunInterrupted` when a stop is asked for before the last step.
     """
+    if progress is not None:  # so a run's wall time counts building and compiling its model
+        progress(0, math.nan)
     run = plan(spec, registry or default_host().registry)
     started = now_iso()
     before = cpu_times()

@@ -4,8 +4,8 @@ Workers execute :func:`harness.runner.execute` and load the plugins themselves, 
 ``bench`` entry points as an installed bench does: bench and the backends must be installed
 on every worker. Records come back as runs finish; a run the cluster cannot complete (its
 task raised on every attempt, or its workers kept dying) comes back as a ``failed`` record.
-Each run reports its steps (the first, then at most every :data:`PROGRESS_INTERVAL_S`) as
-events on :data:`TOPIC`, so that ``bench run`` shows when it starts and how long it took.
+Each run reports its steps (:func:`harness.execution.throttled`) as events on :data:`TOPIC`,
+so that ``bench run`` shows when it starts and how long it took.
 
 On a local cluster a stop request (harness.stopping) stops the runs as the process executor
 does: the workers ignore Ctrl-C (it reaches the whole process group; it is bench's to
@@ -37,7 +37,7 @@ from distributed.core import Status
 
 from harness import stopping
 from harness.errors import UsageError, warn
-from harness.execution import ExecutorOptions, StepProgress, failed_record
+from harness.execution import ExecutorOptions, StepProgress, failed_record, throttled
 from harness.executors.process import stop_resource_tracker
 from harness.records import RunRecord
 from harness.runner import execute
@@ -52,8 +52,6 @@ these: the scheduler resubmits it (up to ``distributed.scheduler.allowed-failure
 
 STOP_POLL_S = 0.2
 """How often the client looks for a stop request while it waits for runs."""
-PROGRESS_INTERVAL_S = 0.5
-"""A worker reports a run's step and loss at most this often (the first step always)."""
 KILL_WAIT_S = 2.0
 """How long a close that kills the local workers waits for the scheduler to see them go."""
 TOPIC = "bench-progress"
@@ -76,14 +74,8 @@ def _execute(spec: RunSpec, threads: ThreadPolicy | None) -> RunRecord | None:
             return None
         worker = get_worker()
         key = worker.get_current_task()
-        last_report = -PROGRESS_INTERVAL_S
-
-        def report(step: int, loss: float) -> None:
-            nonlocal last_report
-            if (now := time.monotonic()) - last_report >= PROGRESS_INTERVAL_S:
-                last_report = now
-                worker.log_event(TOPIC, {"key": key, "step": step, "loss": float(loss)})
-
+        report = throttled(lambda step, loss: worker.log_event(
+            TOPIC, {"key": key, "step": step, "loss": float(loss)}))
         try:
             return execute(spec, progress=report, threads=threads)
         except stopping.RunInterrupted:

@@ -24,6 +24,7 @@ from harness.execution import (
     StepProgress,
     failed_record,
     refuse_scheduler,
+    throttled,
     timed_out,
 )
 from harness.records import RunRecord
@@ -32,8 +33,6 @@ from harness.threads import ThreadPolicy, decide, usable_cpus
 
 _CONTEXT = multiprocessing.get_context("spawn")  # fork is unsafe once a framework has threads
 
-PROGRESS_INTERVAL_S = 0.5
-"""A worker reports a run's step and loss at most this often (the first step always)."""
 STOP_POLL_S = 0.2
 """How often the pool looks for a stop request while it waits for its workers."""
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -53,14 +52,7 @@ def _worker(conn: Connection, policy: ThreadPolicy) -> None:
     from harness.runner import execute
 
     while (spec := conn.recv()) is not None:
-        last_report = -PROGRESS_INTERVAL_S
-
-        def report(step: int, loss: float) -> None:
-            nonlocal last_report
-            if (now := time.monotonic()) - last_report >= PROGRESS_INTERVAL_S:
-                last_report = now
-                conn.send(_Progress(step, loss))
-
+        report = throttled(lambda step, loss: conn.send(_Progress(step, loss)))
         try:
             record = execute(spec, progress=report, threads=policy)
         except stopping.RunInterrupted:  # asked to stop before the run finished training

@@ -63,11 +63,12 @@ def test_local_cluster_gives_the_local_records(cluster, local_records):
 
 def test_local_cluster_reports_each_runs_steps_before_its_record(cluster):
     """So that bench run shows when each run starts and its wall time, as with the process
-    executor: the workers report the first step, then at most every PROGRESS_INTERVAL_S."""
+    executor: the workers report that a run began (step 0, no loss yet), its first step,
+    then at most every PROGRESS_INTERVAL_S."""
     seen: list[tuple[str, str, int]] = []  # (what, run id, step)
 
     def on_step(spec, step, loss):
-        assert np.isfinite(loss)
+        assert np.isfinite(loss) == (step > 0)
         seen.append(("step", spec.run_id, step))
 
     for record in cluster.run(SWEEP, on_step=on_step):
@@ -76,7 +77,7 @@ def test_local_cluster_reports_each_runs_steps_before_its_record(cluster):
         events = [(what, step) for what, run_id, step in seen if run_id == spec.run_id]
         steps = [step for what, step in events[:-1]]
         assert events[-1] == ("record", spec.steps)  # every step reported came before it
-        assert steps and steps[0] == 1 and steps == sorted(steps) and steps[-1] <= spec.steps
+        assert steps[:2] == [0, 1] and steps == sorted(steps) and steps[-1] <= spec.steps
 
 
 def test_a_killed_worker_loses_no_record(cluster):

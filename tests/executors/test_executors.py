@@ -49,8 +49,8 @@ def test_process_pool_gives_the_local_records(host, entry_point_plugins):
         assert_same_apart_from_timings(record, local[run_id])
         # the workers report each run's steps as it trains (throttled; the first always)
         steps = [step for step, _ in progress[run_id]]
-        assert steps[0] == 1 and steps == sorted(steps) and steps[-1] <= TINY["steps"]
-        assert all(np.isfinite(loss) for _, loss in progress[run_id])
+        assert steps[:2] == [0, 1] and steps == sorted(steps) and steps[-1] <= TINY["steps"]
+        assert all(np.isfinite(loss) == (step > 0) for step, loss in progress[run_id])
 
 
 @pytest.fixture

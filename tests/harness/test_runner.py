@@ -44,6 +44,22 @@ def test_a_run_measures_accuracy_speed_and_stability(registry):
     assert env["cpu_count"] >= 1 and "python" in env and "git_commit" in env
 
 
+def test_progress_hears_of_a_run_before_its_model_is_built(registry, monkeypatch):
+    """So that the run's wall time on the progress line counts building and compiling it."""
+    heard: list[tuple[int, float]] = []
+    build = runner.plan
+
+    def building(*args, **kwargs):
+        heard.append((-1, math.nan))  # the model is built after this
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "plan", building)
+    spec = RunSpec(task="adding", cell="torch:rnn", task_params={"length": 4}, **TINY)
+    execute(spec, registry, progress=lambda step, loss: heard.append((step, loss)))
+    assert [step for step, _ in heard[:3]] == [0, -1, 1]
+    assert math.isnan(heard[0][1]) and all(math.isfinite(loss) for _, loss in heard[2:])
+
+
 def test_a_run_counts_the_page_faults_of_its_steps(registry, monkeypatch):
     """A step that first touches PAGES fresh pages (an anonymous map, handed back to the
     system after each step) counts at least that many; the plain tiny step, hardly any."""
