@@ -9,6 +9,7 @@ reference and each other backend's are compared with them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from harness.canonical import Weights, probe_weights
 from harness.errors import BenchError, UnknownNameError, UsageError
+from harness.formatting import plural
 from harness.registry import Cell, Registry
 from harness.trainer import CellProbe
 
@@ -66,6 +68,35 @@ class CellParity:
                 for d in self.differences
             ],
         }
+
+
+def parity_answer(results: Sequence[CellParity]) -> str:
+    """What ``bench parity`` found, in one sentence: which backends agree on how many cells,
+    and the closest call; or the cells where they do not, each with its worst quantity."""
+    failing = [r for r in results if not r.ok]
+    if failing:
+        said = []
+        for result in failing:
+            worst = max(result.differences, key=_share_of_tolerance)
+            how = (" is missing, misshapen or not finite" if math.isinf(worst.max_abs_diff)
+                   else f" differs by {worst.max_abs_diff:.3g}, over the {worst.tolerance:.3g} "
+                   "allowed")
+            said.append(f"{result.cell} ({result.backend} against {result.reference}: "
+                        f"{worst.quantity}{how})")
+        return (f"The backends disagree on {len(failing)} of {plural(len(results), 'cell')}: "
+                f"{'; '.join(said)}.")
+    pairs = sorted({" and ".join(sorted((r.backend, r.reference))) for r in results})
+    closest, cell = max(((d, r.cell) for r in results for d in r.differences),
+                        key=lambda found: _share_of_tolerance(found[0]))
+    quantities = sum(len(r.differences) for r in results)
+    return (f"{' and '.join(pairs).capitalize()} agree on {plural(len(results), 'cell')} "
+            f"({quantities} outputs, states and gradients) within float32 tolerance; the "
+            f"closest: {cell} {closest.quantity}, {closest.max_abs_diff:.3g} of the "
+            f"{closest.tolerance:.3g} allowed.")
+
+
+def _share_of_tolerance(difference: Difference) -> float:
+    return difference.max_abs_diff / difference.tolerance
 
 
 def check_parity(registry: Registry, names: Sequence[str] | None, length: int = 20,

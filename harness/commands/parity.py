@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from rich.markup import escape
+
 from harness.display import stdout, warn_plugin_errors
 from harness.formatting import fmt
-from harness.parity import ATOL, INPUT_SIZE, RTOL, TOLERANCE, CellParity, check_parity
+from harness.parity import (
+    ATOL,
+    INPUT_SIZE,
+    RTOL,
+    TOLERANCE,
+    CellParity,
+    check_parity,
+    parity_answer,
+)
 from harness.plugins import default_host
 from harness.render.terminal import to_rich
 from harness.table_model import Column, Table, Toned
@@ -48,9 +58,8 @@ def execute_command(args) -> int:
                          indent=1))
     else:
         stdout.print(to_rich(parity_table(results)))
-        failed = sum(not d.ok for r in results for d in r.differences)
-        stdout.print(f"[red]{failed} mismatches[/]" if failed else
-                     f"[green]all {len(results)} comparisons agree[/]")
+        stdout.print(f"[{'green' if ok else 'red'}]{escape(parity_answer(results))}[/]",
+                     soft_wrap=True)
     return 0 if ok else 1
 
 

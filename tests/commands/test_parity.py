@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import partial
 
 import numpy as np
@@ -16,7 +17,7 @@ from harness.canonical import init_lstm
 from harness.catalogue import STANDARD_CELLS
 from harness.cli import main
 from harness.errors import UnknownNameError, UsageError
-from harness.parity import check_parity, compare
+from harness.parity import CellParity, Difference, check_parity, compare, parity_answer
 from harness.plugins import PluginHost
 from harness.registry import Backend, Cell
 from harness.trainer import CellProbe
@@ -83,7 +84,10 @@ def test_cli_table_and_json(capsys, cli, both):
     cli(both)
     assert main(["parity", "--cells", "lstm,gru", "--length", "5", "--hidden", "4"]) == 0
     out = capsys.readouterr().out
-    assert "lstm" in out and "gru" in out and "all 2 comparisons agree" in out
+    assert "lstm" in out and "gru" in out
+    assert re.fullmatch(r"Keras and torch agree on 2 cells \(14 outputs, states and gradients\) "
+                        r"within float32 tolerance; the closest: (lstm|gru) d?[\w ]+, \S+ of "
+                        r"the \S+ allowed\.", out.splitlines()[-1])
 
     assert main(["parity", "--cells", "rnn", "--json", "--batch", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -101,7 +105,24 @@ def test_a_planted_mismatch_is_caught(capsys, cli, skewed):
 
     cli(skewed)
     assert main(["parity", "--length", "5", "--hidden", "4"]) == 1
-    assert "MISMATCH" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "MISMATCH" in out
+    assert re.fullmatch(r"The backends disagree on 1 of 1 cell: lstm \(skewed against keras: "
+                        r"[\w ]+ differs by \S+, over the \S+ allowed\)\.", out.splitlines()[-1])
+
+
+def test_the_answer_names_the_closest_call_or_each_disagreeing_cells_worst_quantity():
+    agree = CellParity("lstm", "torch", "keras", [Difference("outputs", 1e-6, 1.0),
+                                                  Difference("d W", 5e-5, 1.0)])
+    other = CellParity("gru", "torch", "keras", [Difference("d U", 2e-5, 2.0)])
+    assert parity_answer([agree, other]) == (
+        "Keras and torch agree on 2 cells (3 outputs, states and gradients) within float32 "
+        "tolerance; the closest: lstm d W, 5e-05 of the 0.00011 allowed.")
+    missing = CellParity("gru", "torch", "keras", [Difference("d U", 2e-5, 2.0),
+                                                   Difference("final c", np.inf, 1.0)])
+    assert parity_answer([agree, missing]) == (
+        "The backends disagree on 1 of 2 cells: gru (keras against torch: final c is missing, "
+        "misshapen or not finite).")
 
 
 def test_missing_or_misshapen_quantities_never_agree():
