@@ -84,10 +84,10 @@ def execute_command(args) -> int:
         stdout.print(to_rich(results_table(results)))
         for result in results:
             if result.failed:
-                stdout.print(f"[red]FAILED[/] {escape(result.describe())}")
+                stdout.print(f"[red]FAILED[/] {escape(result.describe())}", soft_wrap=True)
         summary = ", ".join(f"{counts[o]} {o}" for o in TONE if counts[o])
         stdout.print(f"[{'red' if counts['failed'] else 'green'}]{escape(verdict(results))}: "
-                     f"{summary}[/]")
+                     f"{summary}[/]", soft_wrap=True)
     return 1 if counts["failed"] else 0
 
 

@@ -114,3 +114,20 @@ def test_an_unknown_cell_names_the_broken_plugin_that_may_have_provided_it(capsy
     assert last.startswith("bench: error: unknown cell 'torch:mgu'")
     assert last.endswith("; plugin 'raising' is broken and may have provided it (`bench plugins` "
                          "says why)")
+
+
+def test_at_80_columns_the_verdict_and_each_failure_stay_one_line(monkeypatch, faulty_host):
+    """A log's last line is the verdict whole, not its wrapped end ("it): 10 passed, ...")."""
+    from rich.console import Console
+
+    from harness.commands import check
+
+    narrow = Console(width=80, record=True, force_terminal=False)
+    monkeypatch.setattr(check, "stdout", narrow)
+    assert main(["check", "--cells", "faulty:swapped"]) == 1
+    lines = narrow.export_text().splitlines()
+    assert lines[-1] == ("faulty:swapped does not honour the plugin contract (the FAILED lines "
+                         "say how to fix it): 10 passed, 1 failed, 1 skipped")
+    assert ("FAILED faulty:swapped roundtrip: export_weights() does not return the weights just "
+            "loaded") in lines
+    assert not [line for line in lines if line != line.rstrip()]
