@@ -112,6 +112,7 @@ def build_trainer(config: TrainerConfig) -> TorchTrainer:
     if config.init == "framework":  # the layers' own draws, from the run's seed
         torch.manual_seed(config.seed)
     cell = config.cell_factory(config.input_size, config.hidden, config.options)
+    _require_protocol(cell, config.cell_name)
     use_kernel(cell, config.kernel, device.type)
     readout = nn.Linear(config.hidden, config.output_size)
     if config.init == "canonical":
@@ -233,6 +234,19 @@ class TorchTrainer:
 
     def _tensor(self, array: np.ndarray, dtype: torch.dtype) -> Tensor:
         return torch.as_tensor(array, dtype=dtype, device=self._device)
+
+
+CELL_PROTOCOL = ("forward", "load_canonical", "export_canonical", "canonical_parameters",
+                 "kernel_path")
+"""What a torch cell module has (:mod:`bench_torch.cells`)."""
+
+
+def _require_protocol(cell: object, name: str) -> None:
+    """Before training, not after it: a run reads ``kernel_path`` only into its record."""
+    missing = [member for member in CELL_PROTOCOL if not hasattr(cell, member)]
+    if missing:
+        raise TypeError(f"cell {name!r} ({type(cell).__name__}) has no {', '.join(missing)}, "
+                        "which every torch cell has (see bench_torch.cells)")
 
 
 def _require(value: str, valid: Iterable[str], what: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -163,6 +164,19 @@ def test_seed_fixes_the_dropout_masks_and_evaluation_is_deterministic():
 def test_bad_configuration_raises_usage_error(overrides, message):
     with pytest.raises(UsageError, match=re.escape(message)):
         build_trainer(make_config(**overrides))
+
+
+def test_a_cell_without_the_protocol_is_refused_before_it_trains():
+    """A plain nn.Module without ``kernel_path`` trained a whole run, then failed writing its
+    record."""
+    class Bare(torch.nn.Module):
+        def forward(self, x):
+            return x, x[:, -1]
+
+    with pytest.raises(TypeError, match=re.escape(
+            "cell 'bare' (Bare) has no load_canonical, export_canonical, canonical_parameters, "
+            "kernel_path, which every torch cell has (see bench_torch.cells)")):
+        build_trainer(replace(make_config(), cell_name="bare", cell_factory=lambda *_: Bare()))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
