@@ -10,7 +10,7 @@ outside); SGD has no momentum in either. Clipping scales by ``clip / max(norm, c
 
 from __future__ import annotations
 
-from bench_keras.quiet_import import keras
+from bench_keras.quiet_import import keras, startup_notices_dropped
 
 import numpy as np
 from keras import ops
@@ -54,7 +54,10 @@ class KerasTrainer:
         if config.init not in INITS:
             raise UnknownNameError("init", config.init, INITS)
         self.clip_norm, self.clip_value = config.clip_norm, config.clip_value
-        keras.utils.set_random_seed(config.seed)  # the dropout masks' (and layers') seed
+        # The dropout masks' (and layers') seed. It imports TensorFlow, where installed, to
+        # seed it too, also on another Keras backend: its start-up notices are dropped there.
+        with startup_notices_dropped():
+            keras.utils.set_random_seed(config.seed)
         reset_peak_device_memory(config.device)
         with keras.device(self._keras_device), float32_layers():
             self.cell = config.cell_factory(config.input_size, config.hidden, config.options)

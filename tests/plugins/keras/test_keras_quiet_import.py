@@ -80,6 +80,19 @@ def test_harmless_on_another_keras_backend():
     assert _stderr_of(code, "torch") == ""
 
 
+def test_a_run_on_another_keras_backend_prints_no_start_up_notice():
+    """Keras seeds TensorFlow too where it is installed, importing it on the torch backend."""
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    code = ("from harness.runner import build_trainer, plan\n"
+            "from harness.spec import RunSpec\n"
+            "from tests.helpers import make_host\n"
+            "spec = RunSpec(task='copy', cell='keras:lstm', task_params={'length': 3}, "
+            "hidden=4, batch=4)\n"
+            "build_trainer(plan(spec, make_host('tasks', 'keras').registry))\n")
+    assert _stderr_of(code, "torch") == ""
+
+
 def test_a_sweep_of_many_keras_runs_prints_no_retracing_warning(tmp_path, capfd, caplog,
                                                                 monkeypatch):
     """Every run compiles its own step; TensorFlow's warning that many calls traced anew
