@@ -97,16 +97,24 @@ def _resolve(spec: RunSpec, registry: Registry) -> tuple[Task, Cell, Backend]:
     unknown = sorted(set(spec.options) - set(cell.options))
     if unknown:
         raise UsageError(
-            f"cell {cell.qualified_name!r} does not accept option {unknown[0]!r} "
-            f"(accepted: {', '.join(cell.options) or 'none'})"
+            f"cell {cell.qualified_name!r} does not accept option {_flag(unknown[0])} "
+            f"(accepted: {', '.join(map(_flag, cell.options)) or 'none'})"
         )
     if spec.kernel != "auto" and spec.kernel not in cell.kernels:
+        elsewhere = sorted(c.backend for c in registry.cells.values()
+                           if c.name == cell.name and spec.kernel in c.kernels)
+        hint = f"; --backend {elsewhere[0]} keeps the cells that have it" if elsewhere else ""
         raise UsageError(f"cell {cell.qualified_name!r} has no kernel {spec.kernel!r} "
-                         f"(valid: {', '.join(('auto', *cell.kernels))})")
+                         f"(valid: {', '.join(('auto', *cell.kernels))}){hint}")
     if spec.init == "framework" and not cell.framework_init:
         raise UsageError(f"cell {cell.qualified_name!r} has no framework initialisation (its "
                          "weights are bench's canonical ones only); use --init canonical")
     return task, cell, registry.backend(cell.backend)
+
+
+def _flag(option: str) -> str:
+    """A cell option as ``bench run`` takes it: ``recurrent_dropout`` is --recurrent-dropout."""
+    return f"--{option.replace('_', '-')}"
 
 
 def _kernel_device(spec: RunSpec, cell: Cell, backend: Backend) -> str:
