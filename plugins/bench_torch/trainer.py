@@ -96,6 +96,10 @@ class ReadoutModel(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         outputs, _ = self.cell(x)
+        expected = (*x.shape[:2], self.readout.in_features)
+        if tuple(outputs.shape) != expected:  # else a shape error deep in the read-out or loss
+            raise ValueError(f"the cell returned outputs of shape {tuple(outputs.shape)}, "
+                             f"expected {expected}, [batch, time, hidden] (bench_torch.cells)")
         return self.readout(outputs[:, -1] if self.last_step else outputs)
 
 

@@ -179,6 +179,23 @@ def test_a_cell_without_the_protocol_is_refused_before_it_trains():
         build_trainer(replace(make_config(), cell_name="bare", cell_factory=lambda *_: Bare()))
 
 
+def test_outputs_in_another_layout_are_named_not_a_shape_error_in_the_loss():
+    from bench_torch.plugin import build_cell
+
+    def time_major(input_size, hidden, options):
+        cell = build_cell("rnn", input_size, hidden, options)
+        forward = cell.forward
+        cell.forward = lambda x: (forward(x)[0].transpose(0, 1), None)
+        return cell
+
+    trainer = build_trainer(replace(make_config("rnn", output_size=3), cell_factory=time_major,
+                                    readout="every_step", loss="xent"))
+    with pytest.raises(ValueError, match=re.escape(
+            "the cell returned outputs of shape (5, 2, 8), expected (2, 5, 8), [batch, time, "
+            "hidden] (bench_torch.cells)")):
+        trainer.evaluate(np.zeros((2, 5, 2), np.float32), np.zeros((2, 5), np.int64))
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_is_refused_where_there_is_none():
     with pytest.raises(UsageError, match=re.escape("device 'cuda' is not available to torch")):
