@@ -142,7 +142,8 @@ class RunSpec:
         for name in ("dropout", "recurrent_dropout"):
             value = self.options.get(name, 0.0)
             if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
-                raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")
+                shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+                raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1), got {shown}")
 
     def _validate_protocol(self) -> None:
         for option, value in (("--clip", self.clip_norm), ("--clip-value", self.clip_value),

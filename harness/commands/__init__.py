@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from harness.errors import UsageError, warn
@@ -16,6 +17,11 @@ class Parser(argparse.ArgumentParser):
     """The top-level parser's subcommands' parsers, by name."""
 
     def error(self, message: str):
+        wrong_type = re.fullmatch(r"argument (\S+): invalid (int|float) value: (.*)", message)
+        if wrong_type:  # argparse names the Python type
+            option, kind, value = wrong_type.groups()
+            message = (f"{option} takes {'a whole number' if kind == 'int' else 'a number'}, "
+                       f"got {value}")
         raise UsageError(f"{self.prog}: {message}")
 
 

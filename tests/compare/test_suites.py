@@ -68,7 +68,7 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
 @pytest.mark.parametrize("text, message", [
     ('[[runs]]\ntask = "adding"\nout = "x"', "'out' cannot be set in a suite"),
     ('[[runs]]\ntask = "adding"\ncells = "lstm"\nsteps = "many"',
-     r"\[\[runs\]\] entry 1: steps: invalid int value: 'many'"),
+     r"\[\[runs\]\] entry 1: steps takes a whole number, got 'many'"),
     ('[[runs]]\ntask = "adding"\ncells = "lstm"\nhiden = 4',
      r"entry 1: unknown key 'hiden'; did you mean 'hidden'\? \(available: backend, batch, "),
     ('[[runs]]\ntask = "adding"',
