@@ -34,6 +34,8 @@ MEMORY_RULE = (f"✓ remembers: above chance at p < {SIGNIFICANCE:g} by at least
 def p_text(p: float | None) -> str:
     if p is None:
         return "p unknown"
+    if p > 0.99:  # .2g would round it to "p = 1"
+        return "p > 0.99"
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 

@@ -36,7 +36,8 @@ class CopyTask(Task):
     loss = "xent"
     headline = "recall_accuracy"
     chance = 1 / N_SYMBOLS
-    solved_criterion = f"recall accuracy >= {SOLVED_ACCURACY:g} on the last {RECALL} steps"
+    solved_criterion = (f"recall accuracy >= {SOLVED_ACCURACY:g} over the last {RECALL} positions "
+                        "of the sequence, the recalled symbols")
 
     def __init__(self, length: int = LENGTH.default) -> None:
         self.delay = LENGTH.coerce(length)

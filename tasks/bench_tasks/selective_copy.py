@@ -48,7 +48,8 @@ class SelectiveCopyTask(Task):
         self.length = self.span + 1 + self.tokens
         self.baseline_loss = self.tokens * math.log(N_SYMBOLS) / self.length
         self.solved_criterion = (
-            f"recall accuracy >= {SOLVED_ACCURACY:g} on the last {self.tokens} steps"
+            f"recall accuracy >= {SOLVED_ACCURACY:g} over the last {self.tokens} positions of "
+            "the sequence, the recalled symbols"
         )
 
     def sample(

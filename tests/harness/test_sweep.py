@@ -120,3 +120,11 @@ def test_the_answer_quotes_the_evidence_of_the_seeds_that_carry_it(ps, said):
 
     (found,) = setting_verdicts(_seed_remembering(seed, 0.2, p) for seed, p in enumerate(ps))
     assert setting_answer_line(found) == f"torch:lstm{said}"
+
+
+@pytest.mark.parametrize(("p", "said"), [
+    (1e-30, "p < 0.001"), (0.0123, "p = 0.012"), (0.79, "p = 0.79"), (0.9996, "p > 0.99")])
+def test_a_p_value_is_never_rounded_to_a_certainty(p, said):
+    from harness.answer import p_text
+
+    assert p_text(p) == said
