@@ -283,7 +283,8 @@ def record(f: CellFixture) -> str:
 def reference(f: CellFixture) -> str:
     """Outputs, final state and every gradient match the reference equations."""
     if f.reference is None:
-        raise CheckSkipped(f"no reference for {f.cell.name!r}")
+        raise CheckSkipped(f"no reference for {f.cell.name!r} (register the cell with "
+                           "reference=, its numpy equations, to check them)")
     weights = f.weights()
     cotangent = f.cotangent[:2]
     expected = reference_probe(f.reference, weights, f.inputs[:2], cotangent)
@@ -382,7 +383,8 @@ def _require_shape(what: str, value: np.ndarray, expected: tuple[int, ...]) -> N
     if shape != tuple(expected):
         raise CheckFailed(f"{what}: shape {shape}, expected {tuple(expected)}",
                           "follow the shapes documented in harness.trainer (Trainer.evaluate, "
-                          "CellProbe)")
+                          "CellProbe) and in the backend's cell protocol (e.g. "
+                          "bench_torch.cells)")
     if not np.isfinite(value).all():
         raise CheckFailed(f"{what}: values not finite", "check the forward pass for overflow")
 

@@ -40,7 +40,9 @@ def test_each_planted_fault_fails_exactly_its_check(faulty):
         "faulty:nodrop", "options"].message
     assert "harness.reference.rnn" in by_key["faulty:rnn", "reference"].message
     assert by_key["faulty:swapped", "reference"].outcome == "skipped"
-    assert by_key["faulty:swapped", "reference"].message == "no reference for 'swapped'"
+    assert by_key["faulty:swapped", "reference"].message == (
+        "no reference for 'swapped' (register the cell with reference=, its numpy equations, "
+        "to check them)")
     assert by_key["faulty", "standard cells"].message == \
         "lacks standard cells lnrnn, lstm, gru"
     assert "init 'framework' and one seed drew different weights" in by_key[
