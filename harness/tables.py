@@ -31,7 +31,7 @@ def seeds_columns(metrics: Sequence[Metric], headline: str) -> list[Column]:
     for m in metrics:
         column = metric_columns([m], headline)[0]
         if m.key == "headline":
-            columns += [Column(f"{column.name} median [min, max]", "right",
+            columns += [Column(f"{column.name} median [min, max]", "right", fold=False,
                                narrow=f"{column.narrow}\nmedian\n[min, max]"),
                         Column(f"{column.name} std", "right", narrow="head-\nline\nstd")]
         elif m.over_seeds == "median":
@@ -154,7 +154,7 @@ def seeds_table(summaries: Sequence[CellSummary], records: Sequence[RunRecord]) 
     table = Table("across seeds", [
         Column("cell", fold=False),
         *([Column(_param_names(summaries[0].task_params))] if varying else []),
-        Column("seeds", "right"), *seeds_columns(metrics, "headline"),
+        Column("seeds", "right"), *seeds_columns(metrics, headline_label(records)),
         Column("diverged", "right", narrow="div-\nerged")], key_columns=1 + varying)
     for s in summaries:
         table.rows.append([
