@@ -355,19 +355,19 @@ def execute_command(args) -> int:
         records = run_all(specs, out_dir, executor, args.force, failed_reruns)
     memories = memory_lengths(records) if searching or args.lengths else []
     stopped = {search.cell: search.stopped for search in searches}
+    answers = memory_answers(memories, stopped) if searching else answer_lines(records)
     if args.json:
-        print(json.dumps({"memory": [answer_json(m, stopped.get(m.cell)) for m in memories],
+        print(json.dumps({"answers": answers,
+                          "memory": [answer_json(m, stopped.get(m.cell)) for m in memories],
                           "records": [r.to_dict() for r in records]}, indent=1))
-    elif args.suite:
-        for group in _by_setting(records):
-            print_summary(group, memories=[], seeds=len({r.spec.seed for r in group}))
-        print_answers(records)
     else:
-        print_summary(records, memories, seeds=len(args.seeds))
-        if searching:
-            print_memory_answers(memories, stopped)
+        if args.suite:
+            for group in _by_setting(records):
+                print_summary(group, memories=[], seeds=len({r.spec.seed for r in group}))
         else:
-            print_answers(records)
+            print_summary(records, memories, seeds=len(args.seeds))
+        for line in answers:  # the command's last words, one line per cell (and setting)
+            stdout.print(line, markup=False, soft_wrap=True)
     stderr.print(f"records in {out_dir}/ ({plural(len(records), 'run')})", soft_wrap=True)
     return 1 if failed_reruns or any(r.status == "failed" for r in records) else 0
 
@@ -406,21 +406,13 @@ class _KeepOpen:
         pass
 
 
-def print_memory_answers(memories: list[MemoryLength], stopped: dict[str, str]) -> None:
-    """The command's last words after a length sweep or search, one line per cell below the
-    tables: how far back it remembers, with the evidence (and why its length search
-    stopped, for the cells in ``stopped``)."""
-    for memory in memories:
-        why = f" Search stopped: {stopped[memory.cell]}." if memory.cell in stopped else ""
-        stdout.print(answer_line(memory) + why, markup=False, soft_wrap=True)
-
-
-def print_answers(records: list[RunRecord]) -> None:
-    """The command's last words without a search, one line per cell and setting below the
-    tables, as ``bench report`` words them: how far back it remembers over a sweep of
-    lengths; at one length, whether it solves, remembers or shows no memory there."""
-    for line in answer_lines(records):
-        stdout.print(line, markup=False, soft_wrap=True)
+def memory_answers(memories: list[MemoryLength], stopped: dict[str, str]) -> list[str]:
+    """The answer of a length search, one line per cell: how far back it remembers, with the
+    evidence and why its search stopped. Without a search the answer is
+    :func:`harness.answer.answer_lines`, as ``bench report`` words it."""
+    return [answer_line(memory) + (f" Search stopped: {stopped[memory.cell]}."
+                                   if memory.cell in stopped else "")
+            for memory in memories]
 
 
 def _by_setting(records: list[RunRecord]) -> list[list[RunRecord]]:

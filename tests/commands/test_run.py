@@ -76,6 +76,9 @@ def test_run_json_output_has_the_records(tmp_path, capsys, host):
     assert code == 0
     output = json.loads(capsys.readouterr().out)
     assert output["memory"] == []  # one length: no memory length to state
+    (answer,) = output["answers"]  # but the line the text output ends with
+    assert re.fullmatch(r"torch:lnrnn(:| solves| remembers) .*copy at T=3 \(recall_accuracy "
+                        r".*; 1 seed\.", answer), answer
     (record,) = output["records"]
     assert record["spec"]["cell"] == "torch:lnrnn"
     assert record["spec"]["options"] == {"recurrent_dropout": 0.2}

@@ -184,7 +184,12 @@ def test_the_command_answers_and_an_interrupted_search_resumes(planted, tmp_path
     assert main(["run", *SEARCH, *cells, "--json"]) == 0
     again = capsys.readouterr()
     assert again.err.count("already recorded, skipped") == 3  # memory 5, 10; chance 5
-    answer = {m["cell"]: m for m in json.loads(again.out)["memory"]}
+    output = json.loads(again.out)
+    answer = {m["cell"]: m for m in output["memory"]}
+    # the lines the text output ends with, search's stop reason included
+    assert [line.split(" Search stopped: ")[0] for line in output["answers"]] == [
+        m["answer"] for m in output["memory"]]
+    assert all(" Search stopped: " in line for line in output["answers"])
     memory, chance = answer["planted:memory"], answer["planted:chance"]
     assert memory["remembers_up_to"] <= REMEMBERS_UP_TO and memory["solves_up_to"] == 5
     assert memory["answer"].startswith(f"planted:memory remembers echo up to T="
