@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 
 from harness.atomic import staged
@@ -13,6 +14,7 @@ from harness.commands.run import (
     add_execution_arguments,
     open_executor,
     parse_arguments,
+    records_line,
     requested_specs,
     run_all,
 )
@@ -58,6 +60,7 @@ def add_parser(subparsers) -> None:
 
 
 def execute_command(args) -> int:
+    started = time.monotonic()
     if args.list:
         return _list(args.json, args.name)
     if not args.name:
@@ -80,8 +83,8 @@ def execute_command(args) -> int:
         print(json.dumps(outcome_json(suite, outcomes), indent=1))
     else:
         print_outcomes(suite, outcomes)
-    stderr.print(f"records in {out_dir}/ ({plural(len(records), 'run')}); bench report "
-                 f"{out_dir} shows published against measured", soft_wrap=True)
+    stderr.print(f"{records_line(out_dir, records, started)}; bench report {out_dir} shows "
+                 "published against measured", soft_wrap=True)
     if failed_reruns or any(r.status == "failed" for r in records):
         return 1
     return 1 if args.strict and not all(o.reproduced for o in outcomes) else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from pathlib import Path
 
 from harness import claims, stopping
@@ -15,7 +16,7 @@ from harness.errors import BenchError, UsageError, warn
 from harness.execution import Executor, ExecutorOptions, failed_record
 from harness.formatting import plural
 from harness.plugins import default_host
-from harness.progress import RunProgress
+from harness.progress import RunProgress, duration
 from harness.protocol import INITS
 from harness.records import (
     RunRecord,
@@ -329,7 +330,15 @@ def searches_length(args, registry) -> bool:
     return not (args.suite or given) and LENGTH_PARAMETER in registry.task(args.task).defaults()
 
 
+def records_line(out_dir: Path, records: list[RunRecord], started: float) -> str:
+    """Where the records are, how many, and how long the command took (its wall time, from
+    ``started``, a ``time.monotonic()``)."""
+    return (f"records in {out_dir}/ ({plural(len(records), 'run')}; took "
+            f"{duration(time.monotonic() - started)})")
+
+
 def execute_command(args) -> int:
+    started = time.monotonic()
     host = default_host()
     warn_plugin_errors(host)
     specs = requested_specs(args, host.registry)
@@ -368,7 +377,7 @@ def execute_command(args) -> int:
             print_summary(records, memories, seeds=len(args.seeds))
         for line in answers:  # the command's last words, one line per cell (and setting)
             stdout.print(line, markup=False, soft_wrap=True)
-    stderr.print(f"records in {out_dir}/ ({plural(len(records), 'run')})", soft_wrap=True)
+    stderr.print(records_line(out_dir, records, started), soft_wrap=True)
     return 1 if failed_reruns or any(r.status == "failed" for r in records) else 0
 
 

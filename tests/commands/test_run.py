@@ -39,7 +39,8 @@ def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
     assert tables.count("torch:lstm") == 3 + parts and tables.count("torch:rnn") == 3 + parts
     assert re.search(r"\ntorch:lstm +2 +[\d.]+ \[[\d.]+, [\d.]+\] ", tables)
     assert "chance 0.0784" in result.stdout
-    assert f"records in {out}/ (4 runs)" in result.stderr
+    assert re.search(rf"records in {re.escape(str(out))}/ \(4 runs; took "
+                     r"(\d+\.\d s|\d+:\d\d:\d\d)\)\n", result.stderr)
     runs = load_results(out).records
     assert_tables_whole(tables, [summary_table(runs, title="adding length=6"),
                                         seeds_table(summarise_cells(runs), runs)], 80)

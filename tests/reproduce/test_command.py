@@ -42,7 +42,7 @@ def test_reproduce_runs_the_suite_and_prints_each_claim_with_the_answer(
     assert lines[-1] == ("bench reproduced 1 of 2 published claims of tiny; NOT reproduced: "
                          "claim 2.")
     out = project / "bench-results" / "reproduce-tiny"
-    assert f"records in {out.relative_to(project)}/ (3 runs)" in output.err
+    assert f"records in {out.relative_to(project)}/ (3 runs; took " in output.err
     assert len(list(out.glob("*.json"))) == 3
     assert (out / SUITE_FILE).read_text() == TINY_SUITE
 
