@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 
-from rich.markup import escape
-from rich.table import Table
-
 from harness.display import stdout
 from harness.formatting import plural
 from harness.plugins import default_host, plugins_answer
+from harness.render.terminal import to_rich
+from harness.table_model import Column, Table, Toned
 
 
 def add_parser(subparsers) -> None:
@@ -70,39 +69,8 @@ def execute_command(args) -> int:
     if args.json:
         print(json.dumps(data, indent=1))
         return 0
-    tasks = Table(title="tasks", title_justify="left")
-    for column in ("task", "parameters (default)", "description"):
-        tasks.add_column(column)
-    for t in data["tasks"]:
-        params = ", ".join(f"{p['name']}={p['default']}" for p in t["parameters"])
-        tasks.add_row(t["name"], params, t["description"])
-    stdout.print(tasks)
-
-    backends = Table(title="backends and cells", title_justify="left")
-    columns = ("backend", "version", "status", *(("devices",) if args.devices else ()), "cells")
-    for column in columns:
-        backends.add_column(column)
-    for b in data["backends"]:
-        status = ("[green]available[/]" if b["available"]
-                  else f"[red]unavailable[/]: {escape(b['reason'])}")
-        devices = (", ".join(b["devices"]) or "-",) if args.devices else ()
-        backends.add_row(b["name"], b["version"] or "-", status, *devices, ", ".join(b["cells"]))
-    stdout.print(backends)
-
-    executors = Table(title="executors (bench run --executor NAME)", title_justify="left")
-    for column in ("executor", "description"):
-        executors.add_column(column)
-    for e in data["executors"]:
-        executors.add_row(e["name"], e["description"])
-    stdout.print(executors)
-
-    plugins = Table(title="plugins", title_justify="left")
-    for column in ("plugin", "version", "status"):
-        plugins.add_column(column)
-    for p in data["plugins"]:
-        status = "[red]error[/]: " + escape("; ".join(p["errors"])) if p["errors"] else "ok"
-        plugins.add_row(p["name"], p["version"] or "-", status)
-    stdout.print(plugins)
+    for table in inventory_tables(data, args.devices):
+        stdout.print(to_rich(table))
     stdout.print(inventory_answer(data) + " " + plugins_answer(list(host.plugins.values())),
                  markup=False, soft_wrap=True)
     return 0
@@ -122,3 +90,31 @@ def inventory_answer(data: dict) -> str:
         if not b["available"]:
             said += f" {b['name']} is unavailable: {b['reason'].rstrip('.')}."
     return said
+
+
+def inventory_tables(data: dict, devices: bool) -> list[Table]:
+    """The tasks, backends with their cells, executors and plugins of :func:`inventory`, as
+    the other commands' tables (in parts where 80 columns cannot hold one whole)."""
+    tasks = Table("tasks", [Column("task", fold=False), Column("parameters (default)"),
+                            Column("description")])
+    for t in data["tasks"]:
+        params = ", ".join(f"{p['name']}={p['default']}" for p in t["parameters"])
+        tasks.rows.append([t["name"], params, t["description"]])
+    backends = Table("backends and cells", [
+        Column("backend", fold=False), Column("version"), Column("status"),
+        *([Column("devices")] if devices else []), Column("cells")])
+    for b in data["backends"]:
+        status = (Toned("available", "good") if b["available"]
+                  else Toned(f"unavailable: {b['reason']}", "bad"))
+        shown = [", ".join(b["devices"]) or "-"] if devices else []
+        backends.rows.append([b["name"], b["version"] or "-", status, *shown,
+                              ", ".join(b["cells"])])
+    executors = Table("executors (bench run --executor NAME)",
+                      [Column("executor", fold=False), Column("description")])
+    executors.rows.extend([e["name"], e["description"]] for e in data["executors"])
+    plugins = Table("plugins", [Column("plugin", fold=False), Column("version"),
+                                Column("status")])
+    for p in data["plugins"]:
+        status = Toned("error: " + "; ".join(p["errors"]), "bad") if p["errors"] else "ok"
+        plugins.rows.append([p["name"], p["version"] or "-", status])
+    return [tasks, backends, executors, plugins]

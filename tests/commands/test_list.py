@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ def test_list_shows_tasks_with_defaults_backends_executors_and_plugins(capsys, h
     out = capsys.readouterr().out
     assert "length=100" in out and "copy" in out and "adding" in out
     assert "rnn, lnrnn, lstm, gru" in out and "available" in out
-    assert all(f"│ {name} " in out for name in ("local", "process", "dask"))
+    assert all(re.search(rf"^{name} +\w", out, re.M) for name in ("local", "process", "dask"))
     assert "devices" not in out
     assert main(["list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -20,6 +21,23 @@ def test_list_shows_tasks_with_defaults_backends_executors_and_plugins(capsys, h
     assert out.splitlines()[-1] == (  # it ends with what bench can run here
         f"bench can run {len(data['tasks'])} tasks with {len(torch_backend['cells'])} cells on "
         f"1 backend (torch). All {len(data['plugins'])} plugins loaded.")
+
+
+def test_at_80_columns_the_lists_fit_and_end_no_line_in_spaces(monkeypatch, host):
+    """As the other commands' tables: plain rules, names whole, descriptions wrapped."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from harness.commands import list as list_command
+
+    narrow = Console(width=80, record=True, force_terminal=False)
+    monkeypatch.setattr(list_command, "stdout", narrow)
+    assert main(["list"]) == 0
+    *tables, answer = narrow.export_text().splitlines()
+    assert max(map(cell_len, tables)) <= 80
+    assert [line for line in tables if line != line.rstrip()] == []
+    assert "selective_copy length=100, tokens=8" in "\n".join(tables)
+    assert answer.startswith("bench can run ")
 
 
 def test_list_json(capsys, host):
