@@ -455,20 +455,22 @@ def run_all(specs: list[RunSpec], out_dir: Path, executor: Executor, force: bool
     todo, elsewhere = [], []
     earlier: dict[str, RunRecord] = {}  # finished runs rerun by force
     titles = run_titles(specs)
-    for spec in specs:
-        existing = _recorded(out_dir, spec)
-        if existing is not None and not force:
-            stderr.print(f"{titles[spec.run_id]}: already recorded, skipped")
-            done[spec.run_id] = existing
-        elif claims.take(out_dir, spec):
-            todo.append(spec)
-            if existing is not None:
-                earlier[spec.run_id] = existing
-        else:
-            stderr.print(f"{titles[spec.run_id]}: being run by another bench "
-                         f"({claims.holder(out_dir, spec)}); its record will be used")
-            elsewhere.append(spec)
-    try:
+    try:  # Ctrl-C while claiming ends the command as during the runs, its claims released
+        for spec in specs:
+            existing = _recorded(out_dir, spec)
+            if existing is not None and not force:
+                stderr.print(f"{titles[spec.run_id]}: already recorded, skipped",
+                             soft_wrap=True)
+                done[spec.run_id] = existing
+            elif claims.take(out_dir, spec):
+                todo.append(spec)
+                if existing is not None:
+                    earlier[spec.run_id] = existing
+            else:
+                stderr.print(f"{titles[spec.run_id]}: being run by another bench "
+                             f"({claims.holder(out_dir, spec)}); its record will be used",
+                             soft_wrap=True)
+                elsewhere.append(spec)
         with stopping.graceful(), RunProgress(stderr, len(todo), titles) as progress:
             for written, record in enumerate(executor.run(todo, on_step=progress.step)):
                 kept = earlier.get(record.run_id) if record.status == "failed" else None

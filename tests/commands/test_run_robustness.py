@@ -233,7 +233,8 @@ def test_ctrl_c_while_waiting_for_another_benchs_run_ends_the_command(tmp_path, 
         claim_path(out, spec).write_text(
             f"{other.pid}:{_started(other.pid)}@{socket.gethostname()}")
         waiting = subprocess.Popen([BENCH, *RUN, "--out", str(out)], stderr=subprocess.PIPE,
-                                   text=True, env={**os.environ, "BENCH_PLUGINS": "tasks,torch"})
+                                   text=True, env={**os.environ, "BENCH_PLUGINS": "tasks,torch",
+                                                   "COLUMNS": "80"})  # the line stays whole
         assert "being run by another bench" in waiting.stderr.readline()
         waiting.send_signal(signal.SIGINT)
         assert waiting.wait(timeout=30) == 130
