@@ -18,6 +18,11 @@ import harness.plugins
 from harness.plugins import PluginHost
 from tests.helpers import make_host
 
+# In-process commands print at the width of a pipe (harness.display, fixed when it is first
+# imported, after this); a COLUMNS exported by the shell or CI running pytest would change
+# what those tests read. The tests of output at 80 columns set it for themselves.
+os.environ.pop("COLUMNS", None)
+
 
 @pytest.fixture
 def host(monkeypatch) -> PluginHost:
