@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -35,6 +35,11 @@ class Difference:
     """``inf`` when the shapes or the weight names differ, or a value is not finite."""
     scale: float
     """Largest magnitude in the reference, which the relative tolerance scales."""
+    detail: str = ""
+    """What a cell's author needs to find the fault: why the difference is infinite ("missing",
+    "shape (2, 5, 8), the reference's (2, 5, 16)", "not finite"), or for a sequence over the
+    tolerance, the first time step where it is ("from step 3": in the outputs, step 0 points
+    at the cell's equations, a later one at how it carries its state)."""
 
     @property
     def tolerance(self) -> float:
@@ -78,9 +83,9 @@ def parity_answer(results: Sequence[CellParity]) -> str:
         said = []
         for result in failing:
             worst = max(result.differences, key=_share_of_tolerance)
-            how = (" is missing, misshapen or not finite" if math.isinf(worst.max_abs_diff)
+            how = (f": {worst.detail}" if math.isinf(worst.max_abs_diff)
                    else f" differs by {worst.max_abs_diff:.3g}, over the {worst.tolerance:.3g} "
-                   "allowed")
+                   f"allowed{', ' + worst.detail if worst.detail else ''}")
             said.append(f"{result.cell} ({result.backend} against {result.reference}: "
                         f"{worst.quantity}{how})")
         return (f"The backends disagree on {len(failing)} of {plural(len(results), 'cell')}: "
@@ -190,10 +195,18 @@ def _item(values: tuple[np.ndarray, ...], index: int) -> np.ndarray | None:
 
 def _difference(quantity: str, reference: np.ndarray | None,
                 other: np.ndarray | None) -> Difference:
-    if reference is None or other is None or np.shape(reference) != np.shape(other):
-        scale = 0.0 if reference is None else float(np.abs(reference).max(initial=0.0))
-        return Difference(quantity, float("inf"), scale)
-    reference, other = np.asarray(reference, np.float64), np.asarray(other, np.float64)
-    scale = float(np.abs(reference).max(initial=0.0))
-    diff = float(np.abs(reference - other).max(initial=0.0))
-    return Difference(quantity, diff if np.isfinite(diff) else float("inf"), scale)
+    scale = 0.0 if reference is None else float(np.abs(reference).max(initial=0.0))
+    if reference is None or other is None:
+        return Difference(quantity, math.inf, scale,
+                          f"missing from the {'reference' if reference is None else 'probe'}")
+    if np.shape(reference) != np.shape(other):
+        return Difference(quantity, math.inf, scale, f"shape {np.shape(other)}, the "
+                          f"reference's {np.shape(reference)}")
+    gap = np.abs(np.asarray(reference, np.float64) - np.asarray(other, np.float64))
+    if not np.isfinite(gap).all():
+        return Difference(quantity, math.inf, scale, "not finite")
+    found = Difference(quantity, float(gap.max(initial=0.0)), scale)
+    if found.ok or gap.ndim != 3:  # only [batch, time, features] has steps to name
+        return found
+    first = int(np.argmax((gap > found.tolerance).any(axis=(0, 2))))
+    return replace(found, detail=f"from step {first}")

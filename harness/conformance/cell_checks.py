@@ -292,8 +292,10 @@ def reference(f: CellFixture) -> str:
     bad = [d for d in differences if not d.ok]
     equations = f"{f.reference.__module__}.{f.reference.__qualname__}"
     if bad:
-        listed = ", ".join(f"{d.quantity} (max |diff| {d.max_abs_diff:.2g} > "
-                           f"{d.tolerance:.2g})" for d in bad)
+        listed = ", ".join(
+            f"{d.quantity} ({d.detail})" if math.isinf(d.max_abs_diff) else
+            f"{d.quantity} (max |diff| {d.max_abs_diff:.2g} > {d.tolerance:.2g}"
+            f"{', ' + d.detail if d.detail else ''})" for d in bad)
         fix = ("the forward pass is right but not its gradients: keep every operation in "
                "autograd (no .detach(), .data or stop_gradient) and export each gradient in "
                "the canonical layout" if all(d.quantity.startswith("d ") for d in bad) else

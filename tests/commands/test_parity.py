@@ -119,10 +119,15 @@ def test_the_answer_names_the_closest_call_or_each_disagreeing_cells_worst_quant
         "Keras and torch agree on 2 cells (3 outputs, states and gradients) within float32 "
         "tolerance; the closest: lstm d W, 5e-05 of the 0.00011 allowed.")
     missing = CellParity("gru", "torch", "keras", [Difference("d U", 2e-5, 2.0),
-                                                   Difference("final c", np.inf, 1.0)])
+                                                   Difference("final c", np.inf, 1.0,
+                                                              "missing from the probe")])
     assert parity_answer([agree, missing]) == (
-        "The backends disagree on 1 of 2 cells: gru (keras against torch: final c is missing, "
-        "misshapen or not finite).")
+        "The backends disagree on 1 of 2 cells: gru (keras against torch: final c: missing "
+        "from the probe).")
+    late = CellParity("rnn", "torch", "keras", [Difference("outputs", 0.5, 1.0, "from step 3")])
+    assert parity_answer([late]) == (
+        "The backends disagree on 1 of 1 cell: rnn (keras against torch: outputs differs by "
+        "0.5, over the 0.00011 allowed, from step 3).")
 
 
 def test_missing_or_misshapen_quantities_never_agree():
@@ -132,9 +137,27 @@ def test_missing_or_misshapen_quantities_never_agree():
                                                                      "b": ones(3)})
     other = CellProbe(outputs=ones((1, 2, 3)) + 1e-6, final_state=(ones((1, 3)), ones((1, 3))),
                       input_grad=ones((1, 3, 1)), weight_grads={"W": ones((1, 3)) * np.nan})
-    verdict = {d.quantity: d.ok for d in compare(reference, other)}
-    assert verdict == {"outputs": True, "final h": True, "final c": False, "d inputs": False,
-                       "d W": False, "d b": False}
+    differences = compare(reference, other)
+    assert {d.quantity: d.ok for d in differences} == {
+        "outputs": True, "final h": True, "final c": False, "d inputs": False, "d W": False,
+        "d b": False}
+    assert {d.quantity: d.detail for d in differences if not d.ok} == {
+        "final c": "missing from the reference", "d inputs": "shape (1, 3, 1), the "
+        "reference's (1, 2, 1)", "d W": "not finite", "d b": "missing from the probe"}
+
+
+def test_a_sequence_over_the_tolerance_names_its_first_step():
+    """Step 0 wrong points at a cell's equations, a later step at how it carries its state."""
+    zeros = np.zeros((2, 6, 3))
+    reference = CellProbe(outputs=zeros, final_state=(zeros[:, -1],), input_grad=zeros,
+                          weight_grads={})
+    carried = zeros.copy()
+    carried[1, 4:, 2] = 1e-3  # within tolerance before step 4
+    carried[0, 2, 0] = 1e-6
+    (outputs, _, d_inputs) = compare(reference, CellProbe(
+        outputs=carried, final_state=(carried[:, -1],), input_grad=zeros, weight_grads={}))
+    assert (outputs.ok, outputs.detail) == (False, "from step 4")
+    assert (d_inputs.ok, d_inputs.detail) == (True, "")
 
 
 @pytest.mark.parametrize(("cells", "error", "message"), [

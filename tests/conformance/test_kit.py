@@ -39,6 +39,7 @@ def test_each_planted_fault_fails_exactly_its_check(faulty):
     assert "recurrent_dropout=0.5 left the training loss unchanged" in by_key[
         "faulty:nodrop", "options"].message
     assert "harness.reference.rnn" in by_key["faulty:rnn", "reference"].message
+    assert ", from step 0), final h (max |diff|" in by_key["faulty:rnn", "reference"].message
     assert by_key["faulty:swapped", "reference"].outcome == "skipped"
     assert by_key["faulty:swapped", "reference"].message == (
         "no reference for 'swapped' (register the cell with reference=, its numpy equations, "
