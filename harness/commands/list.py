@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from harness.catalogue import STANDARD_CELLS
 from harness.display import stdout
 from harness.formatting import plural
 from harness.plugins import default_host, plugins_answer
@@ -28,6 +29,14 @@ def add_parser(subparsers) -> None:
     p.set_defaults(execute=execute_command)
 
 
+def _cell_names(registry, backend: str) -> list[str]:
+    """A backend's cells, the standard ones first in the catalogue's order, so that every
+    backend lists them alike whichever of its plugins registered first."""
+    names = [c.name for c in registry.cells.values() if c.backend == backend]
+    rank = {name: i for i, name in enumerate(STANDARD_CELLS)}
+    return sorted(names, key=lambda name: rank.get(name, len(rank)))
+
+
 def inventory(host, devices: bool = False) -> dict:
     """Everything registered; ``devices`` lists each available backend's devices (slow)."""
     registry = host.registry
@@ -42,7 +51,7 @@ def inventory(host, devices: bool = False) -> dict:
             {"name": b.name, "framework": b.framework, "version": b.version,
              "available": b.available, "reason": b.reason, "plugin": b.plugin,
              **({"devices": b.list_devices() if b.available else []} if devices else {}),
-             "cells": [c.name for c in registry.cells.values() if c.backend == b.name]}
+             "cells": _cell_names(registry, b.name)}
             for b in registry.backends.values()
         ],
         "cells": [

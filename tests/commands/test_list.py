@@ -23,6 +23,25 @@ def test_list_shows_tasks_with_defaults_backends_executors_and_plugins(capsys, h
         f"1 backend (torch). All {len(data['plugins'])} plugins loaded.")
 
 
+def test_every_backend_lists_the_standard_cells_first_in_one_order(capsys, monkeypatch):
+    """Whichever plugin registered first: here the long-memory cells' plugin."""
+    import importlib
+
+    import harness.plugins
+    from harness.plugins import PluginHost
+
+    host = PluginHost(discover=False)
+    host.register(importlib.import_module("bench_longmem.plugin").torch_cells, "longmem_torch")
+    for name in ("tasks", "torch"):
+        host.register(importlib.import_module(f"bench_{name}.plugin"), name)
+    assert next(iter(host.registry.cells.values())).name not in ("rnn", "lnrnn", "lstm", "gru")
+    monkeypatch.setattr(harness.plugins, "_default_host", host)
+    assert main(["list", "--json"]) == 0
+    (torch_backend,) = json.loads(capsys.readouterr().out)["backends"]
+    assert torch_backend["cells"][:4] == ["rnn", "lnrnn", "lstm", "gru"]
+    assert len(torch_backend["cells"]) > 4
+
+
 def test_at_80_columns_the_lists_fit_and_end_no_line_in_spaces(monkeypatch, host):
     """As the other commands' tables: plain rules, names whole, descriptions wrapped."""
     from rich.cells import cell_len
