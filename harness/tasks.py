@@ -57,9 +57,11 @@ class Parameter:
                 f"expected {self.type.__name__}"
             ) from None
         if self.minimum is not None and value < self.minimum:
-            raise UsageError(f"{self.name} must be >= {self.minimum:g}, got {value!r}")
+            raise UsageError(f"task parameter {self.name!r} must be >= {self.minimum:g}, "
+                             f"got {value!r}")
         if self.maximum is not None and value > self.maximum:
-            raise UsageError(f"{self.name} must be <= {self.maximum:g}, got {value!r}")
+            raise UsageError(f"task parameter {self.name!r} must be <= {self.maximum:g}, "
+                             f"got {value!r}")
         return value
 
 

@@ -152,7 +152,7 @@ def test_an_exception_inside_a_run_is_recorded_as_failed(toy_host):
     ({"cell": "torch:lstn"}, UnknownNameError,
      "unknown cell 'torch:lstn'; did you mean 'torch:lstm'?"),
     ({"cell": "tf:lstm"}, UnknownNameError, "unknown backend 'tf'"),
-    ({"task_params": {"length": 0}}, UsageError, "length must be >= 1, got 0"),
+    ({"task_params": {"length": 0}}, UsageError, "task parameter 'length' must be >= 1, got 0"),
     ({"task_params": {"delay": 3}}, UnknownNameError, "unknown parameter 'delay' of task 'copy'"),
     ({"options": {"zoneout": 0.1}}, UsageError,
      "does not accept option --zoneout (accepted: --dropout, --recurrent-dropout)"),
