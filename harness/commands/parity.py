@@ -75,7 +75,8 @@ def parity_table(results: Sequence[CellParity]) -> Table:
                 result.cell if first else "",
                 f"{result.backend} vs {result.reference}" if first else "",
                 d.quantity, fmt(d.max_abs_diff), fmt(d.tolerance),
-                Toned("ok", "good") if d.ok else Toned("MISMATCH", "bad"),
+                Toned("ok", "good") if d.ok else Toned(
+                    f"MISMATCH{': ' + d.detail if d.detail else ''}", "bad"),
             ])
         table.group_ends.add(len(table.rows) - 1)
     return table
