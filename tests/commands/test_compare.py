@@ -74,10 +74,13 @@ def test_a_cell_that_forgets_fails(plant, tmp_path, capsys):
     code, out, _ = compare(capsys, base, head)
     assert code == 1
     assert "regression: previous length=8 torch:planted seed 0: headline 1 → 0.2" in out, out
-    assert out.rstrip().splitlines()[-1].startswith(  # then whether speed was judged
-        "FAIL: 1 matched run; regressed: torch:planted on previous length=8 (accuracy); "
-        "memory fell: torch:planted previous: remembers up to T=8 → none, torch:planted "
-        "previous: solves up to T=8 → none")
+    answer = out.rstrip().splitlines()[-1]
+    # The forgetting cell runs 8 one-step sequences in one batch, so it is also faster: an
+    # idle machine judges speed and adds "improved: ... (speed); " between the two clauses.
+    assert answer.startswith(
+        "FAIL: 1 matched run; regressed: torch:planted on previous length=8 (accuracy); "), answer
+    assert ("memory fell: torch:planted previous: remembers up to T=8 → none, torch:planted "
+            "previous: solves up to T=8 → none") in answer, answer
 
 
 def test_a_two_fold_slowdown_fails(plant, tmp_path, capsys):
