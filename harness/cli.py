@@ -37,16 +37,15 @@ def build_parser() -> Parser:
     return parser
 
 
-def unrecognized(parser: Parser, command: str | None, extras: list[str]) -> str:
+def unrecognized(parser: Parser, command: str | None, extras: list[str]) -> UsageError:
     """Arguments no parser took, named with the command they were given to; a cell given as
     an argument gets the option it belongs to."""
     message = f"unrecognized arguments: {' '.join(extras)}"
     if command is None:
-        return message
-    message = f"bench {command}: {message}"
+        return UsageError(message)
     if "--cells" in parser.commands[command].format_usage() and ":" in extras[0]:
         message += f" (cells are given with --cells, e.g. --cells {extras[0]})"
-    return message
+    return UsageError(message, command=f"bench {command}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args, extras = parser.parse_known_args(argv)
         if extras:
-            raise UsageError(unrecognized(parser, args.command, extras))
+            raise unrecognized(parser, args.command, extras)
         if args.command is None:
             parser.print_help()
             return 2
@@ -63,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("BENCH_DEBUG"):
             traceback.print_exc()
         note = failed_plugins_note() if isinstance(exc, UnknownNameError) else ""
-        print(f"bench: error: {exc}{note}", file=sys.stderr)
+        print(f"{exc.command}: error: {exc}{note}", file=sys.stderr)
         return exc.exit_code
     except MemoryError as exc:  # sizes no run could hold, outside a run (runs record it)
         if os.environ.get("BENCH_DEBUG"):

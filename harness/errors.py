@@ -20,12 +20,18 @@ class BenchError(Exception):
     """Base of every error bench reports without a traceback."""
 
     exit_code = 1
+    command = "bench"
+    """The command the CLI names before "error:" ("bench run: error: ...")."""
 
 
 class UsageError(BenchError):
     """The user asked for something invalid: exit code 2, one clear line."""
 
     exit_code = 2
+
+    def __init__(self, message: str, command: str = "bench"):
+        super().__init__(message)
+        self.command = command
 
 
 class UnknownNameError(UsageError):

@@ -22,7 +22,7 @@ class Parser(argparse.ArgumentParser):
             option, kind, value = wrong_type.groups()
             message = (f"{option} takes {'a whole number' if kind == 'int' else 'a number'}, "
                        f"got {value}")
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message, command=self.prog)
 
 
 def read_results(source: Path) -> tuple[ResultSet, Path]:

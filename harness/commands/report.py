@@ -36,7 +36,8 @@ def execute_command(args) -> int:
     except ModuleNotFoundError as exc:
         if exc.name != "matplotlib":
             raise
-        raise UsageError("bench report needs matplotlib: pip install matplotlib") from None
+        raise UsageError("matplotlib is not installed: pip install matplotlib",
+                         command="bench report") from None
     paths, report = build_report(results, root, out_dir)
     skipped = (f", {plural(len(results.skipped), 'unreadable file')} skipped"
                if results.skipped else "")

@@ -64,8 +64,9 @@ def execute_command(args) -> int:
     if args.list:
         return _list(args.json, args.name)
     if not args.name:
-        raise UsageError("bench reproduce: give a suite NAME or --list (available: "
-                         f"{', '.join(suite_names()) or 'none: ' + NO_SUITES_HERE})")
+        raise UsageError("give a suite NAME or --list (available: "
+                         f"{', '.join(suite_names()) or 'none: ' + NO_SUITES_HERE})",
+                         command="bench reproduce")
     suite = load_reproduce_suite(args.name)
     host = default_host()
     warn_plugin_errors(host)

@@ -318,8 +318,9 @@ def requested_specs(args, registry) -> list[RunSpec]:
         return list({spec.run_id: spec for spec in specs}.values())
     missing = [name for name in ("task", "cells") if getattr(args, name) is None]
     if missing:
-        raise UsageError("bench run: the following arguments are required: "
-                         f"{', '.join('--' + name for name in missing)} (or --suite)")
+        raise UsageError("the following arguments are required: "
+                         f"{', '.join('--' + name for name in missing)} (or --suite)",
+                         command="bench run")
     return build_specs(args, registry, search=searches_length(args, registry))
 
 

@@ -221,6 +221,6 @@ def test_without_matplotlib_the_message_says_how_to_get_it(sweep, monkeypatch, c
     for name in ("figures", "page", "html", "markdown", "build"):
         monkeypatch.delitem(sys.modules, f"harness.report.{name}", raising=False)
     assert main(["report", str(sweep), "-o", str(sweep / "never")]) == 2
-    assert capsys.readouterr().err == ("bench: error: bench report needs matplotlib: "
+    assert capsys.readouterr().err == ("bench report: error: matplotlib is not installed: "
                                        "pip install matplotlib\n")
     assert not (sweep / "never").exists()

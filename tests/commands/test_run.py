@@ -130,15 +130,16 @@ BAD_INPUTS = [
     (["--task", "copy", "--cells", "lstm", "--dropout", "1"],
      "--dropout must be in [0, 1), got 1\n"),
     (["--task", "copy", "--cells", "lstm", "--steps", "1.5"],
-     "bench run: --steps takes a whole number, got '1.5'"),
+     "bench run: error: --steps takes a whole number, got '1.5'"),
     (["--task", "copy", "--cells", "lstm", "--lr", "fast"],
-     "bench run: --lr takes a number, got 'fast'"),
+     "bench run: error: --lr takes a number, got 'fast'"),
     (["--task", "copy", "--cells", "lstm", "--param", "delay=3"],
      "unknown parameter 'delay' of task 'copy'"),
-    (["--task", "copy", "--cells", "lstm", "--seeds", "a,b"], "invalid seeds 'a,b'"),
+    (["--task", "copy", "--cells", "lstm", "--seeds", "a,b"],
+     "bench run: error: argument --seeds: invalid seeds 'a,b'"),
     (["--task", "copy", "--cells", "lstm", "--optimizer", "adamw"],
      "argument --optimizer: invalid choice: 'adamw'"),
-    (["--task", "copy"], "the following arguments are required: --cells"),
+    (["--task", "copy"], "bench run: error: the following arguments are required: --cells"),
     (["--task", "digits", "--cells", "lstm", "--lengths", "5,10"],
      "--lengths: task 'digits' has no length (its parameters: permuted)"),
 ]
@@ -149,7 +150,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message, tmp_path, capsys,
     out = tmp_path / "out"
     assert main(["run", *args, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("bench: error: ")
+    assert err.count("\n") == 1 and err.startswith(("bench: error: ", "bench run: error: "))
     assert message in err
     assert not out.exists()
 

@@ -123,17 +123,17 @@ def test_empty_out_is_a_usage_error(tmp_path, capsys, host, monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["check", "torch:rnn"], "bench check: unrecognized arguments: torch:rnn (cells are given "
-                             "with --cells, e.g. --cells torch:rnn)"),
-    (["run", "--task", "copy", "--bogus"], "bench run: unrecognized arguments: --bogus"),
-    (["list", "extra"], "bench list: unrecognized arguments: extra"),
+    (["check", "torch:rnn"], "bench check: error: unrecognized arguments: torch:rnn (cells are "
+                             "given with --cells, e.g. --cells torch:rnn)"),
+    (["run", "--task", "copy", "--bogus"], "bench run: error: unrecognized arguments: --bogus"),
+    (["list", "extra"], "bench list: error: unrecognized arguments: extra"),
     (["run", "--task", "copy", "--cells", "torch:rnn", "--lengths", "5", "10"],
-     "bench run: unrecognized arguments: 10"),  # not a cell: no hint about --cells
-    (["--bogus"], "unrecognized arguments: --bogus"),
+     "bench run: error: unrecognized arguments: 10"),  # not a cell: no hint about --cells
+    (["--bogus"], "bench: error: unrecognized arguments: --bogus"),
 ])
 def test_an_unrecognized_argument_names_its_command_once(capsys, host, argv, message):
     assert main(argv) == 2
-    assert capsys.readouterr().err == f"bench: error: {message}\n"
+    assert capsys.readouterr().err == f"{message}\n"
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon", "99999999999999999999999"])

@@ -123,7 +123,7 @@ def test_the_projects_list_fits_80_columns_each_entry_keeping_its_indent(bench):
      "results/suites/ (available: tiny)"),
     (["reproduce", "tinyy"], "bench: error: unknown reproduce suite 'tinyy' in results/suites/; "
      "did you mean 'tiny'? (available: tiny)"),
-    (["reproduce"], "bench: error: bench reproduce: give a suite NAME or --list "
+    (["reproduce"], "bench reproduce: error: give a suite NAME or --list "
      "(available: tiny)"),
     (["reproduce", "plain"], "no [[claims]] to reproduce (bench run --suite runs it)"),
 ])
