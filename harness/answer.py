@@ -53,10 +53,33 @@ def evidence(found: MemoryLength | SettingVerdict, verdict: SeedsVerdict) -> str
     return f"{found.headline_name} {headline}{chance}, {p}"
 
 
+NOT_RUN = "-"
+"""A memory table's cell at a length where that cell was not run: each cell's search stops at
+its own edge, so another cell may have been run at lengths it was not."""
+
+
 def verdict_text(verdict: LengthVerdict) -> str:
     """One length in a table: its headline, marked when remembered or solved."""
-    headline = "-" if verdict.headline is None else f"{verdict.headline:.3g}"
+    if verdict.headline is None:  # every seed failed before an evaluation
+        return "failed"
+    headline = f"{verdict.headline:.3g}"
     return "solved" if verdict.solved else f"{headline} ✓" if verdict.remembered else headline
+
+
+def memory_rows(memories: Iterable[MemoryLength]) -> tuple[list[int], list[list[str]], str]:
+    """A memory table's lengths (every length any cell was run at), its rows (a cell's
+    headline at each length, then the longest it remembers and solves), and its legend."""
+    memories = list(memories)
+    lengths = sorted({length for memory in memories for length in memory.verdicts})
+    rows = [[memory.label,
+             *(NOT_RUN if (verdict := memory.verdicts.get(length)) is None
+               else verdict_text(verdict) for length in lengths),
+             *(str(verdict.length) if verdict else "none"
+               for verdict in (memory.remembers_up_to, memory.solves_up_to))]
+            for memory in memories]
+    missing = any(row.count(NOT_RUN) for row in rows)
+    legend = MEMORY_RULE + (f"; {NOT_RUN} not run at that length" if missing else "")
+    return lengths, rows, legend
 
 
 def _tried(memory: MemoryLength) -> str:

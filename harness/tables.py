@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.answer import MEMORY_RULE, verdict_text
+from harness.answer import memory_rows
 from harness.formatting import plural
 from harness.metrics import Metric, View, measured, shown_in
 from harness.records import RunRecord
-from harness.sweep import CellSummary, LengthVerdict, MemoryLength, setting_labels
+from harness.sweep import CellSummary, MemoryLength, setting_labels
 from harness.table_model import Column, Table, Tone, Toned
 
 STATUS_TONE: dict[str, Tone] = {"ok": "good", "diverged": "warning", "failed": "bad"}
@@ -130,22 +130,14 @@ def summary_table(records: Sequence[RunRecord], title: str = "") -> Table:
 
 
 def memory_table(memories: Sequence[MemoryLength], seeds: int) -> Table:
-    lengths = sorted({length for m in memories for length in m.verdicts})
+    lengths, rows, legend = memory_rows(memories)
     table = Table("memory length", [
         Column("cell", fold=False), *(Column(f"T={length}", "right") for length in lengths),
         Column("remembers up to", "right", narrow="remembers\nup to"),
         Column("solves up to", "right", narrow="solves\nup to"),
-    ], caption=f"headline at each length T (median of {plural(seeds, 'seed')}); {MEMORY_RULE}")
-    table.rows = [
-        [memory.label, *("-" if v is None else verdict_text(v) for v in
-                        (memory.verdicts.get(length) for length in lengths)),
-         *(_length(v) for v in (memory.remembers_up_to, memory.solves_up_to))]
-        for memory in memories]
+    ], caption=f"headline at each length T (median of {plural(seeds, 'seed')}); {legend}")
+    table.rows = rows
     return table
-
-
-def _length(verdict: LengthVerdict | None) -> str:
-    return str(verdict.length) if verdict else "none"
 
 
 def seeds_table(summaries: Sequence[CellSummary], records: Sequence[RunRecord]) -> Table:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.answer import MEMORY_RULE, verdict_text
+from harness.answer import memory_rows
 from harness.formatting import plural
 from harness.records import RunRecord
 from harness.sweep import CellSummary, MemoryLength, setting_labels
@@ -62,16 +62,12 @@ def seeds_table(summaries: Sequence[CellSummary], records: Sequence[RunRecord]) 
 
 
 def memory_table(memories: Sequence[MemoryLength]) -> Table:
-    lengths = sorted({length for m in memories for length in m.verdicts})
+    lengths, rows, legend = memory_rows(memories)
     table = Table("Memory length", [
         Column("cell"), *(Column(f"T={length}", "right") for length in lengths),
         Column("remembers up to", "right"), Column("solves up to", "right")],
-        caption=f"The headline at each length T (median over seeds); {MEMORY_RULE}.")
-    for m in memories:
-        table.rows.append([m.label, *("-" if (v := m.verdicts.get(length)) is None
-                                     else verdict_text(v) for length in lengths),
-                           *(str(v.length) if v else "none"
-                             for v in (m.remembers_up_to, m.solves_up_to))])
+        caption=f"The headline at each length T (median over seeds); {legend}.")
+    table.rows = rows
     return table
 
 

@@ -128,3 +128,20 @@ def test_a_p_value_is_never_rounded_to_a_certainty(p, said):
     from harness.answer import p_text
 
     assert p_text(p) == said
+
+
+def test_a_memory_table_tells_a_length_not_run_from_one_whose_runs_failed():
+    """Each cell's search stops at its own edge: a length another cell was run at is marked
+    and the legend says what the mark means; a length whose every seed failed says so."""
+    from harness.answer import memory_rows
+
+    failed = _at(20, False, cell="torch:rnn")
+    failed = RunRecord(spec=failed.spec, status="failed", run_id=failed.run_id)
+    memories = memory_lengths([_at(5, True), _at(10, True), _at(20, False),
+                               _at(5, True, cell="torch:rnn"), failed])
+    lengths, rows, legend = memory_rows(memories)
+    assert lengths == [5, 10, 20]
+    assert rows == [["torch:lstm", "solved", "solved", "0", "none", "10"],
+                    ["torch:rnn", "solved", "-", "failed", "none", "5"]]
+    assert legend.endswith("; - not run at that length")
+    assert not memory_rows(memories[:1])[2].endswith("not run at that length")
