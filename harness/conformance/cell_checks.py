@@ -180,7 +180,8 @@ def _probe_gradients(f: CellFixture) -> str:
                           "operations (no .detach(), .data, stop_gradient or custom "
                           "backward that changes the derivative), and export each weight's "
                           "gradient in its canonical layout")
-    return f"all {len(weights)} weights and step 0 reached, finite differences agree"
+    return (f"gradients reach every weight ({len(weights)}) and input step 0; finite "
+            "differences agree")
 
 
 def _directional_mismatches(f: CellFixture, arrays: Weights, directions: Weights) -> list[str]:

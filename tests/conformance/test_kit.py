@@ -36,6 +36,9 @@ def test_each_planted_fault_fails_exactly_its_check(faulty):
     by_key = {(r.subject, r.check): r for r in results}
     assert "first input step" in by_key["faulty:detached", "gradients"].message
     assert "by finite differences" in by_key["faulty:straight", "gradients"].message
+    assert by_key["faulty:rnn", "gradients"].message == (  # its fault is in its equations
+        "gradients reach every weight (5) and input step 0; finite differences agree; trainer "
+        "input_gradient reaches step 0")
     assert "recurrent_dropout=0.5 left the training loss unchanged" in by_key[
         "faulty:nodrop", "options"].message
     assert "harness.reference.rnn" in by_key["faulty:rnn", "reference"].message
