@@ -75,6 +75,10 @@ TABLE_PARTS = re.compile(r"─+|\(part|of|\d+\)?")
 """The words of a table's rule and of the titles of its parts, e.g. ``(part 1 of 2)``."""
 
 
+ERROR_LINE = re.compile(r"bench( [a-z]+)?: error: [^\n]+\n")
+"""What a usage error prints: one line, naming the subcommand whose arguments were wrong."""
+
+
 def written_records(out: Path) -> list[dict]:
     """The records written in full under ``out``: not the temporary file (``.tmp-*.json``)
     of one being written as it is looked at."""

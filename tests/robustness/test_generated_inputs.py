@@ -31,6 +31,7 @@ from harness.records import (
 from harness.report.tables import run_table
 from harness.spec import RunSpec
 from harness.sweep import summarise_cells
+from tests.helpers import ERROR_LINE
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
@@ -207,7 +208,7 @@ def test_a_generated_command_line_exits_0_1_or_2_and_writes_only_into_out(
     assert code in (0, 1, 2)
     assert "Traceback" not in captured.err + captured.out
     if code == 2:
-        assert captured.err.startswith("bench: error: ") and captured.err.count("\n") == 1
+        assert ERROR_LINE.fullmatch(captured.err), captured.err
     assert {p.relative_to(work).parts[0] for p in work.rglob("*")} <= {"baseline", "out"}
     assert {p: p.read_bytes() for p in baseline.iterdir()} == kept
     for path in (work / "out").rglob("*.json"):
@@ -235,5 +236,5 @@ def test_generated_report_and_compare_lines_exit_0_1_or_2(tmp_path_factory, host
     assert {p.name for p in (work / "baseline").iterdir()} <= {
         good.name, "report", "report.html", "summary.md"}
     if code == 2:
-        assert captured.err.startswith("bench: error: ") and captured.err.count("\n") == 1
+        assert ERROR_LINE.fullmatch(captured.err), captured.err
 
