@@ -230,8 +230,9 @@ def roundtrip(f: CellFixture) -> str:
 
 
 def options(f: CellFixture) -> str:
-    """Each declared dropout option acts in training only. An undeclared one never reaches
-    the cell: bench refuses it before building anything."""
+    """Each declared dropout option acts in training only, recurrent dropout only on the
+    state entering the recurrent product. An undeclared one never reaches the cell: bench
+    refuses it before building anything."""
     details = [f"{name} not declared (bench refuses it)" for name in STANDARD_OPTIONS
                if name not in f.cell.options]
     prefixes = f.option_prefixes()
@@ -248,7 +249,26 @@ def options(f: CellFixture) -> str:
                               f"apply {name} in training mode, or remove it from "
                               "Cell.options so that bench refuses it")
         details.append(f"{name} honoured")
+    if "recurrent_dropout" in f.cell.options:
+        details.append(_recurrent_dropout_spares_the_first_step(f))
     return ", ".join(details)
+
+
+def _recurrent_dropout_spares_the_first_step(f: CellFixture) -> str:
+    """From the zero state, recurrent dropout has nothing to mask at the first step, so a
+    one-step sequence trains on the loss it evaluates to. A mask on the state a step outputs
+    and carries on (``h = dropout(h)``) changes it."""
+    trainer = f.build(options={"recurrent_dropout": RATE})
+    inputs, targets = f.inputs[:, :1], f.targets[:, :1]
+    evaluated, _ = trainer.evaluate(inputs, targets)
+    trained = trainer.train_step(inputs, targets).loss
+    if not math.isclose(trained, evaluated, rel_tol=1e-5, abs_tol=1e-7):
+        raise CheckFailed(f"recurrent_dropout={RATE} changed the loss of a one-step sequence "
+                          f"from the zero state ({evaluated:.6g} evaluated, {trained:.6g} in "
+                          "training): it masks the state a step outputs or carries on",
+                          "multiply the previous state by the mask only where it enters the "
+                          "recurrent product, and carry the undropped state on (Keras's rule)")
+    return "recurrent_dropout spares the state carried on"
 
 
 def record(f: CellFixture) -> str:

@@ -71,6 +71,22 @@ class IgnoresRecurrentDropout(LNRNN):
         return self._loop(x, None)
 
 
+class DropsTheCarriedState(Rewired):
+    """Applies recurrent dropout to the state each step outputs and carries on, where it
+    should mask the previous state only as it enters the recurrent product."""
+
+    def _loop(self, x: Tensor, state_mask: Tensor | None):
+        h = x.new_zeros(x.shape[0], self.hidden)
+        outputs = []
+        for t in range(x.shape[1]):
+            z = x[:, t] @ self.W + self.b + h @ self.U
+            h = self.activate(F.layer_norm(z, (self.hidden,), self.gamma, self.beta,
+                                           LAYER_NORM_EPSILON))
+            h = h if state_mask is None else h * state_mask
+            outputs.append(h)
+        return torch.stack(outputs, 1), h
+
+
 class UnseededMasks(LNRNN):
     """Draws its input-dropout mask from a generator no seed reaches."""
 
@@ -105,6 +121,7 @@ FAULTS = {
     "straight": (StraightThrough, init_lnrnn, "gradients"),
     "swapped": (SwappedExport, init_lnrnn, "roundtrip"),
     "nodrop": (IgnoresRecurrentDropout, init_lnrnn, "options"),
+    "carrieddrop": (DropsTheCarriedState, init_lnrnn, "options"),
     "unseeded": (UnseededMasks, init_lnrnn, "deterministic"),
     "rnn": (LayerNormedRNN, init_lnrnn, "reference"),
     "freshinit": (UnseededInit, init_lnrnn, "protocol"),

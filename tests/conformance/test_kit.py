@@ -41,6 +41,8 @@ def test_each_planted_fault_fails_exactly_its_check(faulty):
         "input_gradient reaches step 0")
     assert "recurrent_dropout=0.5 left the training loss unchanged" in by_key[
         "faulty:nodrop", "options"].message
+    assert ("recurrent_dropout=0.5 changed the loss of a one-step sequence from the zero state"
+            in by_key["faulty:carrieddrop", "options"].message)
     assert "harness.reference.rnn" in by_key["faulty:rnn", "reference"].message
     assert ", from step 0), final h (max |diff|" in by_key["faulty:rnn", "reference"].message
     assert by_key["faulty:swapped", "reference"].outcome == "skipped"
