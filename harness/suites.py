@@ -86,7 +86,8 @@ def _naming_entry(path: Path, number: int) -> Iterator[None]:
     except UsageError as exc:
         keys = OPTION.sub(lambda option: option[1].replace("-", "_"), str(exc))
         keys = ARGUMENT.sub(r"\1: ", keys)  # a key, not an argument
-        raise UsageError(f"{path}: [[runs]] entry {number}: {keys}", exc.command) from None
+        # "bench: error:": the file and entry name the place, whichever command read them
+        raise UsageError(f"{path}: [[runs]] entry {number}: {keys}") from None
 
 
 def find_suite(name_or_path: str) -> Path:

@@ -96,8 +96,9 @@ def test_the_ci_suite_resolves(registry, monkeypatch):
 ])
 def test_bad_suites_are_named_with_the_problem(tmp_path, registry, text, message):
     path = write(tmp_path, text)
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(UsageError, match=message) as raised:
         requested_specs(run_args("--suite", str(path)), registry)
+    assert raised.value.command == "bench"  # not "bench run" when bench reproduce read it
 
 
 def test_a_bad_value_in_a_suite_is_one_line_naming_its_entry(tmp_path, host, capsys):
