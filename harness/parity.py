@@ -137,7 +137,7 @@ def comparable_cells(registry: Registry, names: Sequence[str] | None) -> dict[st
     if names is None:
         if not comparable:
             raise UsageError("no cell is provided by two or more available backends that can "
-                             "probe cells (see `bench list`)")
+                             f"probe cells ({_probing_backends(registry)})")
         return comparable
     chosen = {}
     for raw in names:
@@ -154,6 +154,15 @@ def comparable_cells(registry: Registry, names: Sequence[str] | None) -> dict[st
                              f"in two or more (such cells: {', '.join(comparable) or 'none'})")
         chosen[name] = comparable[name]
     return chosen
+
+
+def _probing_backends(registry: Registry) -> str:
+    """Which backends can take part, and why the others cannot: what to install, mostly."""
+    probing = [b.name for b in registry.backends.values() if b.available and b.probe_cell]
+    said = [f"backends that can here: {', '.join(probing) or 'none'}"]
+    said += [f"{b.name} is unavailable: {b.reason.rstrip('.')}"
+             for b in registry.backends.values() if not b.available]
+    return "; ".join(said)
 
 
 def compare(reference: CellProbe, other: CellProbe) -> list[Difference]:

@@ -172,11 +172,24 @@ def test_cells_that_cannot_be_compared_are_usage_errors(skewed, cells, error, me
         check_parity(skewed.registry, cells)
 
 
+class Uninstalled:
+    """A backend whose framework is missing, as keras is on a torch-only install."""
+
+    @hookimpl
+    def bench_register_backends(self, register):
+        register(Backend(name="ghost", framework="Ghost", version=None, available=False,
+                         build_trainer=None, list_devices=list,
+                         reason="Ghost is not installed: pip install ghost."))
+
+
 def test_nothing_to_compare_and_bad_sizes_exit_2(capsys, cli):
     pytest.importorskip("keras")
-    cli(make_host("keras"))
+    cli(make_host("keras", ghost=Uninstalled()))
     assert main(["parity"]) == 2
-    assert "no cell is provided by two or more" in capsys.readouterr().err
+    assert capsys.readouterr().err == (  # what would give it a second backend
+        "bench: error: no cell is provided by two or more available backends that can probe "
+        "cells (backends that can here: keras; ghost is unavailable: Ghost is not installed: "
+        "pip install ghost)\n")
     assert main(["parity", "--length", "0"]) == 2
     assert "--length must be a positive integer" in capsys.readouterr().err
 
