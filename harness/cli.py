@@ -74,9 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit's flush
         return 1
     except (KeyboardInterrupt, RunInterrupted) as exc:
-        where = f" in {exc.kept_in}" if getattr(exc, "kept_in", None) else ""
-        print(f"bench: interrupted; the records of finished runs are kept{where}, and the same "
-              "command run again goes on from them", file=sys.stderr)
+        kept_in = getattr(exc, "kept_in", None)
+        # Only a sweep names where it keeps records; a check, a comparison or a sweep not yet
+        # started has none, and nothing to go on from.
+        print("bench: interrupted" + (f"; the records of finished runs are kept in {kept_in}, "
+                                      "and the same command run again goes on from them"
+                                      if kept_in else ""), file=sys.stderr)
         return 130
 
 

@@ -103,3 +103,16 @@ def test_a_run_past_its_last_step_is_finished_when_asked_to_stop(registry):
     assert record.status == "ok" and record.steps_done == 6
     with stopping.graceful(), pytest.raises(stopping.RunInterrupted):
         execute(spec, registry, progress=stop_at(3))
+
+
+@pytest.mark.parametrize("command", [["check", "--backend", "torch"], ["parity"]])
+def test_a_command_that_keeps_no_records_says_only_that_it_was_interrupted(command):
+    """Its line promised records kept and a resumable command, which a check has not."""
+    process = subprocess.Popen([BENCH, *command], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    bench = psutil.Process(process.pid)
+    wait_for(lambda: bench.cpu_times().user > 1.0 or process.poll() is not None)  # at work
+    assert process.poll() is None
+    code, stderr = _stop(process, signal.SIGINT)
+    assert (code, stderr.splitlines()[-1:]) == (130, ["bench: interrupted"]), stderr
+    assert "Traceback" not in stderr
