@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("results", metavar="RESULTS_DIR", help="results directory written by "
                    "bench run (searched recursively), or a single record file")
     p.add_argument("--format", choices=FORMATS, help="(default: the extension of --out, "
-                   "else csv)")
+                   ".csv or .parquet; csv for an --out without one)")
     p.add_argument("-o", "--out", metavar="FILE", help="output file (default: runs.FORMAT "
                    "in RESULTS_DIR)")
     p.set_defaults(execute=execute_command)
@@ -55,11 +55,16 @@ def execute_command(args) -> int:
 
 
 def table_format(chosen: str | None, out: Path | None) -> str:
-    """The format asked for, else the one --out's extension names, else csv; a format that
-    contradicts the extension is an error rather than a Parquet file named .csv."""
+    """The format asked for, else the one --out's extension names, else csv for an --out
+    without one; a format that contradicts the extension is an error rather than a Parquet
+    file named .csv, and so is an extension of neither without --format (a CSV file named
+    .xlsx would not open as one)."""
     named = out.suffix.lstrip(".").lower() if out is not None else ""
     if chosen is None:
-        return named if named in FORMATS else "csv"
+        if named and named not in FORMATS:
+            raise UsageError(f"--out {str(out)!r}: bench writes .csv or .parquet, not .{named}; "
+                             "name the file .csv or .parquet, or give --format")
+        return named or "csv"
     if named in FORMATS and named != chosen:
         raise UsageError(f"--format {chosen} but --out {str(out)!r} names a .{named} file; "
                          f"name it .{chosen}, or leave --format out")

@@ -98,6 +98,13 @@ def test_the_format_follows_the_out_extension_and_may_not_contradict_it(sweep, c
         f"bench: error: --format parquet but --out '{sweep / 't.csv'}' names a .csv file; name "
         "it .parquet, or leave --format out\n")
     assert not (sweep / "t.csv").exists()
+    assert main(["export", str(sweep), "-o", str(sweep / "runs.xlsx")]) == 2
+    assert capsys.readouterr().err == (
+        f"bench: error: --out '{sweep / 'runs.xlsx'}': bench writes .csv or .parquet, not "
+        ".xlsx; name the file .csv or .parquet, or give --format\n")
+    assert not (sweep / "runs.xlsx").exists()
+    assert main(["export", str(sweep), "-o", str(sweep / "runs")]) == 0  # no extension: CSV
+    assert (sweep / "runs").read_text().startswith("run_id,status,")
 
 
 def test_without_pandas_the_message_says_what_to_install(sweep, monkeypatch, capsys):
