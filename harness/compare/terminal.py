@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -20,10 +22,18 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
             for spec in specs:
                 console.print(f"  {escape(spec_label(spec, comparison.labels))}")
     for line in notes(comparison):
-        console.print(escape(line))
+        _paragraph(console, line)
     for line in findings(comparison):
-        style = STYLES["bad" if line.startswith("regression") else "good"]
-        console.print(f"[{style}]{escape(line)}[/]")
+        _paragraph(console, line, STYLES["bad" if line.startswith("regression") else "good"])
     style = "bold red" if comparison.failed else "bold green"
     # one line however narrow the terminal: a CI log's last line is the whole verdict
     console.print(f"[{style}]{escape(headline(comparison))}[/]", soft_wrap=True)
+
+
+def _paragraph(console: Console, line: str, style: str | None = None) -> None:
+    """A line folded at the console's width, its folds indented as it is, without the space
+    rich leaves at the end of each fold (invisible on a terminal, noise in a log or a diff)."""
+    indent = line[:len(line) - len(line.lstrip())]
+    for part in textwrap.wrap(line, console.width, subsequent_indent=indent,
+                              break_on_hyphens=False) or [""]:
+        console.print(f"[{style}]{escape(part)}[/]" if style else escape(part), soft_wrap=True)

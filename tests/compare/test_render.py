@@ -64,6 +64,18 @@ def test_the_verdict_stays_one_line_at_80_columns():
     assert last.startswith("FAIL: 1 matched run; regressed: ") and last.endswith("1 new run.")
 
 
+def test_notes_and_findings_fold_at_80_columns_without_trailing_spaces():
+    """As a CI log or a diff shows them: rich leaves a space at the end of each fold."""
+    console = Console(record=True, width=80)
+    print_comparison(comparison(step_ms=step_times(20.0), cpus_busy_during_run=1.9), console)
+    lines = console.export_text().rstrip().splitlines()
+    assert [line for line in lines if line.endswith(" ")] == []
+    assert all(len(line) <= 80 for line in lines[:-1])  # the verdict alone is one long line
+    reason = lines.index("  current: torch:lstm ran 1 thread while other processes kept 1.9 "
+                         "of 2 CPUs")
+    assert lines[reason + 1] == "  busy, over the 1.25 allowed"  # a fold keeps its indent
+
+
 def test_speed_between_machines_is_marked_as_not_failing():
     text = terminal_text(comparison(step_ms=step_times(20.0), machine_id="ci-2"))
     assert "(x2.00, p<0.001)*" in text
