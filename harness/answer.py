@@ -77,7 +77,7 @@ def memory_rows(memories: Iterable[MemoryLength]) -> tuple[list[int], list[list[
              *(str(verdict.length) if verdict else "none"
                for verdict in (memory.remembers_up_to, memory.solves_up_to))]
             for memory in memories]
-    missing = any(row.count(NOT_RUN) for row in rows)
+    missing = any(len(memory.verdicts) < len(lengths) for memory in memories)
     legend = MEMORY_RULE + (f"; {NOT_RUN} not run at that length" if missing else "")
     return lengths, rows, legend
 

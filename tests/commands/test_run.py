@@ -8,7 +8,7 @@ from harness.cli import main
 from harness.records import load_results
 from harness.sweep import summarise_cells
 from harness.tables import seeds_table, summary_table
-from tests.helpers import TINY_RUN, assert_tables_whole
+from tests.helpers import ERROR_LINE, TINY_RUN, assert_tables_whole
 
 
 def test_run_trains_writes_records_and_prints_the_table(bench, tmp_path):
@@ -150,7 +150,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message, tmp_path, capsys,
     out = tmp_path / "out"
     assert main(["run", *args, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(("bench: error: ", "bench run: error: "))
+    assert ERROR_LINE.fullmatch(err), err
     assert message in err
     assert not out.exists()
 
